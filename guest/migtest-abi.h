@@ -1,7 +1,7 @@
 /*
  * migtest guest ABI: the one place that names a guest address, a serial
  * protocol byte or a parameter-block offset.  Included by the assembly
- * payloads (guest/<arch>/*.S, through the C preprocessor) and by the host
+ * payloads (guest/<arch>/payload.S, through the C preprocessor) and by the host
  * C code, so it holds plain #defines only: no casts, no suffixes, no types.
  *
  * Serial protocol (guest -> host, nothing else is ever sent):
@@ -80,10 +80,63 @@
 #define MT_X86_RAM_BASE         0x0
 #define MT_X86_COM1             0x3f8   /* 16550 UART, I/O port */
 /* x86 section: the x86_64 payload adds its addresses here. */
+/* Image: QEMU maps the -bios image (size a multiple of 64 KiB) so that it
+ * ends at 4 GiB; the CPU starts in real mode at the reset vector. */
+#define MT_X86_ROM_BASE         0xffff0000  /* GPA of image byte 0 */
+#define MT_X86_ROM_SIZE         0x10000     /* 64 KiB image */
+#define MT_X86_RESET_OFFSET     0xfff0      /* reset vector, image offset */
+#define MT_X86_PARAM_GPA        0xffff0100  /* MT_X86_ROM_BASE + MT_PARAM_OFFSET */
+/* A bad parameter block is reported as one error record whose gpa is the
+ * GPA of the offending field (so it lies in MT_X86_PARAM_GPA ..
+ * + MT_PARAM_SIZE - 1), expected = the value or bound required, found =
+ * the field's value; then the payload halts. */
+/* 16550 registers (offsets from MT_X86_COM1) polled before every byte. */
+#define MT_X86_UART_LSR         5           /* line status register */
+#define MT_X86_UART_LSR_THRE    0x20        /* transmit holding reg. empty */
+/* GDT selectors (the GDT itself lives in the image). */
+#define MT_X86_SEL_CODE32       0x08
+#define MT_X86_SEL_DATA         0x10
+#define MT_X86_SEL_CODE64       0x18
+/* Low RAM used by the payload (all below 640 KiB, none in any range):
+ * a copy of the payload's 32/64-bit code at MT_X86_CODE_BASE (fetching
+ * instructions from the ROM is very slow under nested KVM), identity-map
+ * page tables with 2 MiB pages, PML4 at MT_X86_PT_BASE, one
+ * PDPT after it, then one PD per GiB mapped.  The map covers 0 up to the
+ * highest range end rounded up to 1 GiB, and at least 4 GiB (the image
+ * itself sits just below 4 GiB), at most MT_X86_PT_MAX_GIB GiB. */
+#define MT_X86_CODE_BASE        0x8000      /* code copy, up to PT_BASE */
+#define MT_X86_PT_BASE          0x10000     /* PML4 */
+#define MT_X86_PDPT             0x11000
+#define MT_X86_PD_BASE          0x12000     /* PD for GiB i at + i * 4096 */
+#define MT_X86_PT_MAX_GIB       64          /* multiple of 4 */
+#define MT_X86_PT_END           0x52000     /* PD_BASE + PT_MAX_GIB * 4096 */
+#define MT_X86_STACK_TOP        0x80000     /* stack grows down to PT_END */
+/* Parameter limits the payload enforces on the ranges. */
+#define MT_X86_RANGE_MIN        0x100000    /* lowest range start: 1 MiB */
+#define MT_X86_RANGE_LIMIT      0x1000000000 /* highest range end: 64 GiB */
 
 /* ---- aarch64 (qemu-system-aarch64 -M virt) ---------------------------- */
 #define MT_ARM_RAM_BASE         0x40000000
 #define MT_ARM_UART             0x09000000  /* PL011 data register */
 /* aarch64 section: the aarch64 payload adds its addresses here. */
+/* A raw (non-ELF, no arm64 Image header) -kernel image is copied to, and
+ * entered at, RAM base + 0x80000 (QEMU's load_aarch64_image default) at
+ * EL1 with x0 = DTB address; the board's boot stub at MT_ARM_RAM_BASE gets
+ * there first.  Image, page tables and all must end below the window start
+ * (MT_ARM_RAM_BASE + MT_DEFAULT_WINDOW_START). */
+#define MT_ARM_LOAD_OFFSET      0x80000
+#define MT_ARM_LOAD_ADDR        (MT_ARM_RAM_BASE + MT_ARM_LOAD_OFFSET)
+/* Largest image (incl. its zero-filled page-table area) below the window. */
+#define MT_ARM_IMAGE_MAX        (MT_DEFAULT_WINDOW_START - MT_ARM_LOAD_OFFSET)
+/* PL011 flag register (offset from MT_ARM_UART) and its TX FIFO full bit. */
+#define MT_ARM_UART_FR          0x18
+#define MT_ARM_UART_FR_TXFF     0x20    /* bit 5 */
+/* mmu-on page tables: [0, MT_ARM_RAM_BASE) is mapped Device-nGnRE (flash,
+ * GIC, UART, ...), RAM from MT_ARM_RAM_BASE Normal write-back up to the
+ * highest range end rounded up to 1 GiB, but at least up to
+ * MT_ARM_MAP_MIN_END (RAM base + 9 GiB) and never past MT_ARM_MAP_MAX_END
+ * (2^39: 39-bit VA); range ends beyond that cannot be mapped. */
+#define MT_ARM_MAP_MIN_END      0x280000000
+#define MT_ARM_MAP_MAX_END      0x8000000000
 
 #endif /* MIGTEST_ABI_H */

@@ -1,0 +1,121 @@
+/* arch.c: the architecture descriptor table (see arch.h). */
+#include "arch.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include "migtest-abi.h"
+
+#define GiB (1024ull * 1024 * 1024)
+
+static void ram_split(RamLayout *out, guint64 mem, guint64 base, guint64 lowmem)
+{
+    memset(out, 0, sizeof(*out));
+    out->total = mem;
+    out->seg[0] = (RamSegment){ .gpa = base, .offset = 0, .size = MIN(mem, lowmem) };
+    out->nsegs = 1;
+    if (mem > lowmem) {
+        out->seg[1] = (RamSegment){ .gpa = 4 * GiB, .offset = lowmem,
+                                    .size = mem - lowmem };
+        out->nsegs = 2;
+    }
+}
+
+/*
+ * QEMU 7.2's split (hw/i386/pc_piix.c, pc_q35.c): pc keeps RAM below
+ * 3.5 GiB whole, and above that puts 3 GiB low; q35 keeps 2.75 GiB whole
+ * and above that puts 2 GiB low.  The rest starts at 4 GiB.
+ */
+static void x86_ram_layout(const char *machine, guint64 mem, RamLayout *out)
+{
+    gboolean q35 = strstr(machine, "q35") != NULL;
+    guint64 lowmem;
+
+    if (q35)
+        lowmem = mem >= 0xb0000000ull ? 2 * GiB : mem;
+    else
+        lowmem = mem >= 0xe0000000ull ? 3 * GiB : mem;
+    ram_split(out, mem, MT_X86_RAM_BASE, lowmem);
+}
+
+/* virt: one contiguous bank from MT_ARM_RAM_BASE. */
+static void arm_ram_layout(const char *machine, guint64 mem, RamLayout *out)
+{
+    (void)machine;
+    ram_split(out, mem, MT_ARM_RAM_BASE, mem);
+}
+
+static const char *const x86_variants[] = { "default", NULL };
+static const char *const arm_variants[] = {
+    "mmu-on", "mmu-off-dc-civac", "mmu-off", "mmu-off-late", NULL
+};
+
+static const ArchDesc arch_x86_64 = {
+    .name = "x86_64",
+    .qemu_binary = "qemu-system-x86_64",
+    .default_machine = "pc",
+    .load_option = "-bios",         /* our image is the firmware: no SeaBIOS */
+    .cpu_tcg = NULL,
+    .cpu_kvm = NULL,
+    .kvm_host_arch = "x86_64",
+    .ram_base = MT_X86_RAM_BASE,
+    .default_variant = "default",
+    .variants = x86_variants,
+    .ram_layout = x86_ram_layout,
+};
+
+static const ArchDesc arch_aarch64 = {
+    .name = "aarch64",
+    .qemu_binary = "qemu-system-aarch64",
+    .default_machine = "virt",
+    .load_option = "-kernel",
+    .cpu_tcg = "max",
+    .cpu_kvm = "host",
+    .kvm_host_arch = "aarch64",
+    .ram_base = MT_ARM_RAM_BASE,
+    .default_variant = "mmu-on",
+    .variants = arm_variants,
+    .ram_layout = arm_ram_layout,
+};
+
+const ArchDesc *const arch_table[] = { &arch_x86_64, &arch_aarch64, NULL };
+
+const ArchDesc *arch_lookup(const char *name)
+{
+    for (guint i = 0; arch_table[i]; i++)
+        if (g_str_equal(arch_table[i]->name, name))
+            return arch_table[i];
+    return NULL;
+}
+
+gboolean ram_layout_gpa_to_offset(const RamLayout *l, guint64 gpa, guint64 *offset)
+{
+    for (guint i = 0; i < l->nsegs; i++) {
+        const RamSegment *s = &l->seg[i];
+        if (gpa >= s->gpa && gpa - s->gpa < s->size) {
+            *offset = s->offset + (gpa - s->gpa);
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+guint64 ram_layout_offset_to_gpa(const RamLayout *l, guint64 offset)
+{
+    for (guint i = 0; i < l->nsegs; i++) {
+        const RamSegment *s = &l->seg[i];
+        if (offset >= s->offset && offset - s->offset < s->size)
+            return s->gpa + (offset - s->offset);
+    }
+    return G_MAXUINT64;
+}
+
+void ram_image_free(RamImage *img)
+{
+    if (!img)
+        return;
+    if (img->map_len)
+        munmap(img->data, img->map_len);
+    else
+        g_free(img->data);
+    g_free(img);
+}

@@ -1,0 +1,307 @@
+/*
+ * main.c: the migtest command line.  Parses options, picks the cases,
+ * hands each to the runner and writes the reports; nothing else.
+ * Exit status: 0 all passed or skipped, 1 a case failed or errored,
+ * 2 usage or environment error, 128+N interrupted by signal N.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "cases.h"
+#include "migtest-abi.h"
+#include "report.h"
+#include "runner.h"
+
+#define EXIT_USAGE 2
+
+/* A case ends within this even if QEMU hangs: boot (≤60 s), migration
+ * and verification of the default guest take seconds under TCG. */
+#define DEFAULT_TIMEOUT_S 180
+
+typedef struct {
+    char *arch;
+    char *accel;
+    char *case_glob;
+    char *mem;
+    char *src_qemu;
+    char *dst_qemu;
+    char *machine;
+    char *ram;
+    char *json;
+    char *junit;
+    char *results;
+    gboolean keep;
+    gboolean verbose;
+    gint timeout_s;
+} CliOptions;
+
+static void cli_options_clear(CliOptions *o)
+{
+    g_free(o->arch); g_free(o->accel); g_free(o->case_glob); g_free(o->mem);
+    g_free(o->src_qemu); g_free(o->dst_qemu); g_free(o->machine); g_free(o->ram);
+    g_free(o->json); g_free(o->junit); g_free(o->results);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CliOptions, cli_options_clear)
+
+G_GNUC_PRINTF(1, 2)
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "migtest: error: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_USAGE;
+}
+
+static gboolean parse_size(const char *s, guint64 *out)
+{
+    char *end;
+    guint64 v = g_ascii_strtoull(s, &end, 10);
+
+    if (end == s)
+        return FALSE;
+    switch (g_ascii_toupper(*end)) {
+    case 'G': v <<= 30; end++; break;
+    case 'M': case '\0': v <<= 20; end += *end != '\0'; break;
+    default: return FALSE;
+    }
+    if (g_ascii_toupper(*end) == 'I' && g_ascii_toupper(end[1]) == 'B')
+        end += 2;
+    *out = v;
+    return *end == '\0';
+}
+
+static guint64 host_mem_available(void)
+{
+    g_autofree char *text = NULL;
+    const char *p;
+
+    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL) ||
+        !(p = strstr(text, "MemAvailable:")))
+        return G_MAXUINT64;
+    return g_ascii_strtoull(p + strlen("MemAvailable:"), NULL, 10) << 10;
+}
+
+/* --arch: a comma list of names from the arch table, default all. */
+static int select_archs(const char *list, const ArchDesc **out)
+{
+    g_auto(GStrv) names = g_strsplit(list ? list : "", ",", -1);
+    guint n = 0;
+
+    if (!list) {
+        for (guint i = 0; arch_table[i]; i++)
+            out[n++] = arch_table[i];
+        out[n] = NULL;
+        return 0;
+    }
+    for (guint i = 0; names[i]; i++) {
+        const ArchDesc *a = arch_lookup(names[i]);
+        if (!a)
+            return usage_error("unknown --arch '%s'; use x86_64 or aarch64", names[i]);
+        out[n++] = a;
+    }
+    out[n] = NULL;
+    return 0;
+}
+
+static int check_qemu_path(const char *opt, const char *path)
+{
+    if (path && !g_file_test(path, G_FILE_TEST_IS_EXECUTABLE) &&
+        !g_find_program_in_path(path))
+        return usage_error("%s '%s' is not an executable; give the path of a "
+                           "qemu-system binary", opt, path);
+    return 0;
+}
+
+/* Fail now, not after an hour of cases, if a report cannot be written. */
+static int check_writable(const char *opt, const char *path)
+{
+    FILE *f;
+
+    if (!path)
+        return 0;
+    f = fopen(path, "a");
+    if (!f)
+        return usage_error("cannot write %s '%s': %s; choose a writable path",
+                           opt, path, g_strerror(errno));
+    fclose(f);
+    return 0;
+}
+
+static int validate(CliOptions *o, RunOptions *run)
+{
+    int rc;
+
+    if (o->accel && !g_str_equal(o->accel, "kvm") && !g_str_equal(o->accel, "tcg"))
+        return usage_error("unknown --accel '%s'; use kvm or tcg", o->accel);
+    if (o->ram && !g_str_equal(o->ram, "shared") && !g_str_equal(o->ram, "private"))
+        return usage_error("unknown --ram '%s'; use shared or private", o->ram);
+    if (!parse_size(o->mem ? o->mem : "150M", &run->mem_bytes))
+        return usage_error("cannot parse --mem '%s'; use a size like 150M or 2G", o->mem);
+    /* The default window ends at 100 MiB; the guest needs RAM beyond it. */
+    if (run->mem_bytes < MT_DEFAULT_WINDOW_END + (16 << 20))
+        return usage_error("--mem %s is too small for the test window (ends at "
+                           "%d MiB); use at least %d M", o->mem,
+                           MT_DEFAULT_WINDOW_END >> 20, (MT_DEFAULT_WINDOW_END >> 20) + 16);
+    /* Two guests run at once, source and destination. */
+    if (run->mem_bytes * 2 > host_mem_available())
+        return usage_error("--mem %s: two guests of that size do not fit in this "
+                           "host's available memory; use a smaller --mem", o->mem);
+    if (o->timeout_s <= 0)
+        return usage_error("--timeout must be a positive number of seconds");
+    if ((rc = check_qemu_path("--src-qemu", o->src_qemu)) ||
+        (rc = check_qemu_path("--dst-qemu", o->dst_qemu)) ||
+        (rc = check_writable("--json", o->json)) ||
+        (rc = check_writable("--junit", o->junit)))
+        return rc;
+    run->src_qemu = o->src_qemu;
+    run->dst_qemu = o->dst_qemu;
+    run->accel = o->accel;
+    run->machine = o->machine;
+    run->ram_mode = o->ram && g_str_equal(o->ram, "private") ? VM_RAM_PRIVATE : VM_RAM_SHARED;
+    run->results_dir = o->results;
+    run->keep = o->keep;
+    run->timeout_ms = (gint64)o->timeout_s * 1000;
+    return 0;
+}
+
+static gpointer signal_thread(gpointer group)
+{
+    sigset_t set;
+    int sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    while (sigwait(&set, &sig) == 0)
+        vm_group_interrupt(group, sig);
+    return NULL;
+}
+
+/* Block the stop signals in every thread, and turn them into
+ * vm_group_interrupt() on a thread of their own. */
+static void watch_signals(VmGroup *group)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    g_thread_unref(g_thread_new("signals", signal_thread, group));
+}
+
+static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pending)
+{
+    struct utsname u;
+    ReportHost host = { "unknown", "unknown" };
+    g_autoptr(GError) error = NULL;
+
+    if (uname(&u) == 0) {
+        host.host_arch = u.machine;
+        host.kernel = u.release;
+    }
+    if (o->json && !report_write_json(o->json, results, pending, &host, &error))
+        g_printerr("migtest: cannot write '%s': %s\n", o->json, error->message);
+    g_clear_error(&error);
+    if (o->junit && !report_write_junit(o->junit, results, pending, &error))
+        g_printerr("migtest: cannot write '%s': %s\n", o->junit, error->message);
+}
+
+static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
+{
+    g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func((GDestroyNotify)case_result_free);
+    g_autoptr(GPtrArray) pending = g_ptr_array_new();
+    g_autoptr(VmGroup) group = vm_group_new();
+    int rc = 0;
+
+    watch_signals(group);
+    run->group = group;
+    report_table_header(stdout);
+    for (guint i = 0; i < cases->len; i++) {
+        const CaseInstance *c = cases->pdata[i];
+        CaseResult *r;
+
+        if (vm_group_interrupted(group)) {
+            g_ptr_array_add(pending, c->name);
+            continue;
+        }
+        if (o->verbose)
+            fprintf(stderr, "migtest: running %s\n", c->name);
+        r = runner_run_case(c, run);
+        g_ptr_array_add(results, r);
+        report_table_row(stdout, r);
+        fflush(stdout);
+        write_reports(o, results, NULL);
+        if (r->outcome == OUTCOME_FAIL || r->outcome == OUTCOME_ERROR)
+            rc = 1;
+    }
+    write_reports(o, results, pending);
+    report_summary(stdout, results);
+    if (vm_group_interrupted(group))
+        return 128 + vm_group_interrupted(group);
+    return rc;
+}
+
+static int cmd_list(GPtrArray *cases)
+{
+    for (guint i = 0; i < cases->len; i++)
+        printf("%s\n", ((CaseInstance *)cases->pdata[i])->name);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    g_auto(CliOptions) o = { .results = g_strdup("migtest-results"),
+                             .timeout_s = DEFAULT_TIMEOUT_S };
+    GOptionEntry entries[] = {
+        { "arch", 0, 0, G_OPTION_ARG_STRING, &o.arch, "Architectures (comma list; default: all)", "x86_64,aarch64" },
+        { "accel", 0, 0, G_OPTION_ARG_STRING, &o.accel, "Accelerator (default: kvm if usable, else tcg)", "kvm|tcg" },
+        { "case", 0, 0, G_OPTION_ARG_STRING, &o.case_glob, "Cases to run (shell glob; default: the smoke cases)", "GLOB" },
+        { "mem", 0, 0, G_OPTION_ARG_STRING, &o.mem, "Guest RAM (default 150M)", "SIZE" },
+        { "src-qemu", 0, 0, G_OPTION_ARG_FILENAME, &o.src_qemu, "Source QEMU binary", "PATH" },
+        { "dst-qemu", 0, 0, G_OPTION_ARG_FILENAME, &o.dst_qemu, "Destination QEMU binary", "PATH" },
+        { "machine", 0, 0, G_OPTION_ARG_STRING, &o.machine, "Machine type (default: pc, virt)", "TYPE" },
+        { "ram", 0, 0, G_OPTION_ARG_STRING, &o.ram, "Guest RAM backend (default shared)", "shared|private" },
+        { "json", 0, 0, G_OPTION_ARG_FILENAME, &o.json, "Write a JSON report", "FILE" },
+        { "junit", 0, 0, G_OPTION_ARG_FILENAME, &o.junit, "Write a JUnit XML report", "FILE" },
+        { "results", 0, 0, G_OPTION_ARG_FILENAME, &o.results, "Per-case log directory (default migtest-results)", "DIR" },
+        { "timeout", 0, 0, G_OPTION_ARG_INT, &o.timeout_s, "Per-case deadline in seconds (default 180)", "S" },
+        { "keep", 0, 0, G_OPTION_ARG_NONE, &o.keep, "Keep run and log directories of passing cases", NULL },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Say what is happening", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("[run|list] - prove live migration kept every byte");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) cases = NULL;
+    const ArchDesc *archs[8];
+    RunOptions run = { 0 };
+    const char *cmd;
+    int rc;
+
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &error))
+        return usage_error("%s; see migtest --help", error->message);
+    cmd = argc > 1 ? argv[1] : "run";
+    if (argc > 2 || (!g_str_equal(cmd, "run") && !g_str_equal(cmd, "list")))
+        return usage_error("unknown command '%s'; use 'run' or 'list'", argc > 2 ? argv[2] : cmd);
+    if ((rc = select_archs(o.arch, archs)))
+        return rc;
+    cases = cases_select(archs, o.case_glob);
+    if (g_str_equal(cmd, "list"))
+        return cmd_list(cases);
+    if (cases->len == 0)
+        return usage_error("no case matches --case '%s'; see migtest list", o.case_glob);
+    if ((rc = validate(&o, &run)))
+        return rc;
+    return run_cases(&o, &run, cases);
+}

@@ -1,0 +1,161 @@
+/* payload.c: embedded guest images and parameter blocks (see payload.h). */
+#include "payload.h"
+
+#include <string.h>
+#include "mt-error.h"
+
+#include "payload-x86_64.h"
+#include "payload-aarch64-mmu-on.h"
+#include "payload-aarch64-mmu-off-dc-civac.h"
+#include "payload-aarch64-mmu-off.h"
+#include "payload-aarch64-mmu-off-late.h"
+
+typedef struct {
+    const char *arch;
+    const char *variant;
+    const unsigned char *data;
+    gsize len;
+} PayloadImage;
+
+static const PayloadImage payload_images[] = {
+    { "x86_64", "default", mt_payload_x86_64, sizeof(mt_payload_x86_64) },
+    { "aarch64", "mmu-on", mt_payload_aarch64_mmu_on,
+      sizeof(mt_payload_aarch64_mmu_on) },
+    { "aarch64", "mmu-off-dc-civac", mt_payload_aarch64_mmu_off_dc_civac,
+      sizeof(mt_payload_aarch64_mmu_off_dc_civac) },
+    { "aarch64", "mmu-off", mt_payload_aarch64_mmu_off,
+      sizeof(mt_payload_aarch64_mmu_off) },
+    { "aarch64", "mmu-off-late", mt_payload_aarch64_mmu_off_late,
+      sizeof(mt_payload_aarch64_mmu_off_late) },
+};
+
+GBytes *payload_image_lookup(const char *arch_name, const char *variant)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(payload_images); i++) {
+        const PayloadImage *p = &payload_images[i];
+        if (g_str_equal(p->arch, arch_name) && g_str_equal(p->variant, variant))
+            return g_bytes_new_static(p->data, p->len);
+    }
+    return NULL;
+}
+
+static guint32 get_u32(const guint8 *b, gsize off)
+{
+    guint32 v;
+    memcpy(&v, b + off, sizeof(v));
+    return GUINT32_FROM_LE(v);
+}
+
+static guint64 get_u64(const guint8 *b, gsize off)
+{
+    guint64 v;
+    memcpy(&v, b + off, sizeof(v));
+    return GUINT64_FROM_LE(v);
+}
+
+static void put_u32(guint8 *b, gsize off, guint32 v)
+{
+    v = GUINT32_TO_LE(v);
+    memcpy(b + off, &v, sizeof(v));
+}
+
+static void put_u64(guint8 *b, gsize off, guint64 v)
+{
+    v = GUINT64_TO_LE(v);
+    memcpy(b + off, &v, sizeof(v));
+}
+
+guint64 payload_params_pages(const PayloadParams *p)
+{
+    guint64 pages = 0;
+
+    for (guint i = 0; i < p->nranges && i < MT_MAX_RANGES; i++)
+        pages += (p->ranges[i].end - p->ranges[i].start) / MT_PAGE_SIZE;
+    return pages;
+}
+
+gboolean payload_params_validate(const PayloadParams *p, GError **error)
+{
+    if (p->nranges < 1 || p->nranges > MT_MAX_RANGES) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE,
+                    "payload needs 1 to %d ranges, got %u", MT_MAX_RANGES, p->nranges);
+        return FALSE;
+    }
+    if (p->b_every < 1) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "B cadence must be at least 1");
+        return FALSE;
+    }
+    for (guint i = 0; i < p->nranges; i++) {
+        const PayloadRange *r = &p->ranges[i];
+        if (r->start % MT_PAGE_SIZE || r->end % MT_PAGE_SIZE || r->end <= r->start ||
+            (i > 0 && r->start < p->ranges[i - 1].end)) {
+            g_set_error(error, MT_ERROR, MT_ERROR_USAGE,
+                        "payload range %u [0x%" G_GINT64_MODIFIER "x, 0x%"
+                        G_GINT64_MODIFIER "x) must be page aligned, non-empty "
+                        "and above the previous one", i, r->start, r->end);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+gboolean payload_params_read(GBytes *image, PayloadParams *out, GError **error)
+{
+    gsize len;
+    const guint8 *b = g_bytes_get_data(image, &len);
+    guint64 magic;
+
+    memset(out, 0, sizeof(*out));
+    if (len < MT_PARAM_OFFSET + MT_PARAM_SIZE) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV,
+                    "payload image of %zu bytes has no room for a parameter block", len);
+        return FALSE;
+    }
+    b += MT_PARAM_OFFSET;
+    magic = get_u64(b, MT_P_MAGIC);
+    if (magic != MT_PARAM_MAGIC || get_u32(b, MT_P_VERSION) != MT_PARAM_VERSION) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV,
+                    "payload parameter block: magic 0x%016" G_GINT64_MODIFIER
+                    "x version %u, expected 0x%016" G_GINT64_MODIFIER "x version %u",
+                    magic, get_u32(b, MT_P_VERSION), (guint64)MT_PARAM_MAGIC,
+                    MT_PARAM_VERSION);
+        return FALSE;
+    }
+    out->flags = get_u32(b, MT_P_FLAGS);
+    out->b_every = get_u32(b, MT_P_B_EVERY);
+    out->nranges = get_u32(b, MT_P_NRANGES);
+    out->hot_pages = get_u32(b, MT_P_HOT_PAGES);
+    out->mmu_off_after = get_u32(b, MT_P_MMU_OFF_AFTER);
+    for (guint i = 0; i < MT_MAX_RANGES; i++) {
+        gsize r = MT_P_RANGES + i * MT_P_RANGE_SIZE;
+        out->ranges[i].start = get_u64(b, r + MT_P_RANGE_START);
+        out->ranges[i].end = get_u64(b, r + MT_P_RANGE_END);
+    }
+    return payload_params_validate(out, error);
+}
+
+GBytes *payload_image_patch(GBytes *image, const PayloadParams *params,
+                            GError **error)
+{
+    PayloadParams old;
+    gsize len;
+    guint8 *copy, *b;
+
+    if (!payload_params_read(image, &old, error) ||
+        !payload_params_validate(params, error))
+        return NULL;
+    copy = g_memdup2(g_bytes_get_data(image, &len), g_bytes_get_size(image));
+    b = copy + MT_PARAM_OFFSET;
+    put_u32(b, MT_P_FLAGS, params->flags);
+    put_u32(b, MT_P_B_EVERY, params->b_every);
+    put_u32(b, MT_P_NRANGES, params->nranges);
+    put_u32(b, MT_P_HOT_PAGES, params->hot_pages);
+    put_u32(b, MT_P_MMU_OFF_AFTER, params->mmu_off_after);
+    for (guint i = 0; i < MT_MAX_RANGES; i++) {
+        gsize r = MT_P_RANGES + i * MT_P_RANGE_SIZE;
+        gboolean used = i < params->nranges;
+        put_u64(b, r + MT_P_RANGE_START, used ? params->ranges[i].start : 0);
+        put_u64(b, r + MT_P_RANGE_END, used ? params->ranges[i].end : 0);
+    }
+    return g_bytes_new_take(copy, len);
+}

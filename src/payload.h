@@ -1,0 +1,44 @@
+/*
+ * payload.h: the embedded guest images and their parameter block.  The
+ * images are built from guest/<arch>/payload.S; the host patches the
+ * parameter block (layout in guest/migtest-abi.h) before boot.
+ */
+#ifndef MIGTEST_PAYLOAD_H
+#define MIGTEST_PAYLOAD_H
+
+#include <glib.h>
+#include "migtest-abi.h"
+
+typedef struct {
+    guint64 start;              /* guest physical, page aligned */
+    guint64 end;                /* exclusive */
+} PayloadRange;
+
+typedef struct {
+    guint32 flags;
+    guint32 b_every;            /* passes between two 'B' */
+    guint32 hot_pages;
+    guint32 mmu_off_after;      /* aarch64 mmu-off-late */
+    guint32 nranges;
+    PayloadRange ranges[MT_MAX_RANGES];
+} PayloadParams;
+
+/* The embedded image for @arch_name/@variant, or NULL if there is none. */
+GBytes *payload_image_lookup(const char *arch_name, const char *variant);
+
+/* Decode the parameter block of @image.  FALSE with @error if the block
+ * is missing, has the wrong magic or version, or is inconsistent. */
+gboolean payload_params_read(GBytes *image, PayloadParams *out, GError **error);
+
+/* Return a new copy of @image with @params written into its block.
+ * Fails if @params is inconsistent (empty, unaligned, unsorted ranges). */
+GBytes *payload_image_patch(GBytes *image, const PayloadParams *params,
+                            GError **error);
+
+/* Check @p for the invariants the guest relies on. */
+gboolean payload_params_validate(const PayloadParams *p, GError **error);
+
+/* Number of pages in all ranges. */
+guint64 payload_params_pages(const PayloadParams *p);
+
+#endif

@@ -1,0 +1,500 @@
+/* qmp.c: the QMP client (see qmp.h). */
+#include "qmp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* A QMP line larger than this is garbage, not a reply: query-qmp-schema,
+ * the largest legitimate reply, is a few hundred KiB. */
+#define QMP_MAX_LINE (16 * 1024 * 1024)
+/* How often to retry connecting while QEMU creates its socket. */
+#define QMP_CONNECT_RETRY_US (10 * 1000)
+
+struct QmpClient {
+    int fd;
+    GString *inbuf;
+    GQueue events;              /* JsonObject *, oldest first */
+    guint next_id;
+    FILE *log;                  /* borrowed */
+    char *tag;
+    char *version;
+    int version_code;
+};
+
+void qmp_free(QmpClient *qmp)
+{
+    if (!qmp)
+        return;
+    if (qmp->fd >= 0)
+        close(qmp->fd);
+    g_string_free(qmp->inbuf, TRUE);
+    g_queue_clear_full(&qmp->events, (GDestroyNotify)json_object_unref);
+    g_free(qmp->tag);
+    g_free(qmp->version);
+    g_free(qmp);
+}
+
+void qmp_set_log(QmpClient *qmp, FILE *log, const char *tag)
+{
+    qmp->log = log;
+    g_free(qmp->tag);
+    qmp->tag = g_strdup(tag);
+}
+
+const char *qmp_version(QmpClient *qmp)
+{
+    return qmp->version;
+}
+
+int qmp_version_code(QmpClient *qmp)
+{
+    return qmp->version_code;
+}
+
+static void qmp_log(QmpClient *qmp, const char *dir, const char *text, gsize len)
+{
+    if (!qmp->log)
+        return;
+    fprintf(qmp->log, "%.6f %s %s %.*s\n", g_get_monotonic_time() / 1e6,
+            qmp->tag ? qmp->tag : "qmp", dir, (int)len, text);
+    fflush(qmp->log);
+}
+
+/* Wait until @fd is ready for @events or @deadline passes. */
+static gboolean qmp_poll(QmpClient *qmp, short events, Deadline deadline,
+                         const char *what, GError **error)
+{
+    for (;;) {
+        struct pollfd pfd = { .fd = qmp->fd, .events = events };
+        int n = poll(&pfd, 1, deadline_remaining_ms(deadline));
+
+        if (n > 0)
+            return TRUE;
+        if (n == 0) {
+            g_set_error(error, MT_ERROR, MT_ERROR_TIMEOUT,
+                        "timed out waiting for %s on QMP", what);
+            return FALSE;
+        }
+        if (errno != EINTR) {
+            g_set_error(error, MT_ERROR, MT_ERROR_DISCONNECTED,
+                        "poll on QMP socket failed: %s", g_strerror(errno));
+            return FALSE;
+        }
+    }
+}
+
+/* Read once from the socket into inbuf.  @block: wait up to @deadline. */
+static gboolean qmp_fill(QmpClient *qmp, gboolean block, Deadline deadline,
+                         const char *what, GError **error)
+{
+    char buf[65536];
+    ssize_t n;
+
+    if (block && !qmp_poll(qmp, POLLIN, deadline, what, error))
+        return FALSE;
+    n = read(qmp->fd, buf, sizeof(buf));
+    if (n > 0) {
+        g_string_append_len(qmp->inbuf, buf, n);
+        return TRUE;
+    }
+    if (n == 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_DISCONNECTED,
+                    "QMP connection closed by QEMU while waiting for %s", what);
+        return FALSE;
+    }
+    if (errno == EAGAIN || errno == EINTR)
+        return TRUE;
+    g_set_error(error, MT_ERROR, MT_ERROR_DISCONNECTED,
+                "cannot read QMP socket while waiting for %s: %s", what,
+                g_strerror(errno));
+    return FALSE;
+}
+
+/* Take one complete line from inbuf, or NULL if there is none yet. */
+static char *qmp_take_line(QmpClient *qmp)
+{
+    char *nl = memchr(qmp->inbuf->str, '\n', qmp->inbuf->len);
+    char *line;
+
+    if (!nl)
+        return NULL;
+    line = g_strndup(qmp->inbuf->str, nl - qmp->inbuf->str);
+    g_string_erase(qmp->inbuf, 0, nl - qmp->inbuf->str + 1);
+    g_strchomp(line);
+    return line;
+}
+
+static JsonObject *qmp_parse(const char *line, GError **error)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) local = NULL;
+    JsonNode *root;
+
+    if (!json_parser_load_from_data(parser, line, -1, &local)) {
+        g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
+                    "malformed QMP line '%.80s': %s", line, local->message);
+        return NULL;
+    }
+    root = json_parser_get_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
+                    "QMP line is not a JSON object: '%.80s'", line);
+        return NULL;
+    }
+    return json_object_ref(json_node_get_object(root));
+}
+
+/* Read the next message, event or reply.  With @block FALSE, returns
+ * NULL without error when no complete message has arrived. */
+static JsonObject *qmp_read_message(QmpClient *qmp, gboolean block,
+                                    Deadline deadline, const char *what,
+                                    GError **error)
+{
+    for (;;) {
+        g_autofree char *line = qmp_take_line(qmp);
+
+        if (!line) {
+            if (qmp->inbuf->len > QMP_MAX_LINE) {
+                g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
+                            "QMP line longer than %d bytes", QMP_MAX_LINE);
+                return NULL;
+            }
+            if (!block) {
+                struct pollfd pfd = { .fd = qmp->fd, .events = POLLIN };
+                if (poll(&pfd, 1, 0) <= 0)
+                    return NULL;
+            }
+            if (!qmp_fill(qmp, block, deadline, what, error))
+                return NULL;
+            continue;
+        }
+        if (!*line)
+            continue;
+        qmp_log(qmp, "<", line, strlen(line));
+        return qmp_parse(line, error);
+    }
+}
+
+static gboolean qmp_is_event(JsonObject *msg)
+{
+    return json_object_has_member(msg, "event");
+}
+
+/* Read the next message that is not an event; events go to the queue. */
+static JsonObject *qmp_next_message(QmpClient *qmp, gboolean block,
+                                    Deadline deadline, const char *what,
+                                    GError **error)
+{
+    for (;;) {
+        JsonObject *msg = qmp_read_message(qmp, block, deadline, what, error);
+
+        if (!msg || !qmp_is_event(msg))
+            return msg;
+        g_queue_push_tail(&qmp->events, msg);
+    }
+}
+
+gboolean qmp_pump(QmpClient *qmp, GError **error)
+{
+    for (;;) {
+        g_autoptr(GError) local = NULL;
+        g_autoptr(JsonObject) msg = qmp_next_message(qmp, FALSE, 0, "events",
+                                                     &local);
+        if (local) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return FALSE;
+        }
+        if (!msg)
+            return TRUE;
+        /* A reply nobody asked for: only possible from a broken peer. */
+        g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
+                    "unexpected QMP reply outside a command");
+        return FALSE;
+    }
+}
+
+static gboolean qmp_send(QmpClient *qmp, const char *text, int fd,
+                         Deadline deadline, GError **error)
+{
+    gsize len = strlen(text), done = 0;
+
+    qmp_log(qmp, ">", text, len - (len && text[len - 1] == '\n'));
+    while (done < len) {
+        struct iovec iov = { .iov_base = (char *)text + done, .iov_len = len - done };
+        union { struct cmsghdr hdr; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (fd >= 0 && done == 0) {
+            memset(&ctl, 0, sizeof(ctl));
+            msg.msg_control = ctl.buf;
+            msg.msg_controllen = sizeof(ctl.buf);
+            CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+            CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+            CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &fd, sizeof(int));
+        }
+        n = sendmsg(qmp->fd, &msg, MSG_NOSIGNAL);
+        if (n > 0) {
+            done += n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (!qmp_poll(qmp, POLLOUT, deadline, "room to send a command", error))
+                return FALSE;
+            continue;
+        }
+        g_set_error(error, MT_ERROR, MT_ERROR_DISCONNECTED,
+                    "cannot send to QMP socket: %s", g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static char *qmp_encode(const char *command, JsonObject *args, const char *id)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *text = NULL;
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "execute");
+    json_builder_add_string_value(b, command);
+    if (args) {
+        JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+        json_node_set_object(n, args);
+        json_builder_set_member_name(b, "arguments");
+        json_builder_add_value(b, n);
+    }
+    json_builder_set_member_name(b, "id");
+    json_builder_add_string_value(b, id);
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    text = json_generator_to_data(gen, NULL);
+    return g_strconcat(text, "\n", NULL);
+}
+
+/* Turn a reply into the "return" node or a GError naming @command. */
+static JsonNode *qmp_reply_result(JsonObject *reply, const char *command,
+                                  GError **error)
+{
+    if (json_object_has_member(reply, "return"))
+        return json_node_copy(json_object_get_member(reply, "return"));
+    if (json_object_has_member(reply, "error") &&
+        JSON_NODE_HOLDS_OBJECT(json_object_get_member(reply, "error"))) {
+        JsonObject *e = json_object_get_object_member(reply, "error");
+        g_set_error(error, MT_ERROR, MT_ERROR_QMP, "QMP '%s' failed: %s: %s",
+                    command,
+                    json_object_get_string_member_with_default(e, "class", "?"),
+                    json_object_get_string_member_with_default(e, "desc", "?"));
+        return NULL;
+    }
+    g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
+                "QMP reply to '%s' has neither return nor error", command);
+    return NULL;
+}
+
+JsonNode *qmp_execute_with_fd(QmpClient *qmp, const char *command,
+                              JsonObject *args, int fd, Deadline deadline,
+                              GError **error)
+{
+    g_autofree char *id = g_strdup_printf("mt-%u", ++qmp->next_id);
+    g_autofree char *text = qmp_encode(command, args, id);
+    g_autofree char *what = g_strdup_printf("the reply to '%s'", command);
+
+    if (!qmp_send(qmp, text, fd, deadline, error))
+        return NULL;
+    for (;;) {
+        g_autoptr(JsonObject) reply = qmp_next_message(qmp, TRUE, deadline,
+                                                       what, error);
+        const char *rid;
+
+        if (!reply)
+            return NULL;
+        rid = json_object_get_string_member_with_default(reply, "id", NULL);
+        /* QEMU answers a line it could not parse with an id-less error;
+         * since we send one command at a time, it is ours. */
+        if (!rid || g_str_equal(rid, id))
+            return qmp_reply_result(reply, command, error);
+    }
+}
+
+JsonNode *qmp_execute(QmpClient *qmp, const char *command, JsonObject *args,
+                      Deadline deadline, GError **error)
+{
+    return qmp_execute_with_fd(qmp, command, args, -1, deadline, error);
+}
+
+gboolean qmp_execute_simple(QmpClient *qmp, const char *command,
+                            JsonObject *args, Deadline deadline, GError **error)
+{
+    JsonNode *ret = qmp_execute(qmp, command, args, deadline, error);
+
+    if (!ret)
+        return FALSE;
+    json_node_unref(ret);
+    return TRUE;
+}
+
+/* Find, unlink and return the first queued event that matches. */
+static JsonObject *qmp_take_event(QmpClient *qmp, const char *name,
+                                  QmpEventMatch match, gpointer opaque)
+{
+    for (GList *l = qmp->events.head; l; l = l->next) {
+        JsonObject *ev = l->data;
+        JsonObject *data;
+
+        if (g_strcmp0(json_object_get_string_member_with_default(ev, "event", ""),
+                      name) != 0)
+            continue;
+        data = json_object_has_member(ev, "data") &&
+               JSON_NODE_HOLDS_OBJECT(json_object_get_member(ev, "data"))
+               ? json_object_get_object_member(ev, "data") : NULL;
+        if (match && (!data || !match(data, opaque)))
+            continue;
+        g_queue_delete_link(&qmp->events, l);
+        return ev;
+    }
+    return NULL;
+}
+
+JsonObject *qmp_wait_event(QmpClient *qmp, const char *name,
+                           QmpEventMatch match, gpointer opaque,
+                           Deadline deadline, GError **error)
+{
+    g_autofree char *what = g_strdup_printf("event %s", name);
+
+    for (;;) {
+        JsonObject *ev = qmp_take_event(qmp, name, match, opaque);
+        JsonObject *msg;
+
+        if (ev)
+            return ev;
+        msg = qmp_read_message(qmp, TRUE, deadline, what, error);
+        if (!msg)
+            return NULL;
+        if (!qmp_is_event(msg)) {
+            json_object_unref(msg);
+            g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
+                        "unexpected QMP reply while waiting for %s", what);
+            return NULL;
+        }
+        g_queue_push_tail(&qmp->events, msg);
+    }
+}
+
+void qmp_discard_events(QmpClient *qmp, const char *name)
+{
+    GList *l = qmp->events.head;
+
+    while (l) {
+        GList *next = l->next;
+        JsonObject *ev = l->data;
+
+        if (!name || g_strcmp0(json_object_get_string_member_with_default(
+                                   ev, "event", ""), name) == 0) {
+            json_object_unref(ev);
+            g_queue_delete_link(&qmp->events, l);
+        }
+        l = next;
+    }
+}
+
+gboolean qmp_match_status(JsonObject *data, gpointer status)
+{
+    return g_strcmp0(json_object_get_string_member_with_default(data, "status", ""),
+                     status) == 0;
+}
+
+/* Parse the greeting's version and send qmp_capabilities. */
+static gboolean qmp_handshake(QmpClient *qmp, Deadline deadline, GError **error)
+{
+    g_autoptr(JsonObject) greeting = qmp_next_message(qmp, TRUE, deadline,
+                                                      "the QMP greeting", error);
+    JsonObject *ver;
+
+    if (!greeting)
+        return FALSE;
+    if (!json_object_has_member(greeting, "QMP") ||
+        !JSON_NODE_HOLDS_OBJECT(json_object_get_member(greeting, "QMP"))) {
+        g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
+                    "first QMP message is not a greeting");
+        return FALSE;
+    }
+    ver = json_object_get_object_member(greeting, "QMP");
+    ver = json_object_has_member(ver, "version") ? json_object_get_object_member(ver, "version") : NULL;
+    ver = ver && json_object_has_member(ver, "qemu") ? json_object_get_object_member(ver, "qemu") : NULL;
+    if (ver) {
+        gint64 ma = json_object_get_int_member_with_default(ver, "major", 0);
+        gint64 mi = json_object_get_int_member_with_default(ver, "minor", 0);
+        gint64 mc = json_object_get_int_member_with_default(ver, "micro", 0);
+        qmp->version = g_strdup_printf("%d.%d.%d", (int)ma, (int)mi, (int)mc);
+        qmp->version_code = (int)(ma * 10000 + mi * 100 + mc);
+    } else {
+        qmp->version = g_strdup("unknown");
+    }
+    return qmp_execute_simple(qmp, "qmp_capabilities", NULL, deadline, error);
+}
+
+QmpClient *qmp_new_from_fd(int fd, Deadline deadline, GError **error)
+{
+    g_autoptr(QmpClient) qmp = g_new0(QmpClient, 1);
+
+    qmp->fd = fd;
+    qmp->inbuf = g_string_new(NULL);
+    g_queue_init(&qmp->events);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (!qmp_handshake(qmp, deadline, error))
+        return NULL;
+    return g_steal_pointer(&qmp);
+}
+
+static int qmp_dial(const char *path, Deadline deadline, GError **error)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV,
+                    "QMP socket path '%s' is longer than %zu bytes", path,
+                    sizeof(sa.sun_path) - 1);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0) {
+            g_set_error(error, MT_ERROR, MT_ERROR_ENV, "socket: %s",
+                        g_strerror(errno));
+            return -1;
+        }
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return fd;
+        close(fd);
+        if ((errno != ENOENT && errno != ECONNREFUSED) || deadline_expired(deadline)) {
+            g_set_error(error, MT_ERROR, errno == ENOENT || errno == ECONNREFUSED
+                        ? MT_ERROR_TIMEOUT : MT_ERROR_DISCONNECTED,
+                        "cannot connect to QMP socket '%s': %s", path,
+                        g_strerror(errno));
+            return -1;
+        }
+        /* QEMU has not created its socket yet: nothing to wait on but time. */
+        g_usleep(QMP_CONNECT_RETRY_US);
+    }
+}
+
+QmpClient *qmp_connect(const char *path, Deadline deadline, GError **error)
+{
+    int fd = qmp_dial(path, deadline, error);
+
+    if (fd < 0)
+        return NULL;
+    return qmp_new_from_fd(fd, deadline, error);
+}

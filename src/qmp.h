@@ -1,0 +1,77 @@
+/*
+ * qmp.h: a QMP client.  One JSON object per line over a stream socket:
+ * read the greeting, negotiate capabilities, then run commands with ids
+ * and wait for the matching reply.  Asynchronous events that arrive
+ * meanwhile are queued, so a later qmp_wait_event() can find them.
+ *
+ * Every call takes an absolute Deadline.  A QMP error reply becomes a
+ * GError (MT_ERROR_QMP) carrying the command, the error class and desc;
+ * a malformed line, EOF or disconnect is MT_ERROR_PROTOCOL or
+ * MT_ERROR_DISCONNECTED.  Never a crash, never a hang.
+ */
+#ifndef MIGTEST_QMP_H
+#define MIGTEST_QMP_H
+
+#include <stdio.h>
+#include <json-glib/json-glib.h>
+#include "deadline.h"
+#include "mt-error.h"
+
+typedef struct QmpClient QmpClient;
+
+/* Connect to the unix socket @path (retrying until it exists or @deadline)
+ * and negotiate capabilities.  Returns a new client; free with qmp_free(). */
+QmpClient *qmp_connect(const char *path, Deadline deadline, GError **error);
+
+/* Same, over an already connected stream socket @fd (taken over). */
+QmpClient *qmp_new_from_fd(int fd, Deadline deadline, GError **error);
+
+void qmp_free(QmpClient *qmp);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpClient, qmp_free)
+
+/* Every line sent and received is appended to @log (borrowed, may be
+ * NULL), each prefixed with a timestamp and "<tag> >" or "<tag> <". */
+void qmp_set_log(QmpClient *qmp, FILE *log, const char *tag);
+
+/* The greeting's QEMU version as "major.minor.micro" (owned by @qmp). */
+const char *qmp_version(QmpClient *qmp);
+/* The version as one comparable number: major * 10000 + minor * 100 + micro. */
+int qmp_version_code(QmpClient *qmp);
+
+/* Run @command with @args (borrowed, may be NULL).  Returns a new ref to
+ * the reply's "return" member; unref with json_node_unref(). */
+JsonNode *qmp_execute(QmpClient *qmp, const char *command, JsonObject *args,
+                      Deadline deadline, GError **error);
+
+/* Same, for commands whose return value does not matter. */
+gboolean qmp_execute_simple(QmpClient *qmp, const char *command,
+                            JsonObject *args, Deadline deadline,
+                            GError **error);
+
+/* Send @fd along with @command in the same message (SCM_RIGHTS), as
+ * "getfd" and "add-fd" need. */
+JsonNode *qmp_execute_with_fd(QmpClient *qmp, const char *command,
+                              JsonObject *args, int fd, Deadline deadline,
+                              GError **error);
+
+/* Optional filter on an event's "data" object. */
+typedef gboolean (*QmpEventMatch)(JsonObject *data, gpointer opaque);
+
+/* Wait for the first queued or future event named @name for which @match
+ * (may be NULL) returns TRUE, and remove it from the queue.  Returns a
+ * new ref to the whole event object. */
+JsonObject *qmp_wait_event(QmpClient *qmp, const char *name,
+                           QmpEventMatch match, gpointer opaque,
+                           Deadline deadline, GError **error);
+
+/* Read whatever has arrived, without blocking, queueing events.  Returns
+ * FALSE with @error if the connection is broken. */
+gboolean qmp_pump(QmpClient *qmp, GError **error);
+
+/* Drop every queued event named @name (NULL: all). */
+void qmp_discard_events(QmpClient *qmp, const char *name);
+
+/* Convenience: a MIGRATION event matcher for data.status == @opaque. */
+gboolean qmp_match_status(JsonObject *data, gpointer status);
+
+#endif

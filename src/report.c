@@ -1,0 +1,237 @@
+/* report.c: table, JSON and JUnit output (see report.h). */
+#include "report.h"
+
+#include <json-glib/json-glib.h>
+
+#define MiB (1024.0 * 1024.0)
+
+void report_table_header(FILE *out)
+{
+    fprintf(out, "%-28s %-7s %-5s %8s %8s %6s %8s %8s %5s %8s %5s %7s\n",
+            "case", "outcome", "accel", "total_ms", "down_ms", "setup",
+            "MiB", "MB/s", "syncs", "pages", "diff", "verify");
+}
+
+void report_table_row(FILE *out, const CaseResult *r)
+{
+    fprintf(out, "%-28s %-7s %-5s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %6"
+            G_GINT64_FORMAT " %8.1f %8.1f %5" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT
+            " %5" G_GUINT64_FORMAT " %5" G_GINT64_FORMAT "ms\n",
+            r->name, outcome_name(r->outcome), r->accel, r->mig.total_ms,
+            r->mig.downtime_ms, r->mig.setup_ms, r->mig.transferred_bytes / MiB,
+            r->mig.throughput_mbps, r->mig.dirty_sync_count, r->exact.pages_compared,
+            r->exact.pages_differing, r->verify_ms);
+    if (r->reason)
+        fprintf(out, "    %s: %s\n", outcome_name(r->outcome), r->reason);
+    if (r->log_dir && r->outcome != OUTCOME_PASS)
+        fprintf(out, "    logs: %s\n", r->log_dir);
+}
+
+void report_summary(FILE *out, GPtrArray *results)
+{
+    guint n[4] = { 0 };
+
+    for (guint i = 0; i < results->len; i++)
+        n[((CaseResult *)results->pdata[i])->outcome]++;
+    fprintf(out, "%u passed, %u failed, %u skipped, %u errors\n",
+            n[OUTCOME_PASS], n[OUTCOME_FAIL], n[OUTCOME_SKIP], n[OUTCOME_ERROR]);
+}
+
+static char *hex(const guint8 *b, guint n)
+{
+    GString *s = g_string_new(NULL);
+
+    for (guint i = 0; i < n; i++)
+        g_string_append_printf(s, "%02x", b[i]);
+    return g_string_free(s, FALSE);
+}
+
+static void json_int(JsonBuilder *b, const char *k, gint64 v)
+{
+    json_builder_set_member_name(b, k);
+    json_builder_add_int_value(b, v);
+}
+
+static void json_str(JsonBuilder *b, const char *k, const char *v)
+{
+    json_builder_set_member_name(b, k);
+    if (v)
+        json_builder_add_string_value(b, v);
+    else
+        json_builder_add_null_value(b);
+}
+
+static void json_metrics(JsonBuilder *b, const CaseResult *r)
+{
+    json_builder_set_member_name(b, "metrics");
+    json_builder_begin_object(b);
+    json_int(b, "total_ms", r->mig.total_ms);
+    json_int(b, "downtime_ms", r->mig.downtime_ms);
+    json_int(b, "setup_ms", r->mig.setup_ms);
+    json_int(b, "transferred_bytes", (gint64)r->mig.transferred_bytes);
+    json_builder_set_member_name(b, "throughput_mbps");
+    json_builder_add_double_value(b, r->mig.throughput_mbps);
+    json_int(b, "dirty_sync_count", (gint64)r->mig.dirty_sync_count);
+    json_int(b, "wall_ms", r->wall_ms);
+    json_builder_end_object(b);
+}
+
+static void json_exact(JsonBuilder *b, const CaseResult *r)
+{
+    json_builder_set_member_name(b, "exact");
+    if (!r->exact_ran) {
+        json_builder_add_null_value(b);
+        return;
+    }
+    json_builder_begin_object(b);
+    json_int(b, "pages_compared", (gint64)r->exact.pages_compared);
+    json_int(b, "pages_differing", (gint64)r->exact.pages_differing);
+    json_int(b, "elapsed_us", r->exact.elapsed_us);
+    json_builder_set_member_name(b, "first_differing");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->exact.ndiffs; i++) {
+        const ExactDiff *d = &r->exact.diffs[i];
+        g_autofree char *gpa = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", d->gpa);
+        g_autofree char *s = hex(d->src, d->shown);
+        g_autofree char *t = hex(d->dst, d->shown);
+        json_builder_begin_object(b);
+        json_str(b, "gpa", gpa);
+        json_str(b, "src", s);
+        json_str(b, "dst", t);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+}
+
+static void json_verify(JsonBuilder *b, const CaseResult *r)
+{
+    json_builder_set_member_name(b, "verify");
+    json_builder_begin_object(b);
+    json_exact(b, r);
+    json_builder_set_member_name(b, "invariant");
+    if (r->invariant_ran) {
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "ok");
+        json_builder_add_boolean_value(b, r->invariant.ok);
+        json_str(b, "detail", r->invariant.detail);
+        json_builder_end_object(b);
+    } else {
+        json_builder_add_null_value(b);
+    }
+    json_builder_set_member_name(b, "selfcheck");
+    if (r->selfcheck_ran) {
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "ok");
+        json_builder_add_boolean_value(b, r->selfcheck.ok);
+        json_builder_set_member_name(b, "errors");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < r->selfcheck.errors->len; i++)
+            json_builder_add_string_value(b, r->selfcheck.errors->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+    } else {
+        json_builder_add_null_value(b);
+    }
+    json_int(b, "elapsed_ms", r->verify_ms);
+    json_builder_end_object(b);
+}
+
+static void json_case(JsonBuilder *b, const CaseResult *r)
+{
+    json_builder_begin_object(b);
+    json_str(b, "name", r->name);
+    json_str(b, "arch", r->arch);
+    json_str(b, "accel", r->accel);
+    json_str(b, "outcome", outcome_name(r->outcome));
+    json_str(b, "reason", r->reason);
+    json_str(b, "src_qemu_version", r->src_version);
+    json_str(b, "dst_qemu_version", r->dst_version);
+    json_str(b, "migration_status", r->mig.final_status);
+    json_metrics(b, r);
+    json_verify(b, r);
+    json_str(b, "log_dir", r->log_dir);
+    json_builder_end_object(b);
+}
+
+static void json_pending(JsonBuilder *b, const char *name)
+{
+    json_builder_begin_object(b);
+    json_str(b, "name", name);
+    json_str(b, "outcome", "error");
+    json_str(b, "reason", "interrupted before it ran");
+    json_builder_end_object(b);
+}
+
+gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pending,
+                           const ReportHost *host, GError **error)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+
+    json_builder_begin_object(b);
+    json_str(b, "tool", "migtest " PROJECT_VERSION);
+    json_builder_set_member_name(b, "host");
+    json_builder_begin_object(b);
+    json_str(b, "arch", host->host_arch);
+    json_str(b, "kernel", host->kernel);
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "cases");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < results->len; i++)
+        json_case(b, results->pdata[i]);
+    for (guint i = 0; pending && i < pending->len; i++)
+        json_pending(b, pending->pdata[i]);
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    json_generator_set_pretty(gen, TRUE);
+    return json_generator_to_file(gen, path, error);
+}
+
+static void junit_case(GString *x, const CaseResult *r)
+{
+    g_autofree char *name = g_markup_escape_text(r->name, -1);
+    g_autofree char *reason = g_markup_escape_text(r->reason ? r->reason : "", -1);
+    static const char *const tag[] = {
+        [OUTCOME_FAIL] = "failure", [OUTCOME_SKIP] = "skipped", [OUTCOME_ERROR] = "error",
+    };
+
+    g_string_append_printf(x, "  <testcase classname=\"migtest.%s\" name=\"%s\" "
+                           "time=\"%.3f\">\n", r->arch, name, r->wall_ms / 1000.0);
+    g_string_append_printf(x, "    <properties>\n"
+                           "      <property name=\"accel\" value=\"%s\"/>\n"
+                           "      <property name=\"downtime_ms\" value=\"%" G_GINT64_FORMAT "\"/>\n"
+                           "      <property name=\"total_ms\" value=\"%" G_GINT64_FORMAT "\"/>\n"
+                           "      <property name=\"pages_differing\" value=\"%" G_GUINT64_FORMAT "\"/>\n"
+                           "    </properties>\n", r->accel, r->mig.downtime_ms,
+                           r->mig.total_ms, r->exact.pages_differing);
+    if (r->outcome != OUTCOME_PASS)
+        g_string_append_printf(x, "    <%s message=\"%s\"/>\n", tag[r->outcome], reason);
+    g_string_append(x, "  </testcase>\n");
+}
+
+gboolean report_write_junit(const char *path, GPtrArray *results,
+                            GPtrArray *pending, GError **error)
+{
+    g_autoptr(GString) x = g_string_new("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    guint n[4] = { 0 }, npending = pending ? pending->len : 0;
+
+    for (guint i = 0; i < results->len; i++)
+        n[((CaseResult *)results->pdata[i])->outcome]++;
+    g_string_append_printf(x, "<testsuite name=\"migtest\" tests=\"%u\" failures=\"%u\" "
+                           "errors=\"%u\" skipped=\"%u\">\n", results->len + npending,
+                           n[OUTCOME_FAIL], n[OUTCOME_ERROR] + npending, n[OUTCOME_SKIP]);
+    for (guint i = 0; i < results->len; i++)
+        junit_case(x, results->pdata[i]);
+    for (guint i = 0; i < npending; i++) {
+        g_autofree char *name = g_markup_escape_text(pending->pdata[i], -1);
+        g_string_append_printf(x, "  <testcase classname=\"migtest\" name=\"%s\">\n"
+                               "    <error message=\"interrupted before it ran\"/>\n"
+                               "  </testcase>\n", name);
+    }
+    g_string_append(x, "</testsuite>\n");
+    return g_file_set_contents(path, x->str, x->len, error);
+}

@@ -1,0 +1,28 @@
+/*
+ * report.h: case results as a text table, JSON (--json) and JUnit XML
+ * (--junit).  The same case names and figures appear in all three.
+ */
+#ifndef MIGTEST_REPORT_H
+#define MIGTEST_REPORT_H
+
+#include <stdio.h>
+#include "runner.h"
+
+void report_table_header(FILE *out);
+void report_table_row(FILE *out, const CaseResult *r);
+void report_summary(FILE *out, GPtrArray *results);
+
+/* Host facts that go into the JSON report. */
+typedef struct {
+    const char *host_arch;
+    const char *kernel;
+} ReportHost;
+
+/* @results holds CaseResult; @pending holds the names (char *) of cases
+ * not run because the run was interrupted: they are reported as errors. */
+gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pending,
+                           const ReportHost *host, GError **error);
+gboolean report_write_junit(const char *path, GPtrArray *results,
+                            GPtrArray *pending, GError **error);
+
+#endif

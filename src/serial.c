@@ -1,0 +1,302 @@
+/* serial.c: serial stream listener and protocol decoder (see serial.h). */
+#include "serial.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "migtest-abi.h"
+#include "mt-error.h"
+
+void serial_parser_init(SerialParser *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->b_times = g_array_new(FALSE, FALSE, sizeof(gint64));
+    p->errors = g_array_new(FALSE, FALSE, sizeof(SerialError));
+}
+
+void serial_parser_clear(SerialParser *p)
+{
+    g_clear_pointer(&p->b_times, g_array_unref);
+    g_clear_pointer(&p->errors, g_array_unref);
+}
+
+static gboolean parse_hex16(const char *s, guint64 *out)
+{
+    guint64 v = 0;
+
+    for (int i = 0; i < MT_HEX_DIGITS; i++) {
+        int d = g_ascii_xdigit_value(s[i]);
+        if (d < 0 || g_ascii_isupper(s[i]))
+            return FALSE;
+        v = v << 4 | (guint64)d;
+    }
+    *out = v;
+    return TRUE;
+}
+
+/* rec holds MT_ERR_LEN bytes: E<16 hex> <16 hex> <16 hex>\n */
+static void serial_parser_finish_record(SerialParser *p, gint64 now_us)
+{
+    SerialError e = { .time_us = now_us };
+    const char *r = p->rec;
+    const int f2 = 1 + MT_HEX_DIGITS + 1, f3 = f2 + MT_HEX_DIGITS + 1;
+
+    if (r[f2 - 1] == ' ' && r[f3 - 1] == ' ' && r[MT_ERR_LEN - 1] == '\n' &&
+        parse_hex16(r + 1, &e.gpa) && parse_hex16(r + f2, &e.expected) &&
+        parse_hex16(r + f3, &e.found))
+        g_array_append_val(p->errors, e);
+    else
+        p->bad_records++;
+    p->rec_len = 0;
+}
+
+void serial_parser_feed(SerialParser *p, const guint8 *buf, gsize len,
+                        gint64 now_us)
+{
+    for (gsize i = 0; i < len; i++) {
+        guint8 c = buf[i];
+
+        if (p->rec_len > 0) {
+            p->rec[p->rec_len++] = (char)c;
+            if (p->rec_len == MT_ERR_LEN)
+                serial_parser_finish_record(p, now_us);
+            continue;
+        }
+        switch (c) {
+        case MT_SERIAL_START:
+            p->a_count++;
+            break;
+        case MT_SERIAL_PASS:
+            g_array_append_val(p->b_times, now_us);
+            break;
+        case MT_SERIAL_ERROR:
+            p->rec[0] = (char)c;
+            p->rec_len = 1;
+            break;
+        default:
+            p->junk_bytes++;
+        }
+    }
+}
+
+char *serial_error_describe(const SerialError *e)
+{
+    return g_strdup_printf("guest reported E at gpa 0x%" G_GINT64_MODIFIER
+                           "x: expected 0x%016" G_GINT64_MODIFIER "x found 0x%016"
+                           G_GINT64_MODIFIER "x", e->gpa, e->expected, e->found);
+}
+
+struct Serial {
+    int listen_fd;
+    int wake_pipe[2];           /* written to stop the reader thread */
+    char *path;
+    FILE *log;
+    GThread *thread;
+    GMutex lock;
+    GCond cond;
+    SerialParser parser;        /* under lock */
+    gboolean closed;            /* under lock */
+};
+
+/* Wait for @fd to be readable; FALSE if asked to stop. */
+static gboolean serial_wait_readable(Serial *s, int fd)
+{
+    struct pollfd pfd[2] = {
+        { .fd = fd, .events = POLLIN },
+        { .fd = s->wake_pipe[0], .events = POLLIN },
+    };
+
+    while (poll(pfd, 2, -1) < 0)
+        if (errno != EINTR)
+            return FALSE;
+    return !(pfd[1].revents & POLLIN);
+}
+
+static void serial_read_loop(Serial *s, int fd)
+{
+    guint8 buf[4096];
+
+    while (serial_wait_readable(s, fd)) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        gint64 now = g_get_monotonic_time();
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (s->log) {
+            fwrite(buf, 1, n, s->log);
+            fflush(s->log);
+        }
+        g_mutex_lock(&s->lock);
+        serial_parser_feed(&s->parser, buf, n, now);
+        g_cond_broadcast(&s->cond);
+        g_mutex_unlock(&s->lock);
+    }
+}
+
+/* The reader thread: one connection, then EOF or a stop request. */
+static gpointer serial_thread(gpointer opaque)
+{
+    Serial *s = opaque;
+    int fd = -1;
+
+    if (serial_wait_readable(s, s->listen_fd))
+        fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        serial_read_loop(s, fd);
+        close(fd);
+    }
+    g_mutex_lock(&s->lock);
+    s->closed = TRUE;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static int serial_bind(const char *path, GError **error)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV,
+                    "serial socket path '%s' is longer than %zu bytes", path,
+                    sizeof(sa.sun_path) - 1);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(fd, 1) < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV,
+                    "cannot listen on serial socket '%s': %s", path,
+                    g_strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+Serial *serial_listen(const char *path, const char *log_path, GError **error)
+{
+    g_autoptr(Serial) s = g_new0(Serial, 1);
+
+    s->listen_fd = -1;
+    s->wake_pipe[0] = s->wake_pipe[1] = -1;
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->cond);
+    serial_parser_init(&s->parser);
+    s->path = g_strdup(path);
+    s->listen_fd = serial_bind(path, error);
+    if (s->listen_fd < 0)
+        return NULL;
+    if (pipe2(s->wake_pipe, O_CLOEXEC) < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "pipe: %s", g_strerror(errno));
+        return NULL;
+    }
+    if (log_path && !(s->log = fopen(log_path, "we"))) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot create '%s': %s",
+                    log_path, g_strerror(errno));
+        return NULL;
+    }
+    s->thread = g_thread_new("serial", serial_thread, s);
+    return g_steal_pointer(&s);
+}
+
+void serial_free(Serial *s)
+{
+    if (!s)
+        return;
+    if (s->thread) {
+        (void)!write(s->wake_pipe[1], "x", 1);
+        g_thread_join(s->thread);
+    }
+    if (s->listen_fd >= 0) {
+        close(s->listen_fd);
+        unlink(s->path);
+    }
+    for (int i = 0; i < 2; i++)
+        if (s->wake_pipe[i] >= 0)
+            close(s->wake_pipe[i]);
+    if (s->log)
+        fclose(s->log);
+    serial_parser_clear(&s->parser);
+    g_mutex_clear(&s->lock);
+    g_cond_clear(&s->cond);
+    g_free(s->path);
+    g_free(s);
+}
+
+static void serial_counts_locked(Serial *s, SerialCounts *out)
+{
+    out->a = s->parser.a_count;
+    out->b = s->parser.b_times->len;
+    out->errors = s->parser.errors->len;
+    out->junk = s->parser.junk_bytes + s->parser.bad_records;
+    out->closed = s->closed;
+}
+
+void serial_counts(Serial *s, SerialCounts *out)
+{
+    g_mutex_lock(&s->lock);
+    serial_counts_locked(s, out);
+    g_mutex_unlock(&s->lock);
+}
+
+gboolean serial_wait_b(Serial *s, guint b_target, const char *who,
+                       Deadline deadline, GError **error)
+{
+    SerialCounts c;
+    gboolean timed_out = FALSE;
+
+    g_mutex_lock(&s->lock);
+    for (;;) {
+        serial_counts_locked(s, &c);
+        if (c.b >= b_target || c.closed || timed_out)
+            break;
+        timed_out = !g_cond_wait_until(&s->cond, &s->lock, deadline);
+    }
+    g_mutex_unlock(&s->lock);
+    if (c.b >= b_target)
+        return TRUE;
+    g_set_error(error, MT_ERROR, c.closed ? MT_ERROR_DISCONNECTED : MT_ERROR_TIMEOUT,
+                "%s serial: %s waiting for %u 'B' (seen: %u 'A', %u 'B', %u 'E', %u junk)",
+                who, c.closed ? "stream closed while" : "timed out", b_target,
+                c.a, c.b, c.errors, c.junk);
+    return FALSE;
+}
+
+static GArray *array_dup(GArray *a)
+{
+    GArray *copy = g_array_sized_new(FALSE, FALSE, g_array_get_element_size(a), a->len);
+
+    g_array_append_vals(copy, a->data, a->len);
+    return copy;
+}
+
+GArray *serial_errors_dup(Serial *s)
+{
+    GArray *copy;
+
+    g_mutex_lock(&s->lock);
+    copy = array_dup(s->parser.errors);
+    g_mutex_unlock(&s->lock);
+    return copy;
+}
+
+GArray *serial_b_times_dup(Serial *s)
+{
+    GArray *copy;
+
+    g_mutex_lock(&s->lock);
+    copy = array_dup(s->parser.b_times);
+    g_mutex_unlock(&s->lock);
+    return copy;
+}

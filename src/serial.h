@@ -1,0 +1,65 @@
+/*
+ * serial.h: the guest's serial stream.  migtest listens on a unix socket
+ * that QEMU's chardev connects to, so not a byte is lost before we look;
+ * a thread reads it, timestamps every byte on arrival, and decodes the
+ * protocol of guest/migtest-abi.h ('A', 'B', 'E' records).
+ */
+#ifndef MIGTEST_SERIAL_H
+#define MIGTEST_SERIAL_H
+
+#include <glib.h>
+#include "deadline.h"
+
+typedef struct {
+    guint64 gpa;
+    guint64 expected;
+    guint64 found;
+    gint64 time_us;             /* host monotonic time of arrival */
+} SerialError;
+
+/* The protocol decoder, separate from any socket so it can be tested. */
+typedef struct {
+    guint a_count;
+    GArray *b_times;            /* gint64 arrival time of each 'B' */
+    GArray *errors;             /* SerialError */
+    guint junk_bytes;           /* bytes outside the protocol */
+    guint bad_records;          /* 'E' records that did not parse */
+    char rec[64];
+    guint rec_len;              /* > 0 while inside an 'E' record */
+} SerialParser;
+
+void serial_parser_init(SerialParser *p);
+void serial_parser_clear(SerialParser *p);
+void serial_parser_feed(SerialParser *p, const guint8 *buf, gsize len,
+                        gint64 now_us);
+/* Format an error record for messages: "E at 0x... expected 0x... found 0x...". */
+char *serial_error_describe(const SerialError *e);
+
+typedef struct Serial Serial;
+
+/* Listen on @path (created, must not exist) and decode whatever a
+ * connecting QEMU sends; the raw stream is also appended to @log_path. */
+Serial *serial_listen(const char *path, const char *log_path, GError **error);
+void serial_free(Serial *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Serial, serial_free)
+
+typedef struct {
+    guint a;
+    guint b;
+    guint errors;
+    guint junk;
+    gboolean closed;            /* QEMU closed its end */
+} SerialCounts;
+
+void serial_counts(Serial *s, SerialCounts *out);
+
+/* Wait until at least @b_target 'B' have arrived.  Fails on deadline or
+ * when the stream closes first; the message names @who and the counts. */
+gboolean serial_wait_b(Serial *s, guint b_target, const char *who,
+                       Deadline deadline, GError **error);
+
+/* Copies of the decoded records (free with g_array_unref). */
+GArray *serial_errors_dup(Serial *s);
+GArray *serial_b_times_dup(Serial *s);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * verify.h: the RAM verifiers.  Each works on RamImage snapshots, so unit
+ * tests can feed it synthetic RAM with injected faults.
+ *   exact      every byte of source RAM equals the destination's.
+ *   invariant  the destination's test window is one consistent state of
+ *              the guest's sweep (guest/migtest-abi.h, "Memory pattern").
+ *   selfcheck  neither guest reported an 'E' record.
+ * Each returns FALSE with MT_ERROR_VERIFY when it finds wrong memory;
+ * the result struct holds the evidence either way.
+ */
+#ifndef MIGTEST_VERIFY_H
+#define MIGTEST_VERIFY_H
+
+#include "arch.h"
+#include "payload.h"
+#include "serial.h"
+
+#define VERIFY_MAX_REPORTED 16
+#define VERIFY_BYTES_SHOWN 16
+
+typedef struct {
+    guint64 gpa;                /* first differing byte */
+    guint8 src[VERIFY_BYTES_SHOWN];
+    guint8 dst[VERIFY_BYTES_SHOWN];
+    guint shown;                /* bytes valid in src/dst */
+} ExactDiff;
+
+typedef struct {
+    guint64 pages_compared;
+    guint64 pages_differing;
+    guint ndiffs;               /* entries used in diffs */
+    ExactDiff diffs[VERIFY_MAX_REPORTED];
+    gint64 elapsed_us;
+} ExactResult;
+
+gboolean verify_exact(const RamImage *src, const RamImage *dst,
+                      ExactResult *out, GError **error);
+
+typedef struct {
+    guint64 gpa;                /* the word that broke the invariant */
+    guint64 expected;
+    guint64 found;
+} InvariantViolation;
+
+typedef struct {
+    gboolean ok;
+    guint64 pages_checked;
+    guint64 generation;         /* head of the first page */
+    guint64 boundary_gpa;       /* first page of the older generation, 0: none */
+    guint64 violations;
+    guint nreported;
+    InvariantViolation reported[VERIFY_MAX_REPORTED];
+    char *detail;               /* one line for reports; owned */
+} InvariantResult;
+
+gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
+                          InvariantResult *out, GError **error);
+void invariant_result_clear(InvariantResult *r);
+
+typedef struct {
+    gboolean ok;
+    GPtrArray *errors;          /* char *: "src: ..." / "dst: ..." */
+} SelfcheckResult;
+
+/* What one side's serial stream showed. */
+typedef struct {
+    const char *side;           /* "src" or "dst" */
+    guint expect_a;             /* 'A' count the side must show */
+    SerialCounts counts;
+    GArray *errors;             /* SerialError, may be NULL */
+} SelfcheckSide;
+
+/* No 'E' record, no byte outside the protocol, and 'A' exactly as often
+ * as expected (a second 'A' means the guest restarted). */
+gboolean verify_selfcheck(const SelfcheckSide *sides, guint nsides,
+                          SelfcheckResult *out, GError **error);
+void selfcheck_result_clear(SelfcheckResult *r);
+
+/* The tail word the guest writes into page @gpa in generation @g. */
+static inline guint64 verify_tail(guint64 g, guint64 gpa)
+{
+    return gpa ^ (g * (guint64)MT_TAIL_MUL);
+}
+
+#endif

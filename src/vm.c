@@ -1,0 +1,516 @@
+/* vm.c: spawning, watching and stopping one QEMU (see vm.h). */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* QEMU exits on SIGTERM within milliseconds; three seconds is for a host
+ * loaded by parallel cases.  After SIGKILL only the kernel is involved. */
+#define VM_TERM_GRACE_MS 3000
+#define VM_KILL_WAIT_MS 5000
+
+struct VmGroup {
+    GMutex lock;
+    GHashTable *pids;           /* GPid -> GPid, members alive */
+    gint signo;                 /* atomic */
+};
+
+VmGroup *vm_group_new(void)
+{
+    VmGroup *g = g_new0(VmGroup, 1);
+
+    g_mutex_init(&g->lock);
+    g->pids = g_hash_table_new(g_direct_hash, g_direct_equal);
+    return g;
+}
+
+void vm_group_free(VmGroup *g)
+{
+    if (!g)
+        return;
+    g_hash_table_unref(g->pids);
+    g_mutex_clear(&g->lock);
+    g_free(g);
+}
+
+void vm_group_interrupt(VmGroup *g, int signo)
+{
+    GHashTableIter it;
+    gpointer pid;
+
+    g_atomic_int_set(&g->signo, signo);
+    g_mutex_lock(&g->lock);
+    g_hash_table_iter_init(&it, g->pids);
+    while (g_hash_table_iter_next(&it, &pid, NULL))
+        kill(GPOINTER_TO_INT(pid), SIGTERM);
+    g_mutex_unlock(&g->lock);
+}
+
+int vm_group_interrupted(VmGroup *g)
+{
+    return g ? g_atomic_int_get(&g->signo) : 0;
+}
+
+static void vm_group_set(VmGroup *g, GPid pid, gboolean member)
+{
+    if (!g)
+        return;
+    g_mutex_lock(&g->lock);
+    if (member)
+        g_hash_table_add(g->pids, GINT_TO_POINTER(pid));
+    else
+        g_hash_table_remove(g->pids, GINT_TO_POINTER(pid));
+    g_mutex_unlock(&g->lock);
+}
+
+struct Vm {
+    VmGroup *group;
+    char *name;
+    const ArchDesc *arch;
+    guint64 mem_bytes;
+    VmRamMode ram_mode;
+    RamLayout layout;
+    GPid pid;
+    int pidfd;
+    gboolean reaped;
+    int wait_status;
+    char *ram_path;
+    char *qmp_path;
+    char *serial_path;
+    FILE *qmp_log;
+    QmpClient *qmp;
+    Serial *serial;
+};
+
+QmpClient *vm_qmp(Vm *vm) { return vm->qmp; }
+Serial *vm_serial(Vm *vm) { return vm->serial; }
+const char *vm_name(Vm *vm) { return vm->name; }
+GPid vm_pid(Vm *vm) { return vm->pid; }
+const RamLayout *vm_ram_layout(Vm *vm) { return &vm->layout; }
+
+gboolean vm_kvm_usable(const ArchDesc *arch)
+{
+    struct utsname u;
+    int fd;
+
+    if (uname(&u) < 0 || !g_str_equal(u.machine, arch->kvm_host_arch))
+        return FALSE;
+    fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return FALSE;
+    close(fd);
+    return TRUE;
+}
+
+static void add(GPtrArray *argv, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void add(GPtrArray *argv, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_ptr_array_add(argv, g_strdup_vprintf(fmt, ap));
+    va_end(ap);
+}
+
+/* The whole QEMU command line as an argv array. */
+static GPtrArray *vm_build_argv(const VmConfig *cfg, const Vm *vm)
+{
+    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+    const char *cpu = g_str_equal(cfg->accel, "kvm") ? cfg->arch->cpu_kvm
+                                                     : cfg->arch->cpu_tcg;
+
+    add(argv, "%s", cfg->qemu_binary);
+    add(argv, "-name");
+    add(argv, "migtest-%s,debug-threads=on", cfg->name);
+    add(argv, "-machine");
+    if (cfg->ram_mode == VM_RAM_SHARED) {
+        add(argv, "%s,memory-backend=mt-ram", cfg->machine);
+        add(argv, "-object");
+        add(argv, "memory-backend-file,id=mt-ram,size=%" G_GUINT64_FORMAT
+            ",mem-path=%s,share=on", cfg->mem_bytes, vm->ram_path);
+    } else {
+        add(argv, "%s", cfg->machine);
+    }
+    add(argv, "-accel");
+    add(argv, "%s", cfg->accel);
+    if (cpu) {
+        add(argv, "-cpu");
+        add(argv, "%s", cpu);
+    }
+    add(argv, "-m");
+    add(argv, "%" G_GUINT64_FORMAT "M", cfg->mem_bytes >> 20);
+    add(argv, "-nodefaults");
+    add(argv, "-no-user-config");
+    add(argv, "-display");
+    add(argv, "none");
+    add(argv, "-chardev");
+    add(argv, "socket,id=mt-serial,path=%s", vm->serial_path);
+    add(argv, "-serial");
+    add(argv, "chardev:mt-serial");
+    add(argv, "-qmp");
+    add(argv, "unix:%s,server=on,wait=off", vm->qmp_path);
+    add(argv, "%s", cfg->arch->load_option);
+    add(argv, "%s", cfg->image_path);
+    if (cfg->start_paused)
+        add(argv, "-S");
+    if (cfg->incoming) {
+        add(argv, "-incoming");
+        add(argv, "defer");
+    }
+    for (guint i = 0; cfg->extra_args && cfg->extra_args[i]; i++)
+        add(argv, "%s", cfg->extra_args[i]);
+    g_ptr_array_add(argv, NULL);
+    return argv;
+}
+
+static void vm_child_setup(gpointer unused)
+{
+    sigset_t all;
+
+    (void)unused;
+    /* migtest blocks the signals its watcher thread waits for; QEMU must
+     * get its normal signal mask back. */
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, NULL);
+    /* QEMU must not outlive migtest, however migtest dies. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static gboolean vm_write_cmdline(const VmConfig *cfg, GPtrArray *argv, GError **error)
+{
+    g_autofree char *path = g_strdup_printf("%s/%s.cmdline", cfg->log_dir, cfg->name);
+    g_autoptr(GString) line = g_string_new(NULL);
+
+    for (guint i = 0; i + 1 < argv->len; i++) {
+        g_autofree char *q = g_shell_quote(argv->pdata[i]);
+        g_string_append_printf(line, "%s%s", i ? " " : "", q);
+    }
+    g_string_append_c(line, '\n');
+    return g_file_set_contents(path, line->str, line->len, error);
+}
+
+static gboolean vm_spawn(Vm *vm, const VmConfig *cfg, GError **error)
+{
+    g_autoptr(GPtrArray) argv = vm_build_argv(cfg, vm);
+    g_autofree char *errpath = g_strdup_printf("%s/%s.stderr", cfg->log_dir, cfg->name);
+    int errfd, nullfd;
+    gboolean ok;
+
+    if (!vm_write_cmdline(cfg, argv, error))
+        return FALSE;
+    errfd = open(errpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (errfd < 0 || nullfd < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot open '%s': %s",
+                    errpath, g_strerror(errno));
+        if (errfd >= 0)
+            close(errfd);
+        if (nullfd >= 0)
+            close(nullfd);
+        return FALSE;
+    }
+    ok = g_spawn_async_with_fds(NULL, (char **)argv->pdata, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD,
+                                vm_child_setup, NULL, &vm->pid,
+                                nullfd, errfd, errfd, error);
+    close(errfd);
+    close(nullfd);
+    if (!ok)
+        return FALSE;
+    vm_group_set(vm->group, vm->pid, TRUE);
+    vm->pidfd = (int)syscall(SYS_pidfd_open, vm->pid, 0);
+    return TRUE;
+}
+
+/* Reap the child if it has exited; TRUE if it has. */
+static gboolean vm_try_reap(Vm *vm)
+{
+    if (!vm->reaped && vm->pid > 0 &&
+        waitpid(vm->pid, &vm->wait_status, WNOHANG) == vm->pid) {
+        vm->reaped = TRUE;
+        vm_group_set(vm->group, vm->pid, FALSE);
+    }
+    return vm->reaped;
+}
+
+/* Wait for exit until @deadline: pidfd readability is the event. */
+static gboolean vm_wait_exit(Vm *vm, Deadline deadline)
+{
+    while (!vm_try_reap(vm)) {
+        struct pollfd pfd = { .fd = vm->pidfd, .events = POLLIN };
+        int left = deadline_remaining_ms(deadline);
+
+        if (left == 0)
+            return vm_try_reap(vm);
+        if (vm->pidfd < 0)
+            g_usleep(MIN(left, 10) * 1000);     /* no pidfd: poll the pid */
+        else
+            poll(&pfd, 1, left);
+    }
+    return TRUE;
+}
+
+static char *vm_describe_exit(Vm *vm)
+{
+    int st = vm->wait_status;
+
+    if (WIFEXITED(st))
+        return g_strdup_printf("exited with status %d", WEXITSTATUS(st));
+    if (WIFSIGNALED(st))
+        return g_strdup_printf("was killed by signal %d (%s)", WTERMSIG(st),
+                               g_strsignal(WTERMSIG(st)));
+    return g_strdup("ended");
+}
+
+gboolean vm_check_alive(Vm *vm, GError **error)
+{
+    g_autofree char *how = NULL;
+
+    if (!vm_try_reap(vm))
+        return TRUE;
+    how = vm_describe_exit(vm);
+    g_set_error(error, MT_ERROR, MT_ERROR_PEER_DIED, "%s QEMU (pid %d) %s",
+                vm->name, (int)vm->pid, how);
+    return FALSE;
+}
+
+static void vm_kill_and_reap(Vm *vm)
+{
+    if (vm->pid <= 0 || vm_try_reap(vm))
+        return;
+    kill(vm->pid, SIGTERM);
+    if (vm_wait_exit(vm, deadline_in_ms(VM_TERM_GRACE_MS)))
+        return;
+    kill(vm->pid, SIGKILL);
+    vm_wait_exit(vm, deadline_in_ms(VM_KILL_WAIT_MS));
+}
+
+gboolean vm_shutdown(Vm *vm, Deadline deadline)
+{
+    gboolean clean;
+
+    if (vm->qmp && !vm_try_reap(vm))
+        qmp_execute_simple(vm->qmp, "quit", NULL, deadline, NULL);
+    clean = vm_wait_exit(vm, deadline);
+    vm_kill_and_reap(vm);
+    return clean;
+}
+
+void vm_free(Vm *vm)
+{
+    if (!vm)
+        return;
+    qmp_free(vm->qmp);
+    vm_kill_and_reap(vm);
+    serial_free(vm->serial);
+    if (vm->pidfd >= 0)
+        close(vm->pidfd);
+    if (vm->qmp_log)
+        fclose(vm->qmp_log);
+    if (vm->ram_path)
+        unlink(vm->ram_path);
+    if (vm->qmp_path)
+        unlink(vm->qmp_path);
+    g_free(vm->ram_path);
+    g_free(vm->qmp_path);
+    g_free(vm->serial_path);
+    g_free(vm->name);
+    g_free(vm);
+}
+
+/* QMP failing to connect usually means QEMU died: say so, with its
+ * stderr's last line, rather than "connection refused". */
+static void vm_explain_launch_failure(Vm *vm, const VmConfig *cfg, GError **error)
+{
+    g_autofree char *errpath = g_strdup_printf("%s/%s.stderr", cfg->log_dir, cfg->name);
+    g_autofree char *text = NULL;
+    g_autofree char *how = NULL;
+    g_auto(GStrv) lines = NULL;
+    const char *last = "";
+
+    vm_wait_exit(vm, deadline_in_ms(200));
+    if (!vm->reaped)
+        return;
+    if (!g_file_get_contents(errpath, &text, NULL, NULL))
+        text = g_strdup("");
+    lines = g_strsplit(g_strstrip(text), "\n", -1);
+    for (guint i = 0; lines[i]; i++)
+        if (*lines[i])
+            last = lines[i];
+    how = vm_describe_exit(vm);
+    g_clear_error(error);
+    g_set_error(error, MT_ERROR, MT_ERROR_PEER_DIED, "%s QEMU %s at start: %s",
+                cfg->name, how, *last ? last : "(no message; see the .stderr log)");
+}
+
+Vm *vm_launch(const VmConfig *cfg, Deadline deadline, GError **error)
+{
+    g_autoptr(Vm) vm = g_new0(Vm, 1);
+    g_autofree char *serial_log = g_strdup_printf("%s/%s.serial", cfg->log_dir, cfg->name);
+    g_autofree char *qmp_log = g_strdup_printf("%s/%s.qmp", cfg->log_dir, cfg->name);
+
+    vm->pidfd = -1;
+    vm->group = cfg->group;
+    vm->name = g_strdup(cfg->name);
+    vm->arch = cfg->arch;
+    vm->mem_bytes = cfg->mem_bytes;
+    vm->ram_mode = cfg->ram_mode;
+    cfg->arch->ram_layout(cfg->machine, cfg->mem_bytes, &vm->layout);
+    vm->qmp_path = g_strdup_printf("%s/%s.qmp", cfg->run_dir, cfg->name);
+    vm->serial_path = g_strdup_printf("%s/%s.serial", cfg->run_dir, cfg->name);
+    if (cfg->ram_mode == VM_RAM_SHARED)
+        vm->ram_path = g_strdup_printf("%s/%s.ram", cfg->run_dir, cfg->name);
+    vm->serial = serial_listen(vm->serial_path, serial_log, error);
+    if (!vm->serial || !vm_spawn(vm, cfg, error))
+        return NULL;
+    vm->qmp_log = fopen(qmp_log, "we");
+    vm->qmp = qmp_connect(vm->qmp_path, deadline, error);
+    if (!vm->qmp) {
+        vm_explain_launch_failure(vm, cfg, error);
+        return NULL;
+    }
+    qmp_set_log(vm->qmp, vm->qmp_log, cfg->name);
+    return g_steal_pointer(&vm);
+}
+
+/* Find the anonymous mapping that holds guest RAM in QEMU's address
+ * space: the one rw mapping exactly as large as the RAM. */
+static gboolean vm_find_ram_hva(Vm *vm, guint64 *hva, GError **error)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/maps", (int)vm->pid);
+    g_autofree char *maps = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint found = 0;
+
+    if (!g_file_get_contents(path, &maps, NULL, error))
+        return FALSE;
+    lines = g_strsplit(maps, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        guint64 lo, hi;
+        char perms[8] = "";
+        int name_at = 0;
+
+        if (sscanf(lines[i], "%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER
+                   "x %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) < 3)
+            continue;
+        if (hi - lo == vm->mem_bytes && g_str_has_prefix(perms, "rw") &&
+            (name_at == 0 || lines[i][name_at] == '\0')) {
+            *hva = lo;
+            found++;
+        }
+    }
+    if (found != 1) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV,
+                    "cannot locate %s guest RAM in /proc/%d/maps (%u candidate "
+                    "mappings of %" G_GUINT64_FORMAT " bytes); use --ram shared",
+                    vm->name, (int)vm->pid, found, vm->mem_bytes);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static RamImage *vm_ram_image_private(Vm *vm, GError **error)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/mem", (int)vm->pid);
+    g_autoptr(RamImage) img = g_new0(RamImage, 1);
+    guint64 hva, done = 0;
+    int fd;
+
+    if (!vm_find_ram_hva(vm, &hva, error))
+        return NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot open '%s': %s", path,
+                    g_strerror(errno));
+        return NULL;
+    }
+    img->layout = vm->layout;
+    img->data = g_malloc(vm->mem_bytes);
+    while (done < vm->mem_bytes) {
+        ssize_t n = pread(fd, img->data + done, vm->mem_bytes - done, hva + done);
+        if (n <= 0) {
+            g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot read %s RAM at "
+                        "offset %" G_GUINT64_FORMAT ": %s", vm->name, done,
+                        n < 0 ? g_strerror(errno) : "short read");
+            close(fd);
+            return NULL;
+        }
+        done += n;
+    }
+    close(fd);
+    return g_steal_pointer(&img);
+}
+
+static RamImage *vm_ram_image_shared(Vm *vm, gboolean writable, GError **error)
+{
+    g_autoptr(RamImage) img = g_new0(RamImage, 1);
+    int fd = open(vm->ram_path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    void *p;
+
+    if (fd < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot open %s RAM '%s': %s",
+                    vm->name, vm->ram_path, g_strerror(errno));
+        return NULL;
+    }
+    /* MAP_POPULATE: fault the whole file in now, not page by page later. */
+    p = mmap(NULL, vm->mem_bytes, PROT_READ | (writable ? PROT_WRITE : 0),
+             MAP_SHARED | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot map %s RAM: %s",
+                    vm->name, g_strerror(errno));
+        return NULL;
+    }
+    img->data = p;
+    img->map_len = vm->mem_bytes;
+    img->layout = vm->layout;
+    return g_steal_pointer(&img);
+}
+
+RamImage *vm_ram_image(Vm *vm, gboolean writable, GError **error)
+{
+    if (vm->ram_mode == VM_RAM_SHARED)
+        return vm_ram_image_shared(vm, writable, error);
+    g_return_val_if_fail(!writable, NULL);
+    return vm_ram_image_private(vm, error);
+}
+
+gboolean vm_ram_poke(Vm *vm, guint64 gpa, const void *buf, gsize len,
+                     GError **error)
+{
+    g_autofree char *path = NULL;
+    guint64 off, base;
+    int fd;
+    gboolean ok;
+
+    if (!ram_layout_gpa_to_offset(&vm->layout, gpa, &off)) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "gpa 0x%" G_GINT64_MODIFIER
+                    "x is not %s RAM", gpa, vm->name);
+        return FALSE;
+    }
+    if (vm->ram_mode == VM_RAM_SHARED) {
+        path = g_strdup(vm->ram_path);
+        base = 0;
+    } else {
+        path = g_strdup_printf("/proc/%d/mem", (int)vm->pid);
+        if (!vm_find_ram_hva(vm, &base, error))
+            return FALSE;
+    }
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    ok = fd >= 0 && pwrite(fd, buf, len, base + off) == (ssize_t)len;
+    if (!ok)
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot write %s RAM at gpa 0x%"
+                    G_GINT64_MODIFIER "x: %s", vm->name, gpa, g_strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
