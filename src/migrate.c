@@ -134,11 +134,40 @@ static gint64 member_int(JsonObject *o, const char *name)
     return o && json_object_has_member(o, name) ? json_object_get_int_member(o, name) : 0;
 }
 
+/*
+ * (1) QEMU 7.2 emits MIGRATION "completed" before it computes total-time
+ * and downtime (migration_calculate_complete() runs afterwards), so a
+ * query-migrate right after the event can report both as 0.  Ask again
+ * until total-time is set, for at most STATS_SETTLE_MS; this only delays
+ * reading figures, it changes no verdict.  See docs/findings/.
+ */
+#define STATS_SETTLE_MS 2000
+#define STATS_RETRY_US (5 * 1000)
+
+static JsonNode *query_settled(Vm *src, const char *status, Deadline deadline,
+                               GError **error)
+{
+    Deadline settle = deadline_min(deadline, deadline_in_ms(STATS_SETTLE_MS));
+
+    for (;;) {
+        JsonNode *info = qmp_execute(vm_qmp(src), "query-migrate", NULL,
+                                     deadline, error);
+        JsonObject *o = info ? json_node_get_object(info) : NULL;
+
+        if (!info || !g_str_equal(status, "completed") ||
+            json_object_get_int_member_with_default(o, "total-time", 0) > 0 ||
+            deadline_expired(settle))
+            return info;
+        json_node_unref(info);
+        g_usleep(STATS_RETRY_US);
+    }
+}
+
 static gboolean collect_stats(Vm *src, Deadline deadline, MigrateStats *stats,
                               GError **error)
 {
-    g_autoptr(JsonNode) info = qmp_execute(vm_qmp(src), "query-migrate", NULL,
-                                           deadline, error);
+    g_autoptr(JsonNode) info = query_settled(src, stats->final_status, deadline,
+                                             error);
     JsonObject *o, *ram;
 
     if (!info)

@@ -100,17 +100,76 @@ static void invariant_violation(InvariantResult *r, guint64 gpa,
         r->reported[r->nreported++] = (InvariantViolation){ gpa, expected, found };
 }
 
+/* The window's pages in the guest's sweep order, with their head words. */
 typedef struct {
-    guint64 index;              /* position of the page in the sweep */
-    guint64 gpa;
-} SweepPage;
+    guint64 n;
+    guint64 *gpa;
+    guint64 *head;
+} Sweep;
 
-/* Call @fn for every page of the window, in the guest's sweep order. */
-#define FOR_EACH_SWEEP_PAGE(params, pg)                                       \
-    for (guint _r = 0; _r < (params)->nranges; _r++)                          \
-        for (pg.gpa = (params)->ranges[_r].start;                             \
-             pg.gpa < (params)->ranges[_r].end;                               \
-             pg.gpa += MT_PAGE_SIZE, pg.index++)
+static gboolean sweep_load(Sweep *sw, const RamImage *ram, const PayloadParams *p)
+{
+    gboolean ok = TRUE;
+    guint64 i = 0;
+
+    sw->n = payload_params_pages(p);
+    sw->gpa = g_new(guint64, sw->n);
+    sw->head = g_new(guint64, sw->n);
+    for (guint r = 0; r < p->nranges; r++)
+        for (guint64 a = p->ranges[r].start; a < p->ranges[r].end; a += MT_PAGE_SIZE, i++) {
+            sw->gpa[i] = a;
+            sw->head[i] = ram_word(ram, a, &ok);
+        }
+    return ok;
+}
+
+static void sweep_clear(Sweep *sw)
+{
+    g_free(sw->gpa);
+    g_free(sw->head);
+}
+
+/* Pages that disagree with "H on [0, k), H - 1 on [k, n)", minimised
+ * over k: the boundary that explains the most pages. */
+static guint64 sweep_best_boundary(const Sweep *sw, guint64 H, guint64 *best_k)
+{
+    guint64 older = 0, newer = 0, best;
+
+    for (guint64 i = 0; i < sw->n; i++)
+        older += sw->head[i] == H - 1;
+    best = sw->n - older;               /* k = 0 */
+    *best_k = 0;
+    for (guint64 k = 1; k <= sw->n; k++) {
+        guint64 cost;
+
+        newer += sw->head[k - 1] == H;
+        older -= sw->head[k - 1] == H - 1;
+        cost = (k - newer) + (sw->n - k - older);
+        if (cost < best) {
+            best = cost;
+            *best_k = k;
+        }
+    }
+    return best;
+}
+
+/* H is the newest generation in the window.  Page 0 normally holds it,
+ * but page 0 may be the corrupted one, so the last page's view (H or
+ * H - 1) is tried too; the candidate that explains most pages wins. */
+static void sweep_choose(const Sweep *sw, guint64 *H, guint64 *k)
+{
+    guint64 cand[3] = { sw->head[0], sw->head[sw->n - 1], sw->head[sw->n - 1] + 1 };
+    guint64 best = G_MAXUINT64;
+
+    for (guint c = 0; c < G_N_ELEMENTS(cand); c++) {
+        guint64 ck, cost = sweep_best_boundary(sw, cand[c], &ck);
+        if (cost < best) {
+            best = cost;
+            *H = cand[c];
+            *k = ck;
+        }
+    }
+}
 
 /*
  * The guest writes tail, then head, page by page.  A snapshot taken with
@@ -122,58 +181,44 @@ typedef struct {
  * Generation 0 means "not yet written": head and tail both zero.
  */
 static void invariant_check_page(InvariantResult *r, const RamImage *ram,
-                                 const SweepPage *pg, guint64 H, guint64 *k,
-                                 gboolean *ok)
+                                 const Sweep *sw, guint64 i, guint64 H, guint64 k)
 {
-    guint64 head = ram_word(ram, pg->gpa, ok);
-    guint64 tail_gpa = pg->gpa + MT_PAGE_SIZE - 8;
-    guint64 tail = ram_word(ram, tail_gpa, ok);
-    guint64 want = *k == G_MAXUINT64 ? H : H - 1;
-    gboolean in_progress;
+    gboolean ok = TRUE;
+    guint64 gpa = sw->gpa[i], tail_gpa = gpa + MT_PAGE_SIZE - 8;
+    guint64 want = i < k ? H : H - 1;
+    guint64 tail = ram_word(ram, tail_gpa, &ok);
+    guint64 want_tail = want ? verify_tail(want, gpa) : 0;
+    gboolean in_progress = (i == k && tail == verify_tail(H, gpa)) ||
+                           (k == sw->n && i == 0 && tail == verify_tail(H + 1, gpa));
 
-    if (head != want && *k == G_MAXUINT64 && head == H - 1) {
-        *k = pg->index;
-        r->boundary_gpa = pg->gpa;
-        want = H - 1;
-    }
-    if (head != want) {
-        invariant_violation(r, pg->gpa, want, head);
-        return;
-    }
-    in_progress = (pg->index == *k && tail == verify_tail(H, pg->gpa)) ||
-                  (pg->index == 0 && tail == verify_tail(H + 1, pg->gpa));
-    if (tail != (want ? verify_tail(want, pg->gpa) : 0) && !in_progress)
-        invariant_violation(r, tail_gpa, want ? verify_tail(want, pg->gpa) : 0, tail);
+    if (sw->head[i] != want)
+        invariant_violation(r, gpa, want, sw->head[i]);
+    else if (tail != want_tail && !in_progress)
+        invariant_violation(r, tail_gpa, want_tail, tail);
 }
 
 gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
                           InvariantResult *out, GError **error)
 {
-    SweepPage pg = { 0 };
-    guint64 k = G_MAXUINT64;
-    gboolean ok = TRUE;
+    Sweep sw = { 0 };
+    guint64 H = 0, k = 0;
 
     memset(out, 0, sizeof(*out));
-    out->generation = ram_word(ram, params->ranges[0].start, &ok);
-    if (out->generation == 0)
-        invariant_violation(out, params->ranges[0].start, 1, 0);
-    FOR_EACH_SWEEP_PAGE(params, pg) {
-        invariant_check_page(out, ram, &pg, out->generation, &k, &ok);
-        out->pages_checked++;
-    }
-    /* (2) only holds when there is no boundary: recheck page 0 if there is. */
-    if (k != G_MAXUINT64 && k > 0) {
-        guint64 tail_gpa = params->ranges[0].start + MT_PAGE_SIZE - 8;
-        guint64 tail = ram_word(ram, tail_gpa, &ok);
-        guint64 want = verify_tail(out->generation, params->ranges[0].start);
-        if (tail == verify_tail(out->generation + 1, params->ranges[0].start))
-            invariant_violation(out, tail_gpa, want, tail);
-    }
-    if (!ok) {
+    if (!sweep_load(&sw, ram, params) || sw.n == 0) {
+        sweep_clear(&sw);
         g_set_error(error, MT_ERROR, MT_ERROR_USAGE,
                     "invariant: the test window lies outside guest RAM");
         return FALSE;
     }
+    sweep_choose(&sw, &H, &k);
+    out->generation = H;
+    out->boundary_gpa = k < sw.n ? sw.gpa[k] : 0;
+    if (H == 0)
+        invariant_violation(out, sw.gpa[0], 1, 0);
+    for (guint64 i = 0; i < sw.n; i++)
+        invariant_check_page(out, ram, &sw, i, H, k);
+    out->pages_checked = sw.n;
+    sweep_clear(&sw);
     out->ok = out->violations == 0;
     if (out->ok) {
         out->detail = g_strdup_printf("%" G_GUINT64_FORMAT " pages consistent, "

@@ -1,0 +1,134 @@
+/*
+ * test-payload.c: the ABI header's arithmetic, every embedded image's
+ * parameter block, and patching round trips.  No QEMU needed.
+ */
+#include <string.h>
+#include "arch.h"
+#include "mt-error.h"
+#include "payload.h"
+
+static void test_abi_consistent(void)
+{
+    guint64 magic;
+
+    g_assert_cmpint(MT_PARAM_SIZE, ==, MT_P_RANGES + MT_MAX_RANGES * MT_P_RANGE_SIZE);
+    g_assert_cmpint(MT_ERR_LEN, ==, 1 + 3 * MT_HEX_DIGITS + 2 + 1);
+    g_assert_cmpint(1 << MT_PAGE_SHIFT, ==, MT_PAGE_SIZE);
+    memcpy(&magic, "MTMPBLK1", 8);
+    g_assert_cmphex(GUINT64_FROM_LE(magic), ==, MT_PARAM_MAGIC);
+    g_assert_cmpint(MT_DEFAULT_WINDOW_START % MT_PAGE_SIZE, ==, 0);
+    g_assert_cmpint(MT_DEFAULT_WINDOW_END % MT_PAGE_SIZE, ==, 0);
+}
+
+static void test_images_carry_defaults(void)
+{
+    for (guint a = 0; arch_table[a]; a++) {
+        const ArchDesc *arch = arch_table[a];
+        for (guint v = 0; arch->variants[v]; v++) {
+            g_autoptr(GBytes) img = payload_image_lookup(arch->name, arch->variants[v]);
+            g_autoptr(GError) error = NULL;
+            PayloadParams p;
+
+            g_test_message("%s/%s", arch->name, arch->variants[v]);
+            g_assert_nonnull(img);
+            g_assert_true(payload_params_read(img, &p, &error));
+            g_assert_no_error(error);
+            g_assert_cmpuint(p.nranges, ==, 1);
+            g_assert_cmpuint(p.b_every, ==, 1);
+            g_assert_cmpuint(p.hot_pages, ==, 0);
+            g_assert_cmphex(p.ranges[0].start, ==, arch->ram_base + MT_DEFAULT_WINDOW_START);
+            g_assert_cmphex(p.ranges[0].end, ==, arch->ram_base + MT_DEFAULT_WINDOW_END);
+            g_assert_cmpuint(p.mmu_off_after, ==,
+                             g_str_equal(arch->variants[v], "mmu-off-late") ? 3 : 0);
+        }
+    }
+    g_assert_null(payload_image_lookup("x86_64", "no-such-variant"));
+}
+
+static void test_x86_image_is_bios_sized(void)
+{
+    g_autoptr(GBytes) img = payload_image_lookup("x86_64", "default");
+
+    /* QEMU refuses a -bios image that is not a multiple of 64 KiB. */
+    g_assert_cmpuint(g_bytes_get_size(img) % 65536, ==, 0);
+}
+
+static void test_patch_round_trip(void)
+{
+    g_autoptr(GBytes) img = payload_image_lookup("aarch64", "mmu-on");
+    g_autoptr(GBytes) patched = NULL;
+    g_autoptr(GError) error = NULL;
+    PayloadParams in = {
+        .flags = 0x5, .b_every = 4, .hot_pages = 64, .mmu_off_after = 9, .nranges = 3,
+        .ranges = { { 0x40100000, 0x40200000 }, { 0x40300000, 0x40301000 },
+                    { 0x100000000, 0x180000000 } },
+    }, out;
+    const guint8 *a, *b;
+    gsize la, lb;
+
+    patched = payload_image_patch(img, &in, &error);
+    g_assert_no_error(error);
+    g_assert_true(payload_params_read(patched, &out, &error));
+    g_assert_cmpmem(&in, sizeof(in), &out, sizeof(out));
+    /* Only the parameter block changed, and the original is untouched. */
+    a = g_bytes_get_data(img, &la);
+    b = g_bytes_get_data(patched, &lb);
+    g_assert_cmpuint(la, ==, lb);
+    g_assert_cmpmem(a, MT_PARAM_OFFSET, b, MT_PARAM_OFFSET);
+    g_assert_cmpmem(a + MT_PARAM_OFFSET + MT_PARAM_SIZE, la - MT_PARAM_OFFSET - MT_PARAM_SIZE,
+                    b + MT_PARAM_OFFSET + MT_PARAM_SIZE, lb - MT_PARAM_OFFSET - MT_PARAM_SIZE);
+    g_assert_true(payload_params_read(img, &out, &error));
+    g_assert_cmpuint(out.b_every, ==, 1);
+}
+
+static void expect_rejected(const PayloadParams *p)
+{
+    g_autoptr(GBytes) img = payload_image_lookup("x86_64", "default");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) patched = payload_image_patch(img, p, &error);
+
+    g_assert_null(patched);
+    g_assert_error(error, MT_ERROR, MT_ERROR_USAGE);
+}
+
+static void test_patch_rejects_bad_params(void)
+{
+    PayloadParams good = { .b_every = 1, .nranges = 1, .ranges = { { 0x100000, 0x200000 } } };
+    PayloadParams p;
+
+    p = good; p.nranges = 0; expect_rejected(&p);
+    p = good; p.nranges = MT_MAX_RANGES + 1; expect_rejected(&p);
+    p = good; p.b_every = 0; expect_rejected(&p);
+    p = good; p.ranges[0].start = 0x100800; expect_rejected(&p);
+    p = good; p.ranges[0].end = 0x100000; expect_rejected(&p);
+    p = good; p.nranges = 2; p.ranges[1] = (PayloadRange){ 0x1ff000, 0x300000 };
+    expect_rejected(&p);    /* overlaps range 0 */
+}
+
+static void test_read_rejects_bad_magic(void)
+{
+    g_autoptr(GBytes) img = payload_image_lookup("x86_64", "default");
+    gsize len;
+    g_autofree guint8 *copy = g_memdup2(g_bytes_get_data(img, &len), g_bytes_get_size(img));
+    g_autoptr(GBytes) broken = NULL;
+    g_autoptr(GError) error = NULL;
+    PayloadParams p;
+
+    copy[MT_PARAM_OFFSET] ^= 1;
+    broken = g_bytes_new(copy, len);
+    g_assert_false(payload_params_read(broken, &p, &error));
+    g_assert_error(error, MT_ERROR, MT_ERROR_ENV);
+    g_assert_nonnull(strstr(error->message, "magic"));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/payload/abi", test_abi_consistent);
+    g_test_add_func("/payload/images-carry-defaults", test_images_carry_defaults);
+    g_test_add_func("/payload/x86-bios-size", test_x86_image_is_bios_sized);
+    g_test_add_func("/payload/patch-round-trip", test_patch_round_trip);
+    g_test_add_func("/payload/patch-rejects", test_patch_rejects_bad_params);
+    g_test_add_func("/payload/read-rejects-bad-magic", test_read_rejects_bad_magic);
+    return g_test_run();
+}
