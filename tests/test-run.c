@@ -1,0 +1,295 @@
+/*
+ * test-run.c: migtest end to end with real QEMU.  The smoke cases pass on
+ * both architectures; a byte changed behind QEMU's back after the
+ * migration is caught by exact at its address; a missing QEMU is a SKIP;
+ * bad command lines exit 2 with one line; SIGTERM mid-migration exits
+ * 143 with the report written; and nothing is ever left behind.
+ */
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "runner.h"
+
+#define POKE_OFFSET 0x7000000   /* 112 MiB: past the window, inside RAM */
+
+/* Children of this process and migtest run dirs: must not outlive a run. */
+static guint count_children(void)
+{
+    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    while ((name = g_dir_read_name(d))) {
+        g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
+        g_autofree char *stat = NULL;
+        const char *p;
+
+        if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &stat, NULL, NULL))
+            continue;
+        p = strrchr(stat, ')');
+        if (p && atoi(p + 4) == getpid())   /* ") S <ppid>" */
+            n++;
+    }
+    return n;
+}
+
+static guint count_run_dirs(void)
+{
+    g_autoptr(GDir) d = g_dir_open("/dev/shm", 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    while ((name = g_dir_read_name(d)))
+        n += g_str_has_prefix(name, "migtest-");
+    return n;
+}
+
+typedef struct {
+    char *results;
+    guint run_dirs_before;
+} Fixture;
+
+static void fixture_setup(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    f->results = g_dir_make_tmp("migtest-test-XXXXXX", NULL);
+    f->run_dirs_before = count_run_dirs();
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer u)
+{
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->results);
+
+    (void)u;
+    g_assert_cmpuint(count_children(), ==, 0);
+    g_assert_cmpuint(count_run_dirs(), ==, f->run_dirs_before);
+    g_assert_cmpint(system(cmd), ==, 0);
+    g_free(f->results);
+}
+
+static CaseResult *run_one(Fixture *f, const char *arch, const char *name,
+                           const char *accel, guint64 poke_offset,
+                           const char *src_qemu)
+{
+    const ArchDesc *archs[] = { arch_lookup(arch), NULL };
+    g_autoptr(GPtrArray) cases = cases_select(archs, name);
+    RunOptions opts = {
+        .accel = accel,
+        .src_qemu = src_qemu,
+        .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
+        .ram_mode = VM_RAM_SHARED,
+        .results_dir = f->results,
+        .timeout_ms = 120000,
+        .poke_src_gpa = poke_offset ? archs[0]->ram_base + poke_offset : 0,
+    };
+
+    g_assert_cmpuint(cases->len, ==, 1);
+    return runner_run_case(cases->pdata[0], &opts);
+}
+
+static void expect_pass(CaseResult *r)
+{
+    if (r->outcome != OUTCOME_PASS)
+        g_printerr("%s: %s: %s\n", r->name, outcome_name(r->outcome), r->reason);
+    g_assert_cmpstr(outcome_name(r->outcome), ==, "pass");
+    g_assert_true(r->exact_ran && r->invariant_ran && r->selfcheck_ran);
+    g_assert_cmpuint(r->exact.pages_compared, ==, (MT_DEFAULT_MEM_MIB << 20) / MT_PAGE_SIZE);
+    g_assert_cmpuint(r->exact.pages_differing, ==, 0);
+    g_assert_true(r->invariant.ok);
+    g_assert_cmpstr(r->mig.final_status, ==, "completed");
+    g_assert_cmpint(r->mig.total_ms, >, 0);
+    g_assert_cmpuint(r->mig.transferred_bytes, >, 90u << 20);
+    g_assert_null(r->log_dir);      /* a passing case leaves no logs */
+}
+
+static void test_smoke_x86_tcp(Fixture *f, gconstpointer u)
+{
+    g_autoptr(CaseResult) r = run_one(f, "x86_64", "/x86_64/precopy/tcp", NULL, 0, NULL);
+
+    (void)u;
+    expect_pass(r);
+}
+
+static void test_smoke_aarch64_unix(Fixture *f, gconstpointer u)
+{
+    g_autoptr(CaseResult) r = run_one(f, "aarch64", "/aarch64/precopy/unix", "tcg", 0, NULL);
+
+    (void)u;
+    expect_pass(r);
+}
+
+static void expect_poke_caught(Fixture *f, const char *arch, const char *name)
+{
+    g_autoptr(CaseResult) r = run_one(f, arch, name, "tcg", POKE_OFFSET, NULL);
+    guint64 gpa = arch_lookup(arch)->ram_base + POKE_OFFSET;
+    g_autofree char *addr = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", gpa);
+
+    g_assert_cmpstr(outcome_name(r->outcome), ==, "fail");
+    g_assert_true(r->exact_ran);
+    g_assert_cmpuint(r->exact.pages_differing, ==, 1);
+    g_assert_cmphex(r->exact.diffs[0].gpa, ==, gpa);
+    g_assert_cmphex(r->exact.diffs[0].src[0], ==, r->exact.diffs[0].dst[0] ^ 0xff);
+    g_assert_nonnull(strstr(r->reason, addr));
+    /* A failed case keeps its logs. */
+    g_assert_nonnull(r->log_dir);
+    g_assert_true(g_file_test(r->log_dir, G_FILE_TEST_IS_DIR));
+}
+
+static void test_exact_sees_poke_x86(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    expect_poke_caught(f, "x86_64", "/x86_64/precopy/unix");
+}
+
+static void test_exact_sees_poke_aarch64(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    expect_poke_caught(f, "aarch64", "/aarch64/precopy/tcp");
+}
+
+static void test_missing_qemu_is_skip(Fixture *f, gconstpointer u)
+{
+    g_autoptr(CaseResult) r = run_one(f, "x86_64", "/x86_64/precopy/tcp", "tcg", 0,
+                                      "qemu-system-does-not-exist");
+
+    (void)u;
+    g_assert_cmpstr(outcome_name(r->outcome), ==, "skip");
+    g_assert_nonnull(strstr(r->reason, "qemu-system-does-not-exist"));
+}
+
+/* ---- the CLI ---------------------------------------------------------- */
+
+static char *migtest_path(void)
+{
+    return g_build_filename(g_getenv("MIGTEST_BUILD_ROOT"), "migtest", NULL);
+}
+
+static int run_cli(const char *const *args, char **out, char **err)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    g_ptr_array_add(argv, migtest_path());
+    for (guint i = 0; args[i]; i++)
+        g_ptr_array_add(argv, g_strdup(args[i]));
+    g_ptr_array_add(argv, NULL);
+    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, 0, NULL, NULL,
+                               out, err, &status, &error));
+    g_assert_no_error(error);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void expect_usage_error(const char *const *args, const char *needle)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = run_cli(args, &out, &err);
+
+    g_test_message("stderr: %s", err);
+    g_assert_cmpint(rc, ==, 2);
+    g_assert_nonnull(strstr(err, needle));
+    /* One line: the problem and the fix. */
+    g_assert_true(g_str_has_suffix(err, "\n"));
+    g_assert_true(strchr(err, '\n') == err + strlen(err) - 1);
+}
+
+static void test_cli_usage_errors(Fixture *f, gconstpointer u)
+{
+    g_autofree char *bad_json = g_build_filename(f->results, "no-such-dir", "r.json", NULL);
+    const char *const unknown_opt[] = { "run", "--frobnicate", NULL };
+    const char *const bad_accel[] = { "run", "--accel", "hvf", NULL };
+    const char *const bad_arch[] = { "run", "--arch", "riscv64", NULL };
+    const char *const small_mem[] = { "run", "--mem", "64M", NULL };
+    const char *const huge_mem[] = { "run", "--mem", "100000G", NULL };
+    const char *const bad_mem[] = { "run", "--mem", "lots", NULL };
+    const char *const bad_qemu[] = { "run", "--src-qemu", "/nonexistent/qemu", NULL };
+    const char *const bad_case[] = { "run", "--case", "/nothing/*", NULL };
+    const char *const bad_cmd[] = { "migrate-all-the-things", NULL };
+    const char *const bad_path[] = { "run", "--json", bad_json, NULL };
+
+    (void)u;
+    expect_usage_error(unknown_opt, "frobnicate");
+    expect_usage_error(bad_accel, "--accel");
+    expect_usage_error(bad_arch, "riscv64");
+    expect_usage_error(small_mem, "too small");
+    expect_usage_error(huge_mem, "available memory");
+    expect_usage_error(bad_mem, "--mem");
+    expect_usage_error(bad_qemu, "/nonexistent/qemu");
+    expect_usage_error(bad_case, "no case matches");
+    expect_usage_error(bad_cmd, "unknown command");
+    expect_usage_error(bad_path, "--json");
+}
+
+static void test_cli_list(Fixture *f, gconstpointer u)
+{
+    const char *const args[] = { "list", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    (void)f; (void)u;
+    g_assert_cmpint(run_cli(args, &out, &err), ==, 0);
+    g_assert_nonnull(strstr(out, "/x86_64/precopy/tcp\n"));
+    g_assert_nonnull(strstr(out, "/aarch64/precopy/unix\n"));
+}
+
+/* Wait until @path contains @needle; the poll has a deadline. */
+static gboolean wait_for_text(const char *path, const char *needle, gint64 timeout_ms)
+{
+    Deadline d = deadline_in_ms(timeout_ms);
+
+    while (!deadline_expired(d)) {
+        g_autofree char *text = NULL;
+        if (g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle))
+            return TRUE;
+        g_usleep(500);
+    }
+    return FALSE;
+}
+
+static void test_sigterm_mid_migration(Fixture *f, gconstpointer u)
+{
+    g_autofree char *bin = migtest_path();
+    g_autofree char *json = g_build_filename(f->results, "r.json", NULL);
+    g_autofree char *qmp_log = g_build_filename(f->results, "x86_64-precopy-tcp", "src.qmp", NULL);
+    g_autofree char *report = NULL;
+    const char *argv[] = { bin, "run", "--arch", "x86_64", "--accel", "tcg",
+                           "--mem", "1G", "--results", f->results, "--json", json, NULL };
+    g_autoptr(GError) error = NULL;
+    GPid pid;
+    int status;
+    gint64 t0;
+
+    (void)u;
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
+                                G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid, &error));
+    g_assert_no_error(error);
+    /* The migrate command is in flight once it shows in the QMP log. */
+    g_assert_true(wait_for_text(qmp_log, "\"execute\":\"migrate\"", 60000));
+    t0 = g_get_monotonic_time();
+    kill(pid, SIGTERM);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_test_message("SIGTERM to exit: %" G_GINT64_FORMAT " ms",
+                   (g_get_monotonic_time() - t0) / 1000);
+    g_assert_cmpint((g_get_monotonic_time() - t0) / 1000, <, 10000);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 128 + SIGTERM);
+    g_assert_true(g_file_get_contents(json, &report, NULL, NULL));
+    g_assert_nonnull(strstr(report, "interrupted"));
+    g_assert_nonnull(strstr(report, "/x86_64/precopy/unix"));   /* never ran */
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+    ADD("/run/smoke/x86_64-tcp", test_smoke_x86_tcp);
+    ADD("/run/smoke/aarch64-unix", test_smoke_aarch64_unix);
+    ADD("/run/exact-sees-poke/x86_64", test_exact_sees_poke_x86);
+    ADD("/run/exact-sees-poke/aarch64", test_exact_sees_poke_aarch64);
+    ADD("/run/missing-qemu-is-skip", test_missing_qemu_is_skip);
+    ADD("/run/cli/usage-errors", test_cli_usage_errors);
+    ADD("/run/cli/list", test_cli_list);
+    ADD("/run/cli/sigterm-mid-migration", test_sigterm_mid_migration);
+#undef ADD
+    return g_test_run();
+}
