@@ -1,0 +1,448 @@
+/*
+ * migtest aarch64 guest payload (qemu-system-aarch64 -M virt -kernel).
+ *
+ * A plain raw image (no arm64 Image header, so QEMU uses its default
+ * placement): QEMU copies it to MT_ARM_LOAD_ADDR and, through its boot
+ * stub at MT_ARM_RAM_BASE, enters byte 0 at EL1h with x0 = DTB address
+ * (unused here), DAIF masked, MMU and caches off.
+ *
+ * Image layout (offsets from byte 0):
+ *   0                   branch over the parameter block
+ *   MT_PARAM_OFFSET     default parameter block (the host patches it)
+ *   after it            code, literal pool
+ *   2 KiB aligned       exception vectors (all: hang quietly on wfi)
+ *   4 KiB aligned       level-1 translation table (mmu-on, mmu-off-late)
+ * The code is position independent (addresses come from adr; the literal
+ * pool holds constants only), runs without a stack and touches no memory
+ * outside the image, the PL011 and the ranges.
+ *
+ * Workload and serial protocol: see migtest-abi.h.  One source, four
+ * variants, chosen by -DMT_VARIANT_<NAME>:
+ *   MMU_ON            identity map, RAM Normal write-back cacheable, UART
+ *                     Device-nGnRE; MMU, D- and I-cache on.  The fix from
+ *                     the 2018 qemu-devel thread: guest and QEMU/KVM both
+ *                     access RAM cacheable, so migrated RAM is coherent.
+ *   MMU_OFF_DC_CIVAC  MMU and caches off (all data accesses Device-nGnRnE,
+ *                     i.e. uncached), "dc civac" after every store to a
+ *                     range, as the thread's original patch did.
+ *   MMU_OFF           MMU and caches off, no cache maintenance: the hazard
+ *                     (QEMU reads RAM through cacheable mappings and may
+ *                     see stale lines on Arm KVM).
+ *   MMU_OFF_LATE      like MMU_ON, then after MT_P_MMU_OFF_AFTER passes
+ *                     (0 = never) clears SCTLR_EL1.M and .C and runs on
+ *                     uncached.
+ *
+ * Register map (fixed for the whole run; nothing is kept in memory):
+ *   x17  g - 1: the head value the previous pass left (0 in pass 1)
+ *   x18  MT_TAIL_MUL
+ *   x19  generation g (pass number, starts at 1)
+ *   x20  current page p (guest physical = virtual: identity map or MMU off)
+ *   x21  end (exclusive) of the current range
+ *   x22  address of the parameter block
+ *   x23  PL011 base (data register, MT_ARM_UART)
+ *   x24  g * MT_TAIL_MUL        (MT_TAIL(g, p)     = p ^ x24)
+ *   x25  (g - 1) * MT_TAIL_MUL  (MT_TAIL(g - 1, p) = p ^ x25)
+ *   x26  current range descriptor (x22 + MT_P_RANGES + i * MT_P_RANGE_SIZE)
+ *   x27  end of the used range descriptors (i == nranges)
+ *   x28  b_every (a 0 in the block is taken as 1)
+ *   x29  mmu_off_after (read by every variant, used by mmu-off-late only)
+ *   x30  link register
+ *   x13  put_hex64's saved return address, x14 err_record's (no stack)
+ *   x0-x12  scratch and call arguments:
+ *           putc:       w0 = byte; clobbers w1
+ *           put_hex64:  x2 = value; clobbers x0-x3, x13
+ *           err_record: x4 = gpa, x5 = expected, x6 = found;
+ *                       clobbers x0-x3, x13, x14
+ */
+#include "migtest-abi.h"
+
+#if defined(MT_VARIANT_MMU_ON) + defined(MT_VARIANT_MMU_OFF_DC_CIVAC) + \
+    defined(MT_VARIANT_MMU_OFF) + defined(MT_VARIANT_MMU_OFF_LATE) != 1
+#error "define exactly one MT_VARIANT_*"
+#endif
+
+/* Default MT_P_MMU_OFF_AFTER in the image's parameter block. */
+#if defined(MT_VARIANT_MMU_OFF_LATE)
+#define DEFAULT_MMU_OFF_AFTER   3
+#else
+#define DEFAULT_MMU_OFF_AFTER   0
+#endif
+
+/* ---- Architectural constants (Arm ARM), not addresses ----------------- */
+#define SCTLR_M         (1 << 0)        /* stage-1 MMU enable */
+#define SCTLR_A         (1 << 1)        /* alignment check */
+#define SCTLR_C         (1 << 2)        /* data cacheability */
+#define SCTLR_I         (1 << 12)       /* instruction cacheability */
+#define SCTLR_WXN       (1 << 19)       /* writable implies execute-never */
+
+#define MAIR_IDX_DEVICE 0
+#define MAIR_IDX_NORMAL 1
+#define MAIR_DEVICE_NGNRE 0x04
+#define MAIR_NORMAL_WB  0xff            /* inner + outer WB, R/W-allocate */
+#define MAIR_VALUE      ((MAIR_DEVICE_NGNRE << (8 * MAIR_IDX_DEVICE)) | \
+                         (MAIR_NORMAL_WB << (8 * MAIR_IDX_NORMAL)))
+
+/* 4 KiB granule, 39-bit VA: the walk starts at level 1, one table of 512
+ * entries of 1 GiB blocks covers the whole TTBR0 space. */
+#define VA_BITS         39
+#define L1_SHIFT        30
+#define L1_BLOCK_SIZE   (1 << L1_SHIFT)
+#define L1_ENTRIES      (1 << (VA_BITS - L1_SHIFT))
+#define L1_TABLE_SIZE   (L1_ENTRIES * 8)
+
+#define TCR_T0SZ        (64 - VA_BITS)
+#define TCR_IRGN0_WBWA  (1 << 8)        /* walks: inner write-back */
+#define TCR_ORGN0_WBWA  (1 << 10)       /* walks: outer write-back */
+#define TCR_SH0_INNER   (3 << 12)
+#define TCR_TG0_4K      (0 << 14)
+#define TCR_EPD1        (1 << 23)       /* no TTBR1 walks */
+#define TCR_IPS_SHIFT   32
+#define TCR_IPS_40BIT   2               /* enough for any VA_BITS address */
+#define TCR_VALUE       (TCR_T0SZ | TCR_IRGN0_WBWA | TCR_ORGN0_WBWA | \
+                         TCR_SH0_INNER | TCR_TG0_4K | TCR_EPD1)
+
+#define PTE_BLOCK       0x1             /* level-1 block descriptor */
+#define PTE_ATTRIDX(i)  ((i) << 2)
+#define PTE_SH_INNER    (3 << 8)
+#define PTE_AF          (1 << 10)       /* access flag set: no AF faults */
+#define PTE_PXN         (1 << 53)
+#define PTE_UXN         (1 << 54)
+#define PTE_DEVICE      (PTE_BLOCK | PTE_ATTRIDX(MAIR_IDX_DEVICE) | PTE_AF | \
+                         PTE_PXN | PTE_UXN)
+#define PTE_NORMAL      (PTE_BLOCK | PTE_ATTRIDX(MAIR_IDX_NORMAL) | \
+                         PTE_SH_INNER | PTE_AF | PTE_UXN)
+
+#define CTR_DMINLINE_SHIFT 16           /* log2(words) of the smallest D-line */
+#define CTR_DMINLINE_BITS  4
+
+#define VBAR_ALIGN      2048
+#define VECTOR_SIZE     128
+#define VECTOR_COUNT    16
+
+/* ASCII used in error records besides the MT_SERIAL_* bytes. */
+#define CH_SPACE        0x20
+#define CH_NEWLINE      0x0a
+#define CH_DIGIT0       0x30            /* '0' */
+#define CH_LOWER_A      0x61            /* 'a' */
+
+#define TAIL_OFFSET     (MT_PAGE_SIZE - 8)
+
+#if (MT_ARM_RAM_BASE % L1_BLOCK_SIZE) != 0
+#error "the page tables assume RAM starts on a 1 GiB boundary"
+#endif
+#if 1 + 3 * MT_HEX_DIGITS + 2 + 1 != MT_ERR_LEN
+#error "error record layout does not match MT_ERR_LEN"
+#endif
+
+        .section .note.GNU-stack, "", %progbits   /* no executable stack */
+
+        .section .text, "ax"
+        .globl  mt_entry
+        /* The linker script links the image at this address. */
+        .globl  mt_load_addr
+        .set    mt_load_addr, MT_ARM_LOAD_ADDR
+        .globl  mt_image_max
+        .set    mt_image_max, MT_ARM_IMAGE_MAX
+
+mt_entry:
+        b       mt_start
+
+/* ---- Default parameter block (fields placed by their MT_P_* offsets) -- */
+        .org    MT_PARAM_OFFSET
+mt_params:
+        .8byte  MT_PARAM_MAGIC
+        .org    mt_params + MT_P_VERSION
+        .4byte  MT_PARAM_VERSION
+        .org    mt_params + MT_P_FLAGS
+        .4byte  0
+        .org    mt_params + MT_P_B_EVERY
+        .4byte  1
+        .org    mt_params + MT_P_NRANGES
+        .4byte  1
+        .org    mt_params + MT_P_HOT_PAGES
+        .4byte  0
+        .org    mt_params + MT_P_MMU_OFF_AFTER
+        .4byte  DEFAULT_MMU_OFF_AFTER
+        .org    mt_params + MT_P_RANGES + MT_P_RANGE_START
+        .8byte  MT_ARM_RAM_BASE + MT_DEFAULT_WINDOW_START
+        .org    mt_params + MT_P_RANGES + MT_P_RANGE_END
+        .8byte  MT_ARM_RAM_BASE + MT_DEFAULT_WINDOW_END
+        /* ranges 1 .. MT_MAX_RANGES - 1: zero */
+        .org    mt_params + MT_PARAM_SIZE
+
+/* ---- Start-up ---------------------------------------------------------- */
+mt_start:
+        /* Any exception (there should be none) parks the CPU instead of
+         * jumping through an unknown VBAR into flash. */
+        adr     x0, mt_vectors
+        msr     vbar_el1, x0
+        isb
+
+        ldr     x23, =MT_ARM_UART
+        mov     w0, #MT_SERIAL_START
+        bl      putc
+
+#if defined(MT_VARIANT_MMU_OFF) || defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
+        /* Off at reset already; make it explicit whatever booted us. */
+        mrs     x0, sctlr_el1
+        ldr     x1, =SCTLR_M | SCTLR_C | SCTLR_I
+        bic     x0, x0, x1
+        msr     sctlr_el1, x0
+        isb
+#endif
+
+        /* Validate the parameter block.  x5/x6 stay set up as the error
+         * record's expected/found values. */
+        adr     x22, mt_params
+        ldr     x5, =MT_PARAM_MAGIC
+        ldr     x6, [x22, #MT_P_MAGIC]
+        cmp     x6, x5
+        b.ne    mt_bad_params
+        ldr     w1, [x22, #MT_P_VERSION]
+        cmp     w1, #MT_PARAM_VERSION
+        b.ne    mt_bad_params
+        ldr     w1, [x22, #MT_P_NRANGES]
+        cbz     w1, mt_bad_params
+        cmp     w1, #MT_MAX_RANGES
+        b.hi    mt_bad_params
+
+        add     x27, x22, #MT_P_RANGES
+        mov     x2, #MT_P_RANGE_SIZE
+        madd    x27, x1, x2, x27
+        ldr     w28, [x22, #MT_P_B_EVERY]
+        cmp     w28, #0
+        csinc   w28, w28, wzr, ne       /* 0 would never print 'B': use 1 */
+        ldr     w29, [x22, #MT_P_MMU_OFF_AFTER]
+        ldr     x18, =MT_TAIL_MUL
+
+#if defined(MT_VARIANT_MMU_ON) || defined(MT_VARIANT_MMU_OFF_LATE)
+        /* x2 = end of the Normal mapping: the highest range end, at least
+         * MT_ARM_MAP_MIN_END, at most MT_ARM_MAP_MAX_END, then rounded up
+         * to a whole 1 GiB block; x2 >> L1_SHIFT = first unmapped entry. */
+        ldr     x2, =MT_ARM_MAP_MIN_END
+        add     x3, x22, #MT_P_RANGES
+1:      ldr     x4, [x3, #MT_P_RANGE_END]
+        cmp     x4, x2
+        csel    x2, x4, x2, hi
+        add     x3, x3, #MT_P_RANGE_SIZE
+        cmp     x3, x27
+        b.lo    1b
+        ldr     x4, =MT_ARM_MAP_MAX_END
+        cmp     x2, x4
+        csel    x2, x4, x2, hi
+        ldr     x4, =L1_BLOCK_SIZE - 1
+        add     x2, x2, x4
+        lsr     x2, x2, #L1_SHIFT
+
+        /* Fill all L1_ENTRIES entries: identity 1 GiB blocks, Device below
+         * RAM (UART, GIC, ...), Normal WB from RAM up to x2, invalid above
+         * (nothing speculative can reach the high PCIe/ECAM windows). */
+        adr     x5, mt_pgtable
+        ldr     x7, =PTE_DEVICE
+        ldr     x8, =PTE_NORMAL
+        mov     x9, #(MT_ARM_RAM_BASE >> L1_SHIFT)
+        mov     x6, #0
+2:      lsl     x10, x6, #L1_SHIFT
+        cmp     x6, x9
+        csel    x11, x7, x8, lo
+        orr     x10, x10, x11
+        cmp     x6, x2
+        csel    x10, x10, xzr, lo
+        str     x10, [x5, x6, lsl #3]
+        add     x6, x6, #1
+        cmp     x6, #L1_ENTRIES
+        b.lo    2b
+
+        /* The table was written uncached; drop any stale cache lines over
+         * it so the (cacheable) table walker sees what was written. */
+        mrs     x3, ctr_el0
+        ubfx    x3, x3, #CTR_DMINLINE_SHIFT, #CTR_DMINLINE_BITS
+        mov     x4, #4
+        lsl     x4, x4, x3              /* D-cache line size in bytes */
+        mov     x6, x5
+        add     x7, x5, #L1_TABLE_SIZE
+3:      dc      civac, x6
+        add     x6, x6, x4
+        cmp     x6, x7
+        b.lo    3b
+        dsb     sy
+
+        ldr     x3, =MAIR_VALUE
+        msr     mair_el1, x3
+        /* IPS = min(implemented PA size, 40 bits) */
+        mrs     x4, id_aa64mmfr0_el1
+        and     x4, x4, #0xf            /* PARange */
+        mov     x6, #TCR_IPS_40BIT
+        cmp     x4, x6
+        csel    x4, x4, x6, lo
+        ldr     x3, =TCR_VALUE
+        orr     x3, x3, x4, lsl #TCR_IPS_SHIFT
+        msr     tcr_el1, x3
+        msr     ttbr0_el1, x5
+        isb
+        tlbi    vmalle1
+        ic      iallu
+        dsb     nsh
+        isb
+
+        /* Identity map: the next instruction is fetched from the same
+         * address with the MMU on. */
+        mrs     x0, sctlr_el1
+        ldr     x1, =SCTLR_M | SCTLR_C | SCTLR_I
+        orr     x0, x0, x1
+        ldr     x1, =SCTLR_A | SCTLR_WXN
+        bic     x0, x0, x1
+        msr     sctlr_el1, x0
+        isb
+#endif
+
+        mov     x19, #1
+
+/* ---- One pass per generation g ---------------------------------------- */
+mt_pass:
+        sub     x17, x19, #1
+        mul     x24, x19, x18
+        sub     x25, x24, x18
+        add     x26, x22, #MT_P_RANGES
+mt_range:
+        ldr     x20, [x26, #MT_P_RANGE_START]
+        ldr     x21, [x26, #MT_P_RANGE_END]
+mt_page:
+        cmp     x20, x21
+        b.hs    mt_range_done
+        cbz     x17, mt_write           /* pass 1: nothing written yet */
+
+        ldr     x6, [x20]               /* head == g - 1 ? */
+        cmp     x6, x17
+        b.eq    1f
+        mov     x4, x20
+        mov     x5, x17
+        bl      err_record
+1:      ldr     x6, [x20, #TAIL_OFFSET] /* tail == MT_TAIL(g - 1, p) ? */
+        eor     x5, x20, x25
+        cmp     x6, x5
+        b.eq    mt_write
+        add     x4, x20, #TAIL_OFFSET
+        bl      err_record
+
+mt_write:
+        /* Tail first, then head; the head store is a store-release so no
+         * observer (the host reading RAM) can see the new head before the
+         * new tail: a page whose head says g has its tail for g too. */
+        eor     x6, x20, x24
+        str     x6, [x20, #TAIL_OFFSET]
+#if defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
+        add     x7, x20, #TAIL_OFFSET
+        dc      civac, x7
+#endif
+        stlr    x19, [x20]
+#if defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
+        dc      civac, x20
+#endif
+        add     x20, x20, #MT_PAGE_SIZE
+        b       mt_page
+
+mt_range_done:
+        add     x26, x26, #MT_P_RANGE_SIZE
+        cmp     x26, x27
+        b.lo    mt_range
+
+        /* Pass g complete: 'B' if g % b_every == 0. */
+        udiv    x0, x19, x28
+        msub    x0, x0, x28, x19
+        cbnz    x0, 1f
+        mov     w0, #MT_SERIAL_PASS
+        bl      putc
+1:
+#if defined(MT_VARIANT_MMU_OFF_LATE)
+        /* After pass mmu_off_after (x29 == 0 never matches, g >= 1): MMU
+         * and D-cache off.  Deliberately no clean of the D-cache first:
+         * dirty lines from the cacheable phase are left for the
+         * hypervisor to deal with, which is part of what this variant
+         * exercises.  The identity map lets execution carry on. */
+        cmp     x19, x29
+        b.ne    2f
+        dsb     sy
+        mrs     x0, sctlr_el1
+        mov     x1, #(SCTLR_M | SCTLR_C)
+        bic     x0, x0, x1
+        msr     sctlr_el1, x0
+        isb
+2:
+#endif
+        add     x19, x19, #1
+        b       mt_pass
+
+/* Invalid parameter block: one record E<block address> <MT_PARAM_MAGIC>
+ * <magic word found>, then park. */
+mt_bad_params:
+        mov     x4, x22
+        bl      err_record
+mt_hang:
+        wfi
+        b       mt_hang
+
+/* ---- Serial output ----------------------------------------------------- */
+
+/* putc: send byte w0, waiting while the PL011 TX FIFO is full. */
+putc:
+        ldr     w1, [x23, #MT_ARM_UART_FR]
+        tst     w1, #MT_ARM_UART_FR_TXFF
+        b.ne    putc
+        str     w0, [x23]
+        ret
+
+/* put_hex64: x2 as MT_HEX_DIGITS lowercase hex digits, most significant
+ * first.  16 rotations by 4 leave x2 as it was. */
+put_hex64:
+        mov     x13, x30
+        mov     x3, #MT_HEX_DIGITS
+1:      ror     x2, x2, #60             /* next nibble to the bottom */
+        and     x0, x2, #0xf
+        add     x1, x0, #CH_DIGIT0
+        add     x0, x0, #(CH_LOWER_A - 10)
+        cmp     x1, #(CH_DIGIT0 + 10)
+        csel    x0, x1, x0, lo
+        bl      putc
+        subs    x3, x3, #1
+        b.ne    1b
+        ret     x13
+
+/* err_record: "E<x4> <x5> <x6>\n", exactly MT_ERR_LEN bytes. */
+err_record:
+        mov     x14, x30
+        mov     w0, #MT_SERIAL_ERROR
+        bl      putc
+        mov     x2, x4
+        bl      put_hex64
+        mov     w0, #CH_SPACE
+        bl      putc
+        mov     x2, x5
+        bl      put_hex64
+        mov     w0, #CH_SPACE
+        bl      putc
+        mov     x2, x6
+        bl      put_hex64
+        mov     w0, #CH_NEWLINE
+        bl      putc
+        ret     x14
+
+        .ltorg
+
+/* ---- Exception vectors: every entry parks the CPU, nothing printed ---- */
+        .balign VBAR_ALIGN
+mt_vectors:
+        .rept   VECTOR_COUNT
+        .balign VECTOR_SIZE
+        b       mt_hang
+        .endr
+        .balign VECTOR_SIZE
+
+#if defined(MT_VARIANT_MMU_ON) || defined(MT_VARIANT_MMU_OFF_LATE)
+/* Level-1 table, filled at start-up (aligned to its own size). */
+        .balign L1_TABLE_SIZE
+mt_pgtable:
+        .fill   L1_ENTRIES, 8, 0
+#endif
+        .globl  mt_image_end
+mt_image_end:
