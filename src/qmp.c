@@ -180,6 +180,32 @@ static JsonObject *qmp_read_message(QmpClient *qmp, gboolean block,
     }
 }
 
+/* Typed members of a peer's message.  json-glib's own getters treat a
+ * member of the wrong type as a programming error (a g_critical, fatal
+ * under G_DEBUG=fatal-criticals and in GTest); for us it is just a
+ * malformed message: treat it as absent. */
+static JsonObject *qmp_get_object(JsonObject *obj, const char *name)
+{
+    JsonNode *n = obj ? json_object_get_member(obj, name) : NULL;
+
+    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+static const char *qmp_get_string(JsonObject *obj, const char *name)
+{
+    JsonNode *n = obj ? json_object_get_member(obj, name) : NULL;
+
+    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
+           ? json_node_get_string(n) : NULL;
+}
+
+static gint64 qmp_get_int(JsonObject *obj, const char *name)
+{
+    JsonNode *n = obj ? json_object_get_member(obj, name) : NULL;
+
+    return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_int(n) : 0;
+}
+
 static gboolean qmp_is_event(JsonObject *msg)
 {
     return json_object_has_member(msg, "event");
@@ -287,13 +313,13 @@ static JsonNode *qmp_reply_result(JsonObject *reply, const char *command,
 {
     if (json_object_has_member(reply, "return"))
         return json_node_copy(json_object_get_member(reply, "return"));
-    if (json_object_has_member(reply, "error") &&
-        JSON_NODE_HOLDS_OBJECT(json_object_get_member(reply, "error"))) {
-        JsonObject *e = json_object_get_object_member(reply, "error");
+    if (qmp_get_object(reply, "error")) {
+        JsonObject *e = qmp_get_object(reply, "error");
+        const char *cls = qmp_get_string(e, "class");
+        const char *desc = qmp_get_string(e, "desc");
+
         g_set_error(error, MT_ERROR, MT_ERROR_QMP, "QMP '%s' failed: %s: %s",
-                    command,
-                    json_object_get_string_member_with_default(e, "class", "?"),
-                    json_object_get_string_member_with_default(e, "desc", "?"));
+                    command, cls ? cls : "?", desc ? desc : "?");
         return NULL;
     }
     g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
@@ -314,14 +340,13 @@ JsonNode *qmp_execute_with_fd(QmpClient *qmp, const char *command,
     for (;;) {
         g_autoptr(JsonObject) reply = qmp_next_message(qmp, TRUE, deadline,
                                                        what, error);
-        const char *rid;
-
         if (!reply)
             return NULL;
-        rid = json_object_get_string_member_with_default(reply, "id", NULL);
         /* QEMU answers a line it could not parse with an id-less error;
-         * since we send one command at a time, it is ours. */
-        if (!rid || g_str_equal(rid, id))
+         * since we send one command at a time, it is ours.  Any other id
+         * (we only send strings) belongs to an earlier, abandoned command. */
+        if (!json_object_has_member(reply, "id") ||
+            g_strcmp0(qmp_get_string(reply, "id"), id) == 0)
             return qmp_reply_result(reply, command, error);
     }
 }
@@ -351,12 +376,9 @@ static JsonObject *qmp_take_event(QmpClient *qmp, const char *name,
         JsonObject *ev = l->data;
         JsonObject *data;
 
-        if (g_strcmp0(json_object_get_string_member_with_default(ev, "event", ""),
-                      name) != 0)
+        if (g_strcmp0(qmp_get_string(ev, "event"), name) != 0)
             continue;
-        data = json_object_has_member(ev, "data") &&
-               JSON_NODE_HOLDS_OBJECT(json_object_get_member(ev, "data"))
-               ? json_object_get_object_member(ev, "data") : NULL;
+        data = qmp_get_object(ev, "data");
         if (match && (!data || !match(data, opaque)))
             continue;
         g_queue_delete_link(&qmp->events, l);
@@ -398,8 +420,7 @@ void qmp_discard_events(QmpClient *qmp, const char *name)
         GList *next = l->next;
         JsonObject *ev = l->data;
 
-        if (!name || g_strcmp0(json_object_get_string_member_with_default(
-                                   ev, "event", ""), name) == 0) {
+        if (!name || g_strcmp0(qmp_get_string(ev, "event"), name) == 0) {
             json_object_unref(ev);
             g_queue_delete_link(&qmp->events, l);
         }
@@ -409,8 +430,9 @@ void qmp_discard_events(QmpClient *qmp, const char *name)
 
 gboolean qmp_match_status(JsonObject *data, gpointer status)
 {
-    return g_strcmp0(json_object_get_string_member_with_default(data, "status", ""),
-                     status) == 0;
+    const char *s = qmp_get_string(data, "status");
+
+    return g_strcmp0(s ? s : "", status) == 0;
 }
 
 /* Parse the greeting's version and send qmp_capabilities. */
@@ -419,6 +441,7 @@ static gboolean qmp_handshake(QmpClient *qmp, Deadline deadline, GError **error)
     g_autoptr(JsonObject) greeting = qmp_next_message(qmp, TRUE, deadline,
                                                       "the QMP greeting", error);
     JsonObject *ver;
+    gint64 ma, mi, mc;
 
     if (!greeting)
         return FALSE;
@@ -428,13 +451,12 @@ static gboolean qmp_handshake(QmpClient *qmp, Deadline deadline, GError **error)
                     "first QMP message is not a greeting");
         return FALSE;
     }
-    ver = json_object_get_object_member(greeting, "QMP");
-    ver = json_object_has_member(ver, "version") ? json_object_get_object_member(ver, "version") : NULL;
-    ver = ver && json_object_has_member(ver, "qemu") ? json_object_get_object_member(ver, "qemu") : NULL;
-    if (ver) {
-        gint64 ma = json_object_get_int_member_with_default(ver, "major", 0);
-        gint64 mi = json_object_get_int_member_with_default(ver, "minor", 0);
-        gint64 mc = json_object_get_int_member_with_default(ver, "micro", 0);
+    ver = qmp_get_object(qmp_get_object(qmp_get_object(greeting, "QMP"), "version"), "qemu");
+    ma = qmp_get_int(ver, "major");
+    mi = qmp_get_int(ver, "minor");
+    mc = qmp_get_int(ver, "micro");
+    /* Numbers out of this range are no QEMU's and would overflow the code. */
+    if (ver && ma >= 0 && ma <= 9999 && mi >= 0 && mi <= 99 && mc >= 0 && mc <= 99) {
         qmp->version = g_strdup_printf("%d.%d.%d", (int)ma, (int)mi, (int)mc);
         qmp->version_code = (int)(ma * 10000 + mi * 100 + mc);
     } else {
