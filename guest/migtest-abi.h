@@ -93,23 +93,31 @@
 /* 16550 registers (offsets from MT_X86_COM1) polled before every byte. */
 #define MT_X86_UART_LSR         5           /* line status register */
 #define MT_X86_UART_LSR_THRE    0x20        /* transmit holding reg. empty */
-/* GDT selectors (the GDT itself lives in the image). */
-#define MT_X86_SEL_CODE32       0x08
-#define MT_X86_SEL_DATA         0x10
-#define MT_X86_SEL_CODE64       0x18
-/* Low RAM used by the payload (all below 640 KiB, none in any range):
- * a copy of the payload's 32/64-bit code at MT_X86_CODE_BASE (fetching
- * instructions from the ROM is very slow under nested KVM), identity-map
- * page tables with 2 MiB pages, PML4 at MT_X86_PT_BASE, one
- * PDPT after it, then one PD per GiB mapped.  The map covers 0 up to the
- * highest range end rounded up to 1 GiB, and at least 4 GiB (the image
- * itself sits just below 4 GiB), at most MT_X86_PT_MAX_GIB GiB. */
-#define MT_X86_CODE_BASE        0x8000      /* code copy, up to PT_BASE */
-#define MT_X86_PT_BASE          0x10000     /* PML4 */
-#define MT_X86_PDPT             0x11000
-#define MT_X86_PD_BASE          0x12000     /* PD for GiB i at + i * 4096 */
-#define MT_X86_PT_MAX_GIB       64          /* multiple of 4 */
-#define MT_X86_PT_END           0x52000     /* PD_BASE + PT_MAX_GIB * 4096 */
+/* GDT selectors (the GDT lives in the image). */
+#define MT_X86_SEL_CODE32       0x08        /* boot only */
+#define MT_X86_SEL_CODE64       0x10        /* ring 0 */
+#define MT_X86_SEL_DATA         0x18        /* ring 0 */
+#define MT_X86_SEL_UDATA        0x20        /* ring 3 (used with RPL 3) */
+#define MT_X86_SEL_UCODE64      0x28        /* ring 3 (used with RPL 3) */
+/* Low RAM used by the payload (all below 640 KiB, none in any range).
+ * The workload runs in ring 3 (ring-0 code is emulated instruction by
+ * instruction under some nested KVMs, e.g. kvm-pvm).  Ring 0 builds a boot
+ * map (PML4 at MT_X86_PML4, boot PDPT, boot PDs mapping only the low 2 MiB
+ * and the image's 2 MiB), and reaches ring 3 through an alias of those two
+ * regions at MT_X86_ALIAS_BASE + GPA.  Ring 3 then builds the final
+ * identity map with 2 MiB pages (PDPT at MT_X86_PDPT, one PD per GiB from
+ * MT_X86_PD_BASE) covering 0 up to the highest range end rounded up to
+ * 1 GiB, at least 4 GiB (the image sits just below 4 GiB), at most
+ * MT_X86_PT_MAX_GIB GiB, and hooks it into PML4 entry 0. */
+#define MT_X86_PML4             0x10000
+#define MT_X86_BOOT_PDPT        0x11000
+#define MT_X86_BOOT_PD_LOW      0x12000     /* maps GPA 0 .. 2 MiB */
+#define MT_X86_BOOT_PD_ROM      0x13000     /* maps the image's 2 MiB */
+#define MT_X86_PDPT             0x14000
+#define MT_X86_PD_BASE          0x15000     /* PD for GiB i at + i * 4096 */
+#define MT_X86_PT_MAX_GIB       64
+#define MT_X86_PT_END           0x55000     /* PD_BASE + PT_MAX_GIB * 4096 */
+#define MT_X86_ALIAS_BASE       0x8000000000 /* boot alias (PML4 entry 1) */
 #define MT_X86_STACK_TOP        0x80000     /* stack grows down to PT_END */
 /* Parameter limits the payload enforces on the ranges. */
 #define MT_X86_RANGE_MIN        0x100000    /* lowest range start: 1 MiB */

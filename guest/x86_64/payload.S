@@ -1,0 +1,551 @@
+/*
+ * migtest x86_64 guest payload: a 64 KiB firmware image for
+ *   qemu-system-x86_64 -M pc|q35 -bios payload.bin
+ * It replaces SeaBIOS altogether (no BIOS services are used), goes from
+ * the reset vector to long mode and runs the memory workload described in
+ * guest/migtest-abi.h forever, talking only through COM1.
+ *
+ * Why ring 3 and the alias: under the nested KVM this was written on
+ * (kvm-pvm, a shadow-paging KVM), guest ring-0 code is emulated
+ * instruction by instruction (~2-10 us each: a 99 MiB pass took 0.87 s
+ * in ring 0), ring-3 code runs natively (0.7 ms a pass), and a store into
+ * a page table that a live mapping uses traps (~100 us each).  So:
+ *  - ring 0 does only what needs privilege, in few instructions: mode
+ *    switches, a 4-page boot map, 'A', checking the parameter block
+ *    (halting needs ring 0), entering ring 3;
+ *  - the boot map maps the low 2 MiB and the image's 2 MiB twice: at
+ *    their identity addresses (needed while paging is switched on) and
+ *    at MT_X86_ALIAS_BASE + GPA.  Ring 0 moves to the alias, drops the
+ *    identity half (PML4 entry 0) and flushes;
+ *  - ring 3, at the alias, builds the final identity map in pages no live
+ *    mapping uses (plain stores), then sets PML4 entry 0.  Going from not
+ *    present to present needs no TLB flush, so ring 0 is never re-entered;
+ *  - ring 3 (IOPL 3, so in/out work; interrupts off) then jumps to the
+ *    identity address of its code and runs the workload forever.
+ * Under TCG the detour costs nothing measurable; it is architecturally
+ * plain, so hardware-assisted KVM (not available here) should not mind.
+ *
+ * Image layout (byte offsets in the file; the file is mapped at
+ * MT_X86_ROM_BASE, just below 4 GiB, and all code runs from there):
+ *   0                    GDT (descriptors at their selector values)
+ *   MT_PARAM_OFFSET      parameter block (default values; host patches it)
+ *   after it             code: 16-bit, 32-bit, 64-bit ring 0, ring 3
+ *   MT_X86_RESET_OFFSET  reset vector (CPU starts at CS base + 0xfff0)
+ *   MT_X86_ROM_SIZE      end of image
+ *
+ * Register map, per phase:
+ *
+ * 1. Real mode, ring 0 (reset_vector, real_start).  CS selector 0xf000
+ *    with the reset-time hidden base MT_X86_ROM_BASE, so CS-relative
+ *    offsets are image offsets; DS base is 0.
+ *      eax   scratch for CR0
+ *
+ * 2. 32-bit protected mode, ring 0, paging off (pm32): boot map, long mode.
+ *      eax, ecx, edx, edi   scratch (rep stosl, CRn, rdmsr/wrmsr)
+ *
+ * 3. 64-bit ring 0 (lm64), identity addresses, then the alias.
+ *      rsp   MT_X86_STACK_TOP (identity, later alias)
+ *      r15   parameter block (MT_X86_PARAM_GPA), kept into ring 3
+ *    Parameter check: rdi = GPA of the field under test, rsi = expected
+ *    value or bound, rdx = value found, rax = lower bound for the next
+ *    range start (after the loop: the highest range end), r8 = range
+ *    descriptor, ecx = ranges left.
+ *      rbx   GiB to map in the final map, kept into ring 3
+ *      r14   MT_X86_ALIAS_BASE, kept into ring 3
+ *      rax, rcx   scratch (jump targets, CR3, iretq frame)
+ *
+ * 4. 64-bit ring 3, alias addresses (user_alias): final page tables.
+ *      r14   MT_X86_ALIAS_BASE (added to every low-RAM address)
+ *      rbx   GiB to map, then PD entries left to write
+ *      rax   entry being written; rcx = PDPT index; rdi = store address
+ *      (cpuid at the end clobbers eax, ebx, ecx, edx)
+ *
+ * 5. 64-bit ring 3, identity addresses (user_start): the workload.
+ *      rsp   MT_X86_STACK_TOP, used by call only
+ *      r15   parameter block (MT_X86_PARAM_GPA), read at run time
+ *      r12   generation g of the current pass (starts at 1)
+ *      r13   g - 1: expected head; 0 during pass 1 (nothing to check)
+ *      r9    g * MT_TAIL_MUL       (tail to write = p ^ r9)
+ *      r10   (g - 1) * MT_TAIL_MUL (tail to expect = p ^ r10)
+ *      r14   MT_TAIL_MUL (added to r9 once per pass instead of a multiply)
+ *      r8    current range descriptor in the parameter block
+ *      r11d  ranges left in this pass
+ *      rbx   current page address p
+ *      rbp   end of the current range (exclusive)
+ *      rax, rcx, rdx, rsi, rdi   scratch; the print routines (used in
+ *            ring 0 and ring 3) clobber only these, so the registers
+ *            above survive calls.
+ *
+ * A bad parameter block yields one error record (gpa = the offending
+ * field's GPA inside the block, expected = required value or bound,
+ * found = the field) and a cli;hlt loop (checked in ring 0):
+ *   magic != MT_PARAM_MAGIC, version != MT_PARAM_VERSION, b_every == 0,
+ *   nranges outside 1..MT_MAX_RANGES, a range start or end not page
+ *   aligned, start below MT_X86_RANGE_MIN or below the previous range's
+ *   end, end <= start, end above MT_X86_RANGE_LIMIT.
+ * flags, hot_pages and mmu_off_after are ignored.
+ */
+#include "migtest-abi.h"
+
+/* x86 architectural constants (not part of the migtest ABI). */
+#define X86_CR0_PE          0x1
+#define X86_CR0_PG          0x80000000
+#define X86_CR4_PAE         0x20
+#define X86_MSR_EFER        0xc0000080
+#define X86_EFER_LME        0x100
+#define X86_RFLAGS_FIXED    0x2         /* bit 1 always reads as 1 */
+#define X86_RFLAGS_IOPL3    0x3000
+#define X86_RPL3            3
+#define X86_PTE_P           0x1
+#define X86_PTE_RW          0x2
+#define X86_PTE_US          0x4         /* ring 3 may use it */
+#define X86_PTE_PS          0x80        /* PD entry maps a 2 MiB page */
+#define X86_PT_ENTRIES      512         /* entries per paging structure */
+#define X86_PTE_SIZE        8
+#define X86_LARGE_SHIFT     21          /* 2 MiB */
+#define X86_GIB_SHIFT       30
+#define X86_LOW_RAM_END     0xa0000     /* 640 KiB: VGA window above */
+#define X86_4GIB            0x100000000 /* the reset vector is just below */
+/* Flat 4 GiB descriptors.  The accessed bit is preset: the GDT is in ROM,
+ * where the CPU's write to set it would be dropped (TCG) or trap (KVM). */
+#define GDT_CODE32          0x00cf9b000000ffff
+#define GDT_CODE64          0x00af9b000000ffff  /* L=1, D=0, DPL 0 */
+#define GDT_DATA            0x00cf93000000ffff  /* DPL 0 */
+#define GDT_UDATA           0x00cff3000000ffff  /* DPL 3 */
+#define GDT_UCODE64         0x00affb000000ffff  /* L=1, D=0, DPL 3 */
+
+#define PTE_TABLE           (X86_PTE_P + X86_PTE_RW + X86_PTE_US)
+#define PTE_LARGE           (PTE_TABLE + X86_PTE_PS)
+#define X86_PML4_SHIFT      39
+#define ALIAS_PML4E         (MT_X86_ALIAS_BASE >> X86_PML4_SHIFT)
+#define ROM_GIB             (MT_X86_ROM_BASE >> X86_GIB_SHIFT)
+#define ROM_PDE             ((MT_X86_ROM_BASE >> X86_LARGE_SHIFT) & (X86_PT_ENTRIES - 1))
+#define ROM_2M              (MT_X86_ROM_BASE & ~((1 << X86_LARGE_SHIFT) - 1))
+/* The final map always covers the image (the code runs there). */
+#define MIN_GIB             (ROM_GIB + 1)
+#define USER_RFLAGS         (X86_RFLAGS_FIXED + X86_RFLAGS_IOPL3)  /* IF=0 */
+
+#define TAIL_OFF            (MT_PAGE_SIZE - 8)  /* tail word of a page */
+#define PAGE_MASK           (MT_PAGE_SIZE - 1)
+#define NIBBLE_BITS         4                   /* bits per hex digit */
+/* Offset of a label from the image start = its offset within CS in real
+ * mode (CS base is MT_X86_ROM_BASE after reset). */
+#define ROM_OFF(sym)        ((sym) - rom_start)
+
+/* Consistency of the ABI constants (the header stays plain #defines). */
+.if MT_X86_PARAM_GPA != MT_X86_ROM_BASE + MT_PARAM_OFFSET
+.error "MT_X86_PARAM_GPA != MT_X86_ROM_BASE + MT_PARAM_OFFSET"
+.endif
+.if MT_X86_ROM_BASE + MT_X86_ROM_SIZE != X86_4GIB
+.error "the image must end at 4 GiB"
+.endif
+.if MT_X86_BOOT_PDPT < MT_X86_PML4 + MT_PAGE_SIZE || MT_X86_BOOT_PD_LOW < MT_X86_BOOT_PDPT + MT_PAGE_SIZE || MT_X86_BOOT_PD_ROM < MT_X86_BOOT_PD_LOW + MT_PAGE_SIZE || MT_X86_PDPT < MT_X86_BOOT_PD_ROM + MT_PAGE_SIZE || MT_X86_PD_BASE != MT_X86_PDPT + MT_PAGE_SIZE
+.error "page-table layout: PML4, boot PDPT/PDs, PDPT, PDs in that order"
+.endif
+.if (MT_X86_PML4 | MT_X86_BOOT_PDPT | MT_X86_BOOT_PD_LOW | MT_X86_BOOT_PD_ROM | MT_X86_PDPT) & (MT_PAGE_SIZE - 1)
+.error "page tables must be page aligned"
+.endif
+.if MT_X86_ALIAS_BASE & ((1 << X86_PML4_SHIFT) - 1) || ALIAS_PML4E == 0 || ALIAS_PML4E >= X86_PT_ENTRIES / 2
+.error "MT_X86_ALIAS_BASE must be a whole lower-half PML4 entry other than 0"
+.endif
+.if MT_X86_PT_MAX_GIB > X86_PT_ENTRIES
+.error "one PDPT at most"
+.endif
+.if MT_X86_PT_END != MT_X86_PD_BASE + MT_X86_PT_MAX_GIB * MT_PAGE_SIZE
+.error "MT_X86_PT_END does not match MT_X86_PT_MAX_GIB"
+.endif
+.if MT_X86_PT_END > MT_X86_STACK_TOP || MT_X86_STACK_TOP > X86_LOW_RAM_END
+.error "page tables and stack must fit below 640 KiB, tables below stack"
+.endif
+.if MT_X86_RANGE_LIMIT != MT_X86_PT_MAX_GIB << X86_GIB_SHIFT
+.error "MT_X86_RANGE_LIMIT must be MT_X86_PT_MAX_GIB GiB"
+.endif
+.if MT_X86_RANGE_MIN < X86_LOW_RAM_END
+.error "ranges must not reach the payload's low RAM"
+.endif
+.if MIN_GIB > MT_X86_PT_MAX_GIB
+.error "the final map must be able to cover the image"
+.endif
+.if MT_HEX_DIGITS * NIBBLE_BITS != 64
+.error "hex field is not 64 bits"
+.endif
+
+    /* payload.ld links the image at this absolute symbol. */
+    .globl mt_x86_rom_base, mt_x86_rom_size
+    .set mt_x86_rom_base, MT_X86_ROM_BASE
+    .set mt_x86_rom_size, MT_X86_ROM_SIZE
+
+    .text
+rom_start:
+
+/* ---- GDT: descriptors placed at their selector values ---------------- */
+gdt:
+    .quad 0
+    .org gdt + MT_X86_SEL_CODE32
+    .quad GDT_CODE32
+    .org gdt + MT_X86_SEL_CODE64
+    .quad GDT_CODE64
+    .org gdt + MT_X86_SEL_DATA
+    .quad GDT_DATA
+    .org gdt + MT_X86_SEL_UDATA
+    .quad GDT_UDATA
+    .org gdt + MT_X86_SEL_UCODE64
+    .quad GDT_UCODE64
+gdt_end:
+gdt_desc:                       /* lgdtl operand: limit, 32-bit linear base */
+    .word gdt_end - gdt - 1
+    .long gdt
+idt_null:                       /* lidt operand in long mode: limit 0 */
+    .word 0
+    .quad 0
+
+/* ---- Parameter block (default: one range, the default window) -------- */
+    .org MT_PARAM_OFFSET
+param_block:
+    .org param_block + MT_P_MAGIC
+    .quad MT_PARAM_MAGIC
+    .org param_block + MT_P_VERSION
+    .long MT_PARAM_VERSION
+    .org param_block + MT_P_FLAGS
+    .long 0
+    .org param_block + MT_P_B_EVERY
+    .long 1
+    .org param_block + MT_P_NRANGES
+    .long 1
+    .org param_block + MT_P_HOT_PAGES
+    .long 0
+    .org param_block + MT_P_MMU_OFF_AFTER
+    .long 0
+    .org param_block + MT_P_RANGES + MT_P_RANGE_START
+    .quad MT_X86_RAM_BASE + MT_DEFAULT_WINDOW_START
+    .org param_block + MT_P_RANGES + MT_P_RANGE_END
+    .quad MT_X86_RAM_BASE + MT_DEFAULT_WINDOW_END
+    /* ranges 1 .. MT_MAX_RANGES - 1 stay zero (.org pads with zeros) */
+    .org param_block + MT_PARAM_SIZE
+
+/* ---- Phase 1: real mode ---------------------------------------------- */
+    .code16
+real_start:
+    cli                         /* no interrupts, ever: there is no IDT */
+    cld
+    /* DS base is 0 but the GDT is in ROM: address it through CS, whose
+     * base is the image start.  lgdtl: a 16-bit lgdt keeps only 24 bits
+     * of the base, and ours is just below 4 GiB. */
+    lgdtl %cs:ROM_OFF(gdt_desc)
+    movl %cr0, %eax
+    orl $X86_CR0_PE, %eax
+    movl %eax, %cr0
+    ljmpl $MT_X86_SEL_CODE32, $pm32
+
+/* ---- Phase 2: 32-bit protected mode ---------------------------------- */
+    .code32
+pm32:
+    movl $MT_X86_SEL_DATA, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+
+    /* Boot map: the low 2 MiB and the image's 2 MiB, user accessible,
+     * both at their identity address (PML4 entry 0) and at the alias
+     * (PML4 entry ALIAS_PML4E, same PDPT).  Cleared first: RAM keeps its
+     * contents across a guest reset.  (The movl stores leave each entry's
+     * high half zero, as the clearing made it.) */
+    movl $MT_X86_PML4, %edi
+    movl $(MT_X86_BOOT_PD_ROM + MT_PAGE_SIZE - MT_X86_PML4) / 4, %ecx
+    xorl %eax, %eax
+    rep stosl
+    movl $MT_X86_BOOT_PDPT + PTE_TABLE, MT_X86_PML4
+    movl $MT_X86_BOOT_PDPT + PTE_TABLE, MT_X86_PML4 + ALIAS_PML4E * X86_PTE_SIZE
+    movl $MT_X86_BOOT_PD_LOW + PTE_TABLE, MT_X86_BOOT_PDPT
+    movl $MT_X86_BOOT_PD_ROM + PTE_TABLE, MT_X86_BOOT_PDPT + ROM_GIB * X86_PTE_SIZE
+    movl $PTE_LARGE, MT_X86_BOOT_PD_LOW
+    movl $ROM_2M + PTE_LARGE, MT_X86_BOOT_PD_ROM + ROM_PDE * X86_PTE_SIZE
+
+    /* Long mode: PAE, CR3, EFER.LME, paging on, far jump. */
+    movl %cr4, %eax
+    orl $X86_CR4_PAE, %eax
+    movl %eax, %cr4
+    movl $MT_X86_PML4, %eax
+    movl %eax, %cr3
+    movl $X86_MSR_EFER, %ecx
+    rdmsr
+    orl $X86_EFER_LME, %eax
+    wrmsr
+    movl %cr0, %eax
+    orl $X86_CR0_PG, %eax
+    movl %eax, %cr0
+    ljmp $MT_X86_SEL_CODE64, $lm64
+
+/* ---- Phase 3: 64-bit ring 0, identity addresses ---------------------- */
+    .code64
+lm64:
+    movl $MT_X86_STACK_TOP, %esp        /* zero-extends into rsp */
+    /* IDT limit 0: any exception becomes a triple fault (QEMU resets, or
+     * exits with -no-reboot) rather than a jump through garbage. */
+    lidt idt_null(%rip)
+    movl $MT_X86_PARAM_GPA, %r15d       /* movl zero-extends (movq would
+                                         * sign-extend the immediate) */
+    movb $MT_SERIAL_START, %al
+    call putc
+
+    /* -- validate the parameter block (see the header comment); here in
+     * ring 0 because halting needs it -- */
+    leaq MT_P_MAGIC(%r15), %rdi
+    movabsq $MT_PARAM_MAGIC, %rsi
+    movq (%rdi), %rdx
+    cmpq %rsi, %rdx
+    jne param_fail
+
+    leaq MT_P_VERSION(%r15), %rdi
+    movl $MT_PARAM_VERSION, %esi
+    movl (%rdi), %edx
+    cmpl %esi, %edx
+    jne param_fail
+
+    leaq MT_P_B_EVERY(%r15), %rdi       /* b_every divides g: >= 1 */
+    movl $1, %esi
+    movl (%rdi), %edx
+    testl %edx, %edx
+    jz param_fail
+
+    leaq MT_P_NRANGES(%r15), %rdi
+    movl $MT_MAX_RANGES, %esi
+    movl (%rdi), %edx
+    leal -1(%rdx), %eax                 /* 0 wraps to 0xffffffff */
+    cmpl $MT_MAX_RANGES - 1, %eax
+    ja param_fail
+
+    /* ranges: page aligned, ascending, disjoint, inside the map */
+    movl %edx, %ecx
+    leaq MT_P_RANGES(%r15), %r8
+    movl $MT_X86_RANGE_MIN, %eax        /* lowest allowed start */
+1:  leaq MT_P_RANGE_START(%r8), %rdi
+    movq (%rdi), %rdx
+    movq %rdx, %rsi
+    andq $~PAGE_MASK, %rsi
+    cmpq %rsi, %rdx
+    jne param_fail                      /* start not page aligned */
+    movq %rax, %rsi
+    cmpq %rax, %rdx
+    jb param_fail                       /* start too low / overlaps */
+    leaq MT_PAGE_SIZE(%rdx), %rax       /* smallest valid end */
+    leaq MT_P_RANGE_END(%r8), %rdi
+    movq (%rdi), %rdx
+    movq %rdx, %rsi
+    andq $~PAGE_MASK, %rsi
+    cmpq %rsi, %rdx
+    jne param_fail                      /* end not page aligned */
+    movq %rax, %rsi
+    cmpq %rax, %rdx
+    jb param_fail                       /* empty or inverted range */
+    movabsq $MT_X86_RANGE_LIMIT, %rsi
+    cmpq %rsi, %rdx
+    ja param_fail                       /* beyond what we can map */
+    movq %rdx, %rax                     /* next start must be >= end */
+    addq $MT_P_RANGE_SIZE, %r8
+    decl %ecx
+    jnz 1b
+
+    /* rbx = GiB to map = max(MIN_GIB, ceil(last end / 1 GiB)); the ranges
+     * ascend, so the last end (rax) is the highest. */
+    addq $(1 << X86_GIB_SHIFT) - 1, %rax
+    shrq $X86_GIB_SHIFT, %rax
+    movl $MIN_GIB, %ebx
+    cmpq %rbx, %rax
+    cmovaq %rax, %rbx
+
+    /* Move to the alias, drop the identity half of the boot map (so ring 3
+     * can later fill PML4 entry 0 with a plain not-present -> present
+     * store, which needs no TLB flush), and enter ring 3 there. */
+    movabsq $MT_X86_ALIAS_BASE, %r14
+    leaq 2f(%rip), %rax
+    addq %r14, %rax
+    jmp *%rax
+2:  leaq MT_X86_STACK_TOP(%r14), %rsp   /* rip is an alias address now */
+    leaq gdt(%rip), %rax                /* GDTR base -> alias too, as */
+    pushq %rax                          /* the GDT's identity address is */
+    pushw $gdt_end - gdt - 1            /* about to be unmapped (iretq */
+    lgdt (%rsp)                         /* reads descriptors from it) */
+    movq $0, MT_X86_PML4(%r14)
+    movq %cr3, %rax
+    movq %rax, %cr3                     /* flush the identity entries */
+    leaq MT_X86_STACK_TOP(%r14), %rcx   /* iretq frame: ss, rsp, */
+    movq %rcx, %rsp                     /* rflags, cs, rip */
+    leaq user_alias(%rip), %rax
+    pushq $MT_X86_SEL_UDATA + X86_RPL3
+    pushq %rcx
+    pushq $USER_RFLAGS
+    pushq $MT_X86_SEL_UCODE64 + X86_RPL3
+    pushq %rax
+    iretq
+
+param_fail:                             /* rdi, rsi, rdx as for put_err */
+    call put_err
+    cli
+9:  hlt
+    jmp 9b
+
+/* ---- Phase 4: 64-bit ring 3 ------------------------------------------ */
+user_alias:
+    /* Still at alias addresses (r14 = MT_X86_ALIAS_BASE).  Build the final
+     * identity map in pages no live map points to, so these are plain
+     * stores (a store into a live page table traps under shadow paging),
+     * then hook it into PML4 entry 0, which is not present. */
+    leaq MT_X86_PDPT(%r14), %rdi        /* clear the PDPT */
+    movl $MT_PAGE_SIZE / X86_PTE_SIZE, %ecx
+    xorl %eax, %eax
+    rep stosq
+    xorl %ecx, %ecx                     /* PDPT[i] -> PD i, i < rbx */
+    movl $MT_X86_PD_BASE + PTE_TABLE, %eax
+3:  movq %rax, MT_X86_PDPT(%r14, %rcx, X86_PTE_SIZE)
+    addq $MT_PAGE_SIZE, %rax
+    incl %ecx
+    cmpl %ebx, %ecx
+    jb 3b
+    /* The PDs are contiguous, so PD entry k maps the 2 MiB page at
+     * k << 21: one run of rbx * 512 entries. */
+    imull $X86_PT_ENTRIES, %ebx
+    leaq MT_X86_PD_BASE(%r14), %rdi
+    movl $PTE_LARGE, %eax
+4:  stosq
+    addq $1 << X86_LARGE_SHIFT, %rax
+    decl %ebx
+    jnz 4b
+    movq $MT_X86_PDPT + PTE_TABLE, MT_X86_PML4(%r14)
+    /* P 0 -> 1 needs no invalidation, but the SDM allows one spurious
+     * #PF (fatal here: no IDT) if a page walk overtakes the store;
+     * cpuid serializes, and ring 3 may use it. */
+    cpuid
+    /* Continue at the identity address of the next instruction. */
+    leaq user_start(%rip), %rax
+    subq %r14, %rax
+    jmp *%rax
+user_start:
+    movl $MT_X86_STACK_TOP, %esp
+
+    /* -- the workload -- */
+    movl $1, %r12d                      /* g = 1 */
+    xorl %r13d, %r13d                   /* g - 1 = 0: pass 1 only writes */
+    movabsq $MT_TAIL_MUL, %r14
+    movq %r14, %r9                      /* 1 * MUL */
+    xorl %r10d, %r10d                   /* 0 * MUL */
+pass:
+    leaq MT_P_RANGES(%r15), %r8
+    movl MT_P_NRANGES(%r15), %r11d
+range:
+    movq MT_P_RANGE_START(%r8), %rbx
+    movq MT_P_RANGE_END(%r8), %rbp
+page:
+    testq %r13, %r13
+    jz write
+    movq (%rbx), %rdx
+    cmpq %r13, %rdx
+    jne head_bad
+check_tail:
+    movq %rbx, %rsi
+    xorq %r10, %rsi                     /* MT_TAIL(g - 1, p) */
+    movq TAIL_OFF(%rbx), %rdx
+    cmpq %rsi, %rdx
+    jne tail_bad
+write:
+    /* Tail first, then head: with x86's ordered stores, a page whose head
+     * reads g always has its tail already at MT_TAIL(g, p) (the host's
+     * invariant checker relies on this). */
+    movq %rbx, %rax
+    xorq %r9, %rax                      /* MT_TAIL(g, p) */
+    movq %rax, TAIL_OFF(%rbx)
+    movq %r12, (%rbx)
+    addq $MT_PAGE_SIZE, %rbx
+    cmpq %rbp, %rbx
+    jb page
+    addq $MT_P_RANGE_SIZE, %r8
+    decl %r11d
+    jnz range
+
+    /* end of pass g: 'B' when g % b_every == 0 */
+    movq %r12, %rax
+    xorl %edx, %edx
+    movl MT_P_B_EVERY(%r15), %ecx
+    divq %rcx
+    testq %rdx, %rdx
+    jnz 1f
+    movb $MT_SERIAL_PASS, %al
+    call putc
+1:  movq %r12, %r13                     /* g - 1 := g */
+    incq %r12                           /* g := g + 1 */
+    movq %r9, %r10                      /* (g - 1) * MUL := g * MUL */
+    addq %r14, %r9                      /* g * MUL += MUL (mod 2^64) */
+    jmp pass
+
+head_bad:                               /* rdx = head found */
+    movq %rbx, %rdi
+    movq %r13, %rsi
+    call put_err
+    jmp check_tail
+tail_bad:                               /* rdx = tail, rsi = expected */
+    leaq TAIL_OFF(%rbx), %rdi
+    call put_err
+    jmp write                           /* the write repairs the page */
+
+/* put_err: one error record "E<rdi> <rsi> <rdx>\n" (MT_ERR_LEN bytes).
+ * Clobbers rax, rcx, rdx, rsi, rdi. */
+put_err:
+    pushq %rdx
+    pushq %rsi
+    movq %rdi, %rsi
+    movb $MT_SERIAL_ERROR, %al
+    call putc
+    call puthex
+    movb $' ', %al
+    call putc
+    popq %rsi
+    call puthex
+    movb $' ', %al
+    call putc
+    popq %rsi
+    call puthex
+    movb $'\n', %al
+    call putc
+    ret
+
+/* puthex: rsi as MT_HEX_DIGITS lowercase hex digits, most significant
+ * first.  Clobbers rax, rcx, rdx, rsi. */
+puthex:
+    movl $MT_HEX_DIGITS, %ecx
+1:  rolq $NIBBLE_BITS, %rsi             /* next digit into the low nibble */
+    movl %esi, %eax
+    andl $(1 << NIBBLE_BITS) - 1, %eax
+    cmpb $10, %al
+    jb 2f
+    addb $'a' - '0' - 10, %al
+2:  addb $'0', %al
+    call putc
+    decl %ecx
+    jnz 1b
+    ret
+
+/* putc: send al on COM1.  Waits for THRE before the byte, so a slow
+ * reader stalls the guest instead of losing output.  No UART init: QEMU's
+ * 16550 transmits whatever the divisor and line settings, and IER resets
+ * to 0 (we poll).  Ring 3 may do port I/O because IOPL is 3.
+ * Clobbers rax (ah holds the byte), rdx. */
+putc:
+    movb %al, %ah
+    movw $MT_X86_COM1 + MT_X86_UART_LSR, %dx
+1:  inb %dx, %al
+    testb $MT_X86_UART_LSR_THRE, %al
+    jz 1b
+    movb %ah, %al
+    movw $MT_X86_COM1, %dx
+    outb %al, %dx
+    ret
+
+/* ---- Reset vector ---------------------------------------------------- */
+    .org MT_X86_RESET_OFFSET
+    .code16
+    .globl reset_vector
+reset_vector:
+    /* data32: a rel32 jump.  real_start is ~64 KiB back, out of rel16
+     * reach without relying on IP wrapping at 64 KiB. */
+    data32 jmp real_start
+    .org MT_X86_ROM_SIZE
