@@ -31,6 +31,7 @@ typedef struct ArchDesc {
     const char *cpu_kvm;
     const char *kvm_host_arch;  /* KVM only when the host is this arch */
     guint64 ram_base;
+    const char *machine_family;  /* versioned machine types: "pc-i440fx-" */
     const char *default_variant;
     const char *const *variants;    /* NULL-terminated payload variant names */
     /* Fill @out for @machine with @mem bytes of RAM. */

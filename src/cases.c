@@ -1,10 +1,186 @@
 /* cases.c: the scenario table (see cases.h). */
 #include "cases.h"
 
+#include "mt-error.h"
+
+#define MiB (1024ull * 1024)
+#define QEMU_VERSION(a, b, c) ((a) * 10000 + (b) * 100 + (c))
+
+static const char *const caps_auto_converge[] = { "auto-converge", NULL };
+static const char *const caps_xbzrle[] = { "xbzrle", NULL };
+static const char *const caps_multifd[] = { "multifd", NULL };
+static const char *const caps_postcopy[] = { "postcopy-ram", NULL };
+static const char *const caps_preempt[] = { "postcopy-ram", "postcopy-preempt", NULL };
+static const char *const caps_pause[] = { "pause-before-switchover", NULL };
+static const char *const caps_uuid[] = { "validate-uuid", NULL };
+
+/* Throttle early and hard, so the rise shows within a few iterations. */
+static const MigrateParam params_auto_converge[] = {
+    { .name = "cpu-throttle-initial", .num = 30 },
+    { .name = "cpu-throttle-increment", .num = 20 },
+    { NULL },
+};
+static const MigrateParam params_xbzrle[] = {
+    { .name = "xbzrle-cache-size", .num = 256 * MiB },
+    { NULL },
+};
+#define MULTIFD_PARAMS(compression) {                                         \
+    { .name = "multifd-channels", .num = 4, .both_sides = TRUE },             \
+    { .name = "multifd-compression", .str = compression, .both_sides = TRUE },\
+    { NULL },                                                                 \
+}
+static const MigrateParam params_multifd_none[] = MULTIFD_PARAMS("none");
+static const MigrateParam params_multifd_zlib[] = MULTIFD_PARAMS("zlib");
+static const MigrateParam params_multifd_zstd[] = MULTIFD_PARAMS("zstd");
+static const MigrateParam params_tls[] = {
+    { .name = "tls-creds", .str = "mt-tls", .both_sides = TRUE },
+    { NULL },
+};
+
+static gboolean throttled(const MigrateStats *s)
+{
+    return s->max_throttle_pct > 0;
+}
+
+static gboolean xbzrle_hit(const MigrateStats *s)
+{
+    return s->xbzrle_pages > 0;
+}
+
+/* A bandwidth that keeps precopy going for seconds, so that a feature
+ * acting between iterations (throttle, xbzrle, postcopy switch, a cancel)
+ * has iterations to act in: the window is ~99 MiB. */
+#define SLOW_BANDWIDTH (32 * MiB)
+/* Non-converging: 1 MiB/s cannot send a 99 MiB window in 1 ms. */
+#define TINY_BANDWIDTH (1 * MiB)
+/* TLS and multifd compression run at ~150 MB/s here: the last copy of a
+ * 99 MiB window needs ~0.7 s, so 500 ms would never converge. */
+#define SLOW_CHANNEL_DOWNTIME_MS 2000
+/* Long enough to prove "does not converge" across many iterations. */
+#define HOLD_ACTIVE_MS 3000
+
 static const CaseDesc case_table[] = {
     { .name = "precopy/tcp", .transport = TRANSPORT_TCP, .smoke = TRUE },
     { .name = "precopy/unix", .transport = TRANSPORT_UNIX, .smoke = TRUE },
+    { .name = "precopy/fd", .transport = TRANSPORT_FD },
+    { .name = "precopy/exec", .transport = TRANSPORT_EXEC },
+    { .name = "precopy/file", .transport = TRANSPORT_FILE,
+      .min_version = QEMU_VERSION(8, 2, 0) },
+    { .name = "stopped-source/tcp", .transport = TRANSPORT_TCP,
+      .stop_source_first = TRUE, .observe = OBSERVE_STOPPED_SOURCE },
+    { .name = "auto-converge/tcp", .transport = TRANSPORT_TCP,
+      .capabilities = caps_auto_converge, .params = params_auto_converge,
+      .max_bandwidth = SLOW_BANDWIDTH, .downtime_limit_ms = 1,
+      .release_when = throttled, .observe = OBSERVE_THROTTLE },
+    { .name = "xbzrle/tcp", .transport = TRANSPORT_TCP,
+      .capabilities = caps_xbzrle, .params = params_xbzrle,
+      .max_bandwidth = SLOW_BANDWIDTH, .downtime_limit_ms = 1,
+      .release_when = xbzrle_hit, .observe = OBSERVE_XBZRLE },
+    { .name = "multifd/none", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_multifd_none,
+      .observe = OBSERVE_MULTIFD },
+    { .name = "multifd/zlib", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_multifd_zlib,
+      .observe = OBSERVE_MULTIFD,
+      .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+    { .name = "multifd/zstd", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_multifd_zstd,
+      .observe = OBSERVE_MULTIFD,
+      .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+    /* The destination runs before the copy ends: exact does not apply. */
+    { .name = "postcopy/tcp", .transport = TRANSPORT_TCP,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK,
+      .observe = OBSERVE_POSTCOPY },
+    { .name = "postcopy-preempt/tcp", .transport = TRANSPORT_TCP,
+      .capabilities = caps_preempt, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK,
+      .observe = OBSERVE_POSTCOPY },
+    { .name = "postcopy-recover/unix", .transport = TRANSPORT_UNIX,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .postcopy_recover = TRUE,
+      .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_RECOVERED },
+    { .name = "pause-before-switchover/tcp", .transport = TRANSPORT_TCP,
+      .capabilities = caps_pause, .continue_at_pre_switchover = TRUE,
+      .observe = OBSERVE_PRE_SWITCHOVER },
+    { .name = "dirty-ring/tcp", .only_arch = "x86_64", .only_accel = "kvm",
+      .accel_props = ",dirty-ring-size=4096", .transport = TRANSPORT_TCP,
+      .observe = OBSERVE_DIRTY_RING },
+    { .name = "cancel/none", .transport = TRANSPORT_TCP, .fault = FAULT_CANCEL_BEFORE },
+    { .name = "cancel/setup", .transport = TRANSPORT_TCP, .cancel_at = "setup",
+      .max_bandwidth = SLOW_BANDWIDTH, .expect = EXPECT_CANCELLED,
+      .observe = OBSERVE_CANCELLED_IN },
+    { .name = "cancel/active", .transport = TRANSPORT_TCP, .cancel_at = "active",
+      .max_bandwidth = SLOW_BANDWIDTH, .expect = EXPECT_CANCELLED,
+      .observe = OBSERVE_CANCELLED_IN },
+    { .name = "cancel/pre-switchover", .transport = TRANSPORT_TCP,
+      .capabilities = caps_pause, .cancel_at = "pre-switchover",
+      .expect = EXPECT_CANCELLED, .observe = OBSERVE_CANCELLED_IN },
+    { .name = "cancel/completed", .transport = TRANSPORT_TCP, .fault = FAULT_CANCEL_AFTER },
+    { .name = "cancel/failed", .transport = TRANSPORT_TCP,
+      .fault = FAULT_BAD_DESTINATION, .expect = EXPECT_FAILED },
+    { .name = "bad-destination/tcp", .transport = TRANSPORT_TCP,
+      .fault = FAULT_BAD_DESTINATION, .expect = EXPECT_FAILED },
+    { .name = "validate-uuid/match", .transport = TRANSPORT_TCP,
+      .capabilities = caps_uuid, .uuid = TRUE },
+    { .name = "validate-uuid/mismatch", .transport = TRANSPORT_TCP,
+      .capabilities = caps_uuid, .uuid = TRUE, .fault = FAULT_UUID_MISMATCH,
+      .expect = EXPECT_FAILED },
+    { .name = "tls-psk/match", .transport = TRANSPORT_TCP, .tls = TLS_PSK,
+      .params = params_tls, .observe = OBSERVE_TLS,
+      .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+    { .name = "tls-psk/mismatch", .transport = TRANSPORT_TCP, .tls = TLS_PSK,
+      .params = params_tls, .fault = FAULT_TLS_MISMATCH, .expect = EXPECT_FAILED,
+      .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+    { .name = "tls-x509/match", .transport = TRANSPORT_TCP, .tls = TLS_X509,
+      .params = params_tls, .observe = OBSERVE_TLS,
+      .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+    { .name = "non-converging/tcp", .transport = TRANSPORT_TCP,
+      .max_bandwidth = TINY_BANDWIDTH, .downtime_limit_ms = 1,
+      .hold_active_ms = HOLD_ACTIVE_MS, .expect = EXPECT_CANCELLED,
+      .observe = OBSERVE_STAYED_ACTIVE },
 };
+
+/* Combinations that cannot mean anything; caught before any QEMU runs. */
+static const char *case_impossible(const CaseDesc *d)
+{
+    if (d->postcopy_recover && !d->postcopy)
+        return "postcopy recovery without postcopy";
+    if (d->postcopy && (d->verify & VERIFY_EXACT))
+        return "exact needs a stopped destination; postcopy runs it early";
+    if (d->continue_at_pre_switchover && !d->capabilities)
+        return "pre-switchover needs the pause-before-switchover capability";
+    if (d->cancel_at && g_str_equal(d->cancel_at, "pre-switchover") && !d->capabilities)
+        return "cancel at pre-switchover needs pause-before-switchover";
+    if ((d->expect == EXPECT_CANCELLED) != (d->cancel_at != NULL || d->hold_active_ms > 0))
+        return "a cancelled outcome needs a cancel, and a cancel a cancelled outcome";
+    if ((d->fault == FAULT_UUID_MISMATCH) && !d->uuid)
+        return "a UUID mismatch needs UUIDs";
+    if ((d->fault == FAULT_TLS_MISMATCH) && d->tls != TLS_PSK)
+        return "the TLS mismatch is a PSK mismatch";
+    if ((d->tls != TLS_NONE) != (d->params == params_tls))
+        return "TLS credentials and the tls-creds parameter go together";
+    if (d->transport == TRANSPORT_EXEC || d->transport == TRANSPORT_FILE) {
+        if (d->postcopy)
+            return "postcopy needs a bidirectional channel";
+    }
+    if (d->accel_props && !d->only_accel)
+        return "accelerator properties need a fixed accelerator";
+    return NULL;
+}
+
+gboolean cases_validate(GError **error)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(case_table); i++) {
+        const char *why = case_impossible(&case_table[i]);
+        if (why) {
+            g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "case '%s' is impossible: %s",
+                        case_table[i].name, why);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
 
 static void case_instance_free(gpointer p)
 {

@@ -1,8 +1,11 @@
 /*
  * cases.h: the scenario catalogue as data.  A case is an architecture
- * crossed with a row of case_table; its name is hierarchical and stable
- * ("/x86_64/precopy/tcp") and is what --case filters on, what the JSON and
- * JUnit reports carry, and what the case's log directory is called.
+ * crossed with a row of case_table, built from orthogonal axes (transport,
+ * mode, capabilities, parameters, fault, verification).  Its name is
+ * hierarchical and stable ("/x86_64/precopy/tcp"): --case filters on it,
+ * the JSON and JUnit reports carry it, its log directory is named by it.
+ * Every row also says what the run must have observed for the case to
+ * count as having exercised its feature, not only that it completed.
  */
 #ifndef MIGTEST_CASES_H
 #define MIGTEST_CASES_H
@@ -10,11 +13,73 @@
 #include "arch.h"
 #include "migrate.h"
 
+typedef enum {
+    EXPECT_COMPLETED,
+    EXPECT_FAILED,
+    EXPECT_CANCELLED,
+} CaseExpect;
+
+typedef enum {
+    VERIFY_EXACT = 1 << 0,
+    VERIFY_INVARIANT = 1 << 1,
+    VERIFY_SELFCHECK = 1 << 2,
+    VERIFY_ALL = VERIFY_EXACT | VERIFY_INVARIANT | VERIFY_SELFCHECK,
+} CaseVerify;
+
+typedef enum {
+    OBSERVE_NOTHING,        /* completing and verifying is the feature */
+    OBSERVE_STOPPED_SOURCE, /* the source was paused before migrate */
+    OBSERVE_THROTTLE,       /* cpu-throttle-percentage rose */
+    OBSERVE_XBZRLE,         /* xbzrle-cache pages > 0 */
+    OBSERVE_MULTIFD,        /* multifd-bytes > 0 */
+    OBSERVE_POSTCOPY,       /* status went through postcopy-active */
+    OBSERVE_RECOVERED,      /* postcopy-paused, then postcopy-recover */
+    OBSERVE_PRE_SWITCHOVER, /* pre-switchover was seen */
+    OBSERVE_DIRTY_RING,     /* calc-dirty-rate in dirty-ring mode works */
+    OBSERVE_STAYED_ACTIVE,  /* still active after hold_active_ms */
+    OBSERVE_CANCELLED_IN,   /* migrate_cancel was issued in cancel_at */
+    OBSERVE_TLS,            /* tls-creds in force on the source */
+} CaseObserve;
+
+typedef enum {
+    TLS_NONE,
+    TLS_PSK,
+    TLS_X509,
+} CaseTls;
+
+typedef enum {
+    FAULT_NONE,
+    FAULT_BAD_DESTINATION,  /* nothing listens where the source connects */
+    FAULT_UUID_MISMATCH,    /* -uuid differs between the sides */
+    FAULT_TLS_MISMATCH,     /* the sides hold different PSKs */
+    FAULT_CANCEL_BEFORE,    /* migrate_cancel before any migration */
+    FAULT_CANCEL_AFTER,     /* migrate_cancel after it completed / failed */
+} CaseFault;
+
 typedef struct {
     const char *name;               /* below the arch: "precopy/tcp" */
     const char *only_arch;          /* NULL: every architecture */
+    const char *only_accel;         /* NULL: either */
+    const char *accel_props;        /* appended to -accel */
+    int min_version;                /* QEMU version code both sides need */
     Transport transport;
     const char *const *capabilities;
+    const MigrateParam *params;
+    guint64 max_bandwidth;          /* 0: the runner's default */
+    guint64 downtime_limit_ms;      /* 0: the runner's default */
+    gboolean stop_source_first;
+    gboolean postcopy;
+    gboolean postcopy_recover;
+    gboolean continue_at_pre_switchover;
+    const char *cancel_at;
+    gint64 hold_active_ms;
+    gboolean (*release_when)(const MigrateStats *stats);
+    gboolean uuid;                  /* give both sides a -uuid */
+    CaseTls tls;
+    CaseFault fault;
+    CaseExpect expect;
+    CaseVerify verify;              /* 0: VERIFY_ALL */
+    CaseObserve observe;
     gboolean smoke;                 /* part of the default run */
 } CaseDesc;
 
@@ -28,5 +93,9 @@ typedef struct {
  * filtered by shell-style @glob (NULL: smoke cases only).  Free with
  * g_ptr_array_unref. */
 GPtrArray *cases_select(const ArchDesc *const *archs, const char *glob);
+
+/* Check the whole table for impossible combinations; FALSE with the
+ * offending case named.  Run by the unit tests and at start-up. */
+gboolean cases_validate(GError **error);
 
 #endif

@@ -1,21 +1,85 @@
 /* migrate.c: driving a migration (see migrate.h). */
 #include "migrate.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* How often to sample query-migrate while waiting for the next event:
+ * fast enough to catch a 100 ms-long state, cheap for QEMU. */
+#define SAMPLE_MS 50
+/* Raised limits once a case has seen its feature act (release_when). */
+#define RELEASE_BANDWIDTH (10ull << 30)
+#define RELEASE_DOWNTIME_MS 500
 
 const char *transport_name(Transport t)
 {
     static const char *const names[] = {
-        [TRANSPORT_TCP] = "tcp",
-        [TRANSPORT_UNIX] = "unix",
+        [TRANSPORT_TCP] = "tcp", [TRANSPORT_UNIX] = "unix", [TRANSPORT_FD] = "fd",
+        [TRANSPORT_EXEC] = "exec", [TRANSPORT_FILE] = "file",
     };
     return names[t];
+}
+
+/* exec and file: the stream is written in full, then read back. */
+static gboolean transport_is_sequential(Transport t)
+{
+    return t == TRANSPORT_EXEC || t == TRANSPORT_FILE;
 }
 
 void migrate_stats_clear(MigrateStats *s)
 {
     g_clear_pointer(&s->final_status, g_free);
     g_clear_pointer(&s->statuses, g_ptr_array_unref);
+    g_clear_pointer(&s->cancelled_in, g_free);
+}
+
+gboolean migrate_stats_saw(const MigrateStats *s, const char *status)
+{
+    for (guint i = 0; s->statuses && i < s->statuses->len; i++)
+        if (g_str_equal(s->statuses->pdata[i], status))
+            return TRUE;
+    return FALSE;
+}
+
+/* State of one migration while it is being driven. */
+typedef struct {
+    Vm *src;
+    Vm *dst;
+    const MigrateConfig *cfg;
+    const char *run_dir;
+    Deadline deadline;
+    MigrateStats *stats;
+    const char *status;         /* last src status (owned by stats->statuses) */
+    gboolean switched_postcopy;
+    gboolean recovered;
+    gboolean released;
+    gint64 active_since;
+    gint64 expected_downtime_ms;    /* last sample, for timeout messages */
+    gint64 remaining;
+} Session;
+
+static JsonObject *member_obj(JsonObject *o, const char *name)
+{
+    JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+static gint64 member_int(JsonObject *o, const char *name)
+{
+    JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+    return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_int(n) : 0;
+}
+
+static const char *member_str(JsonObject *o, const char *name)
+{
+    JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
+           ? json_node_get_string(n) : NULL;
 }
 
 static gboolean set_capabilities(Vm *vm, const MigrateConfig *cfg,
@@ -44,15 +108,55 @@ static gboolean set_capabilities(Vm *vm, const MigrateConfig *cfg,
                               json_node_get_object(root), deadline, error);
 }
 
-static gboolean set_parameters(Vm *src, const MigrateConfig *cfg,
-                               Deadline deadline, GError **error)
+static gboolean set_limits(Vm *src, guint64 bandwidth, guint64 downtime_ms,
+                           Deadline deadline, GError **error)
 {
     g_autoptr(JsonObject) args = json_object_new();
 
-    json_object_set_int_member(args, "max-bandwidth", (gint64)cfg->max_bandwidth);
-    json_object_set_int_member(args, "downtime-limit", (gint64)cfg->downtime_limit_ms);
+    json_object_set_int_member(args, "max-bandwidth", (gint64)bandwidth);
+    json_object_set_int_member(args, "downtime-limit", (gint64)downtime_ms);
     return qmp_execute_simple(vm_qmp(src), "migrate-set-parameters", args,
                               deadline, error);
+}
+
+static gboolean set_case_params(Vm *vm, const MigrateParam *params, gboolean is_dst,
+                                Deadline deadline, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+
+    for (const MigrateParam *p = params; p && p->name; p++) {
+        if (is_dst && !p->both_sides)
+            continue;
+        if (p->str)
+            json_object_set_string_member(args, p->name, p->str);
+        else
+            json_object_set_int_member(args, p->name, p->num);
+    }
+    if (json_object_get_size(args) == 0)
+        return TRUE;
+    return qmp_execute_simple(vm_qmp(vm), "migrate-set-parameters", args,
+                              deadline, error);
+}
+
+static gboolean prepare(Session *s, GError **error)
+{
+    return set_capabilities(s->src, s->cfg, s->deadline, error) &&
+           set_capabilities(s->dst, s->cfg, s->deadline, error) &&
+           set_limits(s->src, s->cfg->max_bandwidth, s->cfg->downtime_limit_ms,
+                      s->deadline, error) &&
+           set_case_params(s->src, s->cfg->params, FALSE, s->deadline, error) &&
+           set_case_params(s->dst, s->cfg->params, TRUE, s->deadline, error);
+}
+
+static gboolean simple_uri(Vm *vm, const char *command, const char *uri,
+                           gboolean resume, Deadline deadline, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+
+    json_object_set_string_member(args, "uri", uri);
+    if (resume)
+        json_object_set_boolean_member(args, "resume", TRUE);
+    return qmp_execute_simple(vm_qmp(vm), command, args, deadline, error);
 }
 
 /* The port QEMU bound for "tcp:127.0.0.1:0", from the incoming side's
@@ -62,44 +166,97 @@ static char *incoming_tcp_uri(Vm *dst, Deadline deadline, GError **error)
     g_autoptr(JsonNode) info = qmp_execute(vm_qmp(dst), "query-migrate", NULL,
                                            deadline, error);
     JsonObject *o = info && JSON_NODE_HOLDS_OBJECT(info) ? json_node_get_object(info) : NULL;
-    JsonArray *addrs;
+    JsonNode *addrs = o ? json_object_get_member(o, "socket-address") : NULL;
+    JsonObject *a;
 
     if (!o)
         return NULL;
-    addrs = json_object_has_member(o, "socket-address")
-            ? json_object_get_array_member(o, "socket-address") : NULL;
-    if (!addrs || json_array_get_length(addrs) < 1) {
+    if (!addrs || !JSON_NODE_HOLDS_ARRAY(addrs) ||
+        json_array_get_length(json_node_get_array(addrs)) < 1 ||
+        !(a = json_array_get_object_element(json_node_get_array(addrs), 0))) {
         g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
                     "dst query-migrate shows no listening socket-address");
         return NULL;
     }
-    o = json_array_get_object_element(addrs, 0);
-    return g_strdup_printf("tcp:%s:%s",
-                           json_object_get_string_member_with_default(o, "host", "?"),
-                           json_object_get_string_member_with_default(o, "port", "?"));
+    return g_strdup_printf("tcp:%s:%s", member_str(a, "host") ? member_str(a, "host") : "?",
+                           member_str(a, "port") ? member_str(a, "port") : "?");
 }
 
-static char *start_incoming(Vm *dst, const MigrateConfig *cfg,
-                            const char *run_dir, Deadline deadline, GError **error)
+/* Hand one end of a socketpair to each QEMU under the name "mt-mig". */
+static gboolean pass_fd(Vm *vm, int fd, Deadline deadline, GError **error)
 {
     g_autoptr(JsonObject) args = json_object_new();
-    g_autofree char *uri = cfg->transport == TRANSPORT_TCP
-                           ? g_strdup("tcp:127.0.0.1:0")
-                           : g_strdup_printf("unix:%s/migration.sock", run_dir);
+    JsonNode *ret;
 
-    json_object_set_string_member(args, "uri", uri);
-    if (!qmp_execute_simple(vm_qmp(dst), "migrate-incoming", args, deadline, error))
-        return NULL;
-    if (cfg->transport == TRANSPORT_TCP)
-        return incoming_tcp_uri(dst, deadline, error);
-    return g_steal_pointer(&uri);
+    json_object_set_string_member(args, "fdname", "mt-mig");
+    ret = qmp_execute_with_fd(vm_qmp(vm), "getfd", args, fd, deadline, error);
+    if (ret)
+        json_node_unref(ret);
+    return ret != NULL;
+}
+
+static gboolean setup_fd_transport(Session *s, GError **error)
+{
+    int sv[2];
+    gboolean ok;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "socketpair: %s", g_strerror(errno));
+        return FALSE;
+    }
+    ok = pass_fd(s->dst, sv[1], s->deadline, error) &&
+         pass_fd(s->src, sv[0], s->deadline, error);
+    close(sv[0]);
+    close(sv[1]);
+    return ok;
+}
+
+/* The URIs for each side; the destination listens before the source
+ * connects, except for the sequential transports. */
+static gboolean open_transport(Session *s, char **src_uri, char **dst_uri, GError **error)
+{
+    g_autofree char *stream = g_build_filename(s->run_dir, "migration.stream", NULL);
+
+    if (s->cfg->bad_destination) {
+        /* A socket path nobody listens on: connecting fails at once. */
+        *src_uri = g_strdup_printf("unix:%s/nobody-listens.sock", s->run_dir);
+        *dst_uri = g_strdup(*src_uri);
+        return TRUE;
+    }
+    switch (s->cfg->transport) {
+    case TRANSPORT_TCP:
+        *dst_uri = g_strdup("tcp:127.0.0.1:0");
+        if (!simple_uri(s->dst, "migrate-incoming", *dst_uri, FALSE, s->deadline, error))
+            return FALSE;
+        *src_uri = incoming_tcp_uri(s->dst, s->deadline, error);
+        return *src_uri != NULL;
+    case TRANSPORT_UNIX:
+        *src_uri = g_strdup_printf("unix:%s/migration.sock", s->run_dir);
+        *dst_uri = g_strdup(*src_uri);
+        return simple_uri(s->dst, "migrate-incoming", *dst_uri, FALSE, s->deadline, error);
+    case TRANSPORT_FD:
+        *src_uri = g_strdup("fd:mt-mig");
+        *dst_uri = g_strdup("fd:mt-mig");
+        return setup_fd_transport(s, error) &&
+               simple_uri(s->dst, "migrate-incoming", *dst_uri, FALSE, s->deadline, error);
+    case TRANSPORT_EXEC:
+        /* QEMU's exec: runs /bin/sh -c; the path is ours and has no quotes. */
+        *src_uri = g_strdup_printf("exec:cat > '%s'", stream);
+        *dst_uri = g_strdup_printf("exec:cat '%s'", stream);
+        return TRUE;
+    case TRANSPORT_FILE:
+        *src_uri = g_strdup_printf("file:%s", stream);
+        *dst_uri = g_strdup(*src_uri);
+        return TRUE;
+    }
+    g_assert_not_reached();
 }
 
 static const char *event_status(JsonObject *ev)
 {
-    JsonObject *data = json_object_get_object_member(ev, "data");
+    const char *st = member_str(member_obj(ev, "data"), "status");
 
-    return data ? json_object_get_string_member_with_default(data, "status", "?") : "?";
+    return st ? st : "?";
 }
 
 static gboolean is_final(const char *status)
@@ -108,30 +265,137 @@ static gboolean is_final(const char *status)
            g_str_equal(status, "cancelled");
 }
 
-/* Follow @vm's MIGRATION events to a final status. */
-static char *wait_final(Vm *vm, GPtrArray *seen, Deadline deadline, GError **error)
+static gboolean cancel(Session *s, GError **error)
 {
-    for (;;) {
-        g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(vm), "MIGRATION", NULL,
-                                                  NULL, deadline, error);
-        const char *status;
-
-        if (!ev) {
-            g_prefix_error(error, "%s: last migration status '%s': ", vm_name(vm),
-                           seen && seen->len ? (char *)seen->pdata[seen->len - 1] : "none");
-            return NULL;
-        }
-        status = event_status(ev);
-        if (seen)
-            g_ptr_array_add(seen, g_strdup(status));
-        if (is_final(status))
-            return g_strdup(status);
-    }
+    g_free(s->stats->cancelled_in);
+    s->stats->cancelled_in = g_strdup(s->status);
+    return qmp_execute_simple(vm_qmp(s->src), "migrate_cancel", NULL, s->deadline, error);
 }
 
-static gint64 member_int(JsonObject *o, const char *name)
+/* Wait for @vm to report @status (a MIGRATION event). */
+static gboolean wait_status(Vm *vm, const char *status, Deadline deadline, GError **error)
 {
-    return o && json_object_has_member(o, name) ? json_object_get_int_member(o, name) : 0;
+    g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(vm), "MIGRATION", qmp_match_status,
+                                              (gpointer)status, deadline, error);
+
+    if (!ev)
+        g_prefix_error(error, "%s: waiting for migration status '%s': ", vm_name(vm), status);
+    return ev != NULL;
+}
+
+/* Postcopy recovery: cut the stream, then resume over a new socket. */
+static gboolean pause_and_recover(Session *s, GError **error)
+{
+    g_autofree char *uri = g_strdup_printf("unix:%s/recover.sock", s->run_dir);
+
+    g_autoptr(JsonObject) resumed = NULL;
+
+    s->recovered = TRUE;
+    /* Only a destination already running in postcopy can be paused and
+     * recovered; before that, cutting the stream just fails it. */
+    resumed = qmp_wait_event(vm_qmp(s->dst), "RESUME", NULL, NULL, s->deadline, error);
+    if (!resumed) {
+        g_prefix_error(error, "dst: waiting to run in postcopy: ");
+        return FALSE;
+    }
+    return qmp_execute_simple(vm_qmp(s->src), "migrate-pause", NULL, s->deadline, error) &&
+           wait_status(s->dst, "postcopy-paused", s->deadline, error) &&
+           simple_uri(s->dst, "migrate-recover", uri, FALSE, s->deadline, error) &&
+           simple_uri(s->src, "migrate", uri, TRUE, s->deadline, error);
+}
+
+/* React to a new source status, as the case asks. */
+static gboolean on_status(Session *s, GError **error)
+{
+    const MigrateConfig *cfg = s->cfg;
+
+    if (g_str_equal(s->status, "active") && !s->active_since)
+        s->active_since = g_get_monotonic_time();
+    if (cfg->cancel_at && g_str_equal(cfg->cancel_at, s->status))
+        return cancel(s, error);
+    if (g_str_equal(s->status, "pre-switchover") && cfg->continue_at_pre_switchover) {
+        g_autoptr(JsonObject) args = json_object_new();
+        json_object_set_string_member(args, "state", "pre-switchover");
+        return qmp_execute_simple(vm_qmp(s->src), "migrate-continue", args, s->deadline, error);
+    }
+    if (g_str_equal(s->status, "postcopy-active") && cfg->postcopy_recover && !s->recovered)
+        return pause_and_recover(s, error);
+    return TRUE;
+}
+
+/* Between events: record figures, and act on time or on counters. */
+static gboolean on_sample(Session *s, GError **error)
+{
+    g_autoptr(JsonNode) info = qmp_execute(vm_qmp(s->src), "query-migrate", NULL,
+                                           s->deadline, error);
+    JsonObject *o = info ? json_node_get_object(info) : NULL;
+    JsonObject *ram = member_obj(o, "ram");
+    MigrateStats *st = s->stats;
+
+    if (!info)
+        return FALSE;
+    st->max_throttle_pct = MAX(st->max_throttle_pct, member_int(o, "cpu-throttle-percentage"));
+    st->xbzrle_pages = MAX(st->xbzrle_pages, member_int(member_obj(o, "xbzrle-cache"), "pages"));
+    st->multifd_bytes = MAX(st->multifd_bytes, member_int(ram, "multifd-bytes"));
+    st->postcopy_requests = MAX(st->postcopy_requests, member_int(ram, "postcopy-requests"));
+    s->expected_downtime_ms = member_int(o, "expected-downtime");
+    s->remaining = member_int(ram, "remaining");
+    /* The feature has acted: finish as stop-copy.  xbzrle here is bound
+     * by encoding speed, so lifting the limits alone may never converge. */
+    if (s->cfg->release_when && !s->released && s->cfg->release_when(st)) {
+        s->released = TRUE;
+        if (!set_limits(s->src, RELEASE_BANDWIDTH, RELEASE_DOWNTIME_MS, s->deadline, error) ||
+            !qmp_execute_simple(vm_qmp(s->src), "stop", NULL, s->deadline, error))
+            return FALSE;
+    }
+    /* "After the first pass": dirty-sync-count 2 means pass 1 is done. */
+    if (s->cfg->postcopy && !s->switched_postcopy && g_str_equal(s->status, "active") &&
+        member_int(ram, "dirty-sync-count") >= 2) {
+        s->switched_postcopy = TRUE;
+        return qmp_execute_simple(vm_qmp(s->src), "migrate-start-postcopy", NULL,
+                                  s->deadline, error);
+    }
+    if (s->cfg->hold_active_ms && s->active_since && g_str_equal(s->status, "active") &&
+        !st->cancelled_in) {
+        st->active_held_ms = (g_get_monotonic_time() - s->active_since) / 1000;
+        if (st->active_held_ms >= s->cfg->hold_active_ms)
+            return cancel(s, error);
+    }
+    return TRUE;
+}
+
+/* Follow the source's MIGRATION events to a final status. */
+static gboolean follow(Session *s, GError **error)
+{
+    for (;;) {
+        g_autoptr(GError) local = NULL;
+        Deadline tick = deadline_min(s->deadline, deadline_in_ms(SAMPLE_MS));
+        g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(s->src), "MIGRATION", NULL, NULL,
+                                                  tick, &local);
+
+        if (!ev) {
+            if (!g_error_matches(local, MT_ERROR, MT_ERROR_TIMEOUT) ||
+                deadline_expired(s->deadline)) {
+                g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                           "src: last migration status '%s' (expected "
+                                           "downtime %" G_GINT64_FORMAT " ms, limit %"
+                                           G_GUINT64_FORMAT " ms, %" G_GINT64_FORMAT
+                                           " bytes remaining): ", s->status,
+                                           s->expected_downtime_ms,
+                                           s->cfg->downtime_limit_ms, s->remaining);
+                return FALSE;
+            }
+            if (!on_sample(s, error))
+                return FALSE;
+            continue;
+        }
+        g_ptr_array_add(s->stats->statuses, g_strdup(event_status(ev)));
+        s->status = s->stats->statuses->pdata[s->stats->statuses->len - 1];
+        if (is_final(s->status))
+            return TRUE;
+        if (!on_status(s, error))
+            return FALSE;
+    }
 }
 
 /*
@@ -150,12 +414,10 @@ static JsonNode *query_settled(Vm *src, const char *status, Deadline deadline,
     Deadline settle = deadline_min(deadline, deadline_in_ms(STATS_SETTLE_MS));
 
     for (;;) {
-        JsonNode *info = qmp_execute(vm_qmp(src), "query-migrate", NULL,
-                                     deadline, error);
-        JsonObject *o = info ? json_node_get_object(info) : NULL;
+        JsonNode *info = qmp_execute(vm_qmp(src), "query-migrate", NULL, deadline, error);
 
         if (!info || !g_str_equal(status, "completed") ||
-            json_object_get_int_member_with_default(o, "total-time", 0) > 0 ||
+            member_int(json_node_get_object(info), "total-time") > 0 ||
             deadline_expired(settle))
             return info;
         json_node_unref(info);
@@ -166,34 +428,37 @@ static JsonNode *query_settled(Vm *src, const char *status, Deadline deadline,
 static gboolean collect_stats(Vm *src, Deadline deadline, MigrateStats *stats,
                               GError **error)
 {
-    g_autoptr(JsonNode) info = query_settled(src, stats->final_status, deadline,
-                                             error);
+    g_autoptr(JsonNode) info = query_settled(src, stats->final_status, deadline, error);
     JsonObject *o, *ram;
+    JsonNode *mbps;
 
     if (!info)
         return FALSE;
     o = json_node_get_object(info);
-    ram = json_object_has_member(o, "ram") ? json_object_get_object_member(o, "ram") : NULL;
+    ram = member_obj(o, "ram");
     stats->total_ms = member_int(o, "total-time");
     stats->downtime_ms = member_int(o, "downtime");
     stats->setup_ms = member_int(o, "setup-time");
     stats->transferred_bytes = member_int(ram, "transferred");
     stats->dirty_sync_count = member_int(ram, "dirty-sync-count");
-    if (ram && json_object_has_member(ram, "mbps"))
-        stats->throughput_mbps = json_object_get_double_member(ram, "mbps");
+    stats->xbzrle_pages = MAX(stats->xbzrle_pages, member_int(member_obj(o, "xbzrle-cache"), "pages"));
+    stats->multifd_bytes = MAX(stats->multifd_bytes, member_int(ram, "multifd-bytes"));
+    stats->postcopy_requests = MAX(stats->postcopy_requests, member_int(ram, "postcopy-requests"));
+    mbps = ram ? json_object_get_member(ram, "mbps") : NULL;
+    if (mbps && JSON_NODE_HOLDS_VALUE(mbps))
+        stats->throughput_mbps = json_node_get_double(mbps);
     /* Cross-check the event stream against QEMU's own view. */
-    if (g_strcmp0(json_object_get_string_member_with_default(o, "status", ""),
-                  stats->final_status) != 0) {
+    if (g_strcmp0(member_str(o, "status"), stats->final_status) != 0) {
         g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
                     "src query-migrate says '%s' but events said '%s'",
-                    json_object_get_string_member_with_default(o, "status", "?"),
+                    member_str(o, "status") ? member_str(o, "status") : "?",
                     stats->final_status);
         return FALSE;
     }
     return TRUE;
 }
 
-/* A failed migration: name the side that died, if one did. */
+/* A QEMU that died explains more than the error that noticed it. */
 static void explain_failure(Vm *src, Vm *dst, GError **error)
 {
     g_autoptr(GError) dead = NULL;
@@ -204,47 +469,44 @@ static void explain_failure(Vm *src, Vm *dst, GError **error)
     }
 }
 
+/* The destination's own view of the end: it must complete too. */
+static gboolean finish_incoming(Session *s, const char *dst_uri, GError **error)
+{
+    if (transport_is_sequential(s->cfg->transport) &&
+        !simple_uri(s->dst, "migrate-incoming", dst_uri, FALSE, s->deadline, error))
+        return FALSE;
+    return wait_status(s->dst, "completed", s->deadline, error);
+}
+
+static gboolean drive(Session *s, GError **error)
+{
+    g_autofree char *src_uri = NULL;
+    g_autofree char *dst_uri = NULL;
+
+    if (!prepare(s, error) || !open_transport(s, &src_uri, &dst_uri, error) ||
+        !simple_uri(s->src, "migrate", src_uri, FALSE, s->deadline, error) ||
+        !follow(s, error))
+        return FALSE;
+    s->stats->final_status = g_strdup(s->status);
+    if (!collect_stats(s->src, s->deadline, s->stats, error))
+        return FALSE;
+    if (!g_str_equal(s->status, "completed"))
+        return TRUE;
+    return finish_incoming(s, dst_uri, error);
+}
+
 gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
                      const char *run_dir, Deadline deadline,
                      MigrateStats *stats, GError **error)
 {
-    g_autoptr(JsonObject) args = json_object_new();
-    g_autofree char *uri = NULL;
-    g_autofree char *dst_status = NULL;
+    Session s = {
+        .src = src, .dst = dst, .cfg = cfg, .run_dir = run_dir,
+        .deadline = deadline, .stats = stats, .status = "none",
+    };
 
     stats->statuses = g_ptr_array_new_with_free_func(g_free);
-    if (!set_capabilities(src, cfg, deadline, error) ||
-        !set_capabilities(dst, cfg, deadline, error) ||
-        !set_parameters(src, cfg, deadline, error))
-        return FALSE;
-    uri = start_incoming(dst, cfg, run_dir, deadline, error);
-    if (!uri)
-        return FALSE;
-    json_object_set_string_member(args, "uri", uri);
-    if (!qmp_execute_simple(vm_qmp(src), "migrate", args, deadline, error))
-        return FALSE;
-    stats->final_status = wait_final(src, stats->statuses, deadline, error);
-    if (!stats->final_status) {
-        explain_failure(src, dst, error);
-        return FALSE;
-    }
-    if (!collect_stats(src, deadline, stats, error))
-        return FALSE;
-    if (!g_str_equal(stats->final_status, "completed")) {
-        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "migration ended '%s' on src",
-                    stats->final_status);
-        explain_failure(src, dst, error);
-        return FALSE;
-    }
-    dst_status = wait_final(dst, NULL, deadline, error);
-    if (!dst_status) {
-        explain_failure(src, dst, error);
-        return FALSE;
-    }
-    if (!g_str_equal(dst_status, "completed")) {
-        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION,
-                    "incoming migration ended '%s' on dst", dst_status);
-        return FALSE;
-    }
-    return TRUE;
+    if (drive(&s, error))
+        return TRUE;
+    explain_failure(src, dst, error);
+    return FALSE;
 }

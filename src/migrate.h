@@ -1,9 +1,11 @@
 /*
  * migrate.h: drive one migration between a running source and a
  * destination started with "-incoming defer": set capabilities and
- * parameters on both, start the incoming side, start the migration, and
- * follow it through MIGRATION events (query-migrate cross-checks) to a
- * final state before a deadline.  Collects query-migrate's figures.
+ * parameters on both sides, open the transport, start the migration and
+ * follow it through MIGRATION events to a final state before a deadline,
+ * acting on the way (switch to postcopy, pause and recover, continue from
+ * pre-switchover, cancel) as the case asks.  query-migrate is sampled
+ * while it runs, so a case can prove its feature really moved.
  */
 #ifndef MIGTEST_MIGRATE_H
 #define MIGTEST_MIGRATE_H
@@ -13,18 +15,42 @@
 typedef enum {
     TRANSPORT_TCP,
     TRANSPORT_UNIX,
+    TRANSPORT_FD,       /* a socketpair, one end to each QEMU with getfd */
+    TRANSPORT_EXEC,     /* QEMU runs "cat" into / out of a stream file */
+    TRANSPORT_FILE,     /* file: URI, QEMU >= 8.2 */
 } Transport;
 
 const char *transport_name(Transport t);
+
+typedef struct MigrateStats MigrateStats;
+
+/* One migrate-set-parameters member: a string when @str is set, else @num. */
+typedef struct {
+    const char *name;
+    gint64 num;
+    const char *str;
+    gboolean both_sides;        /* also set on the destination */
+} MigrateParam;
 
 typedef struct {
     Transport transport;
     guint64 max_bandwidth;      /* bytes/s */
     guint64 downtime_limit_ms;
     const char *const *capabilities;    /* NULL-terminated, may be NULL */
+    const MigrateParam *params;         /* { NULL } terminated, may be NULL */
+    gboolean postcopy;          /* migrate-start-postcopy after the first pass */
+    gboolean postcopy_recover;  /* in postcopy: migrate-pause, then recover */
+    gboolean continue_at_pre_switchover;    /* migrate-continue when paused there */
+    const char *cancel_at;      /* migrate_cancel on reaching this status */
+    gint64 hold_active_ms;      /* must stay "active" this long, then cancel */
+    gboolean bad_destination;   /* connect where nothing listens */
+    /* Once this returns TRUE on the figures sampled so far, lift the
+     * bandwidth cap so the migration converges: a case first proves its
+     * feature acted (throttling, xbzrle hits), then lets it finish. */
+    gboolean (*release_when)(const MigrateStats *stats);
 } MigrateConfig;
 
-typedef struct {
+struct MigrateStats {
     gint64 total_ms;
     gint64 downtime_ms;
     gint64 setup_ms;
@@ -32,13 +58,24 @@ typedef struct {
     double throughput_mbps;
     guint64 dirty_sync_count;
     char *final_status;
-    GPtrArray *statuses;        /* char *: every status seen, in order */
-} MigrateStats;
+    GPtrArray *statuses;        /* char *: every src status seen, in order */
+    /* Largest values seen while it ran (query-migrate samples). */
+    gint64 max_throttle_pct;
+    gint64 xbzrle_pages;
+    gint64 multifd_bytes;
+    gint64 postcopy_requests;
+    gint64 active_held_ms;      /* hold_active_ms: how long it stayed active */
+    char *cancelled_in;         /* status the cancel was issued in */
+};
 
 void migrate_stats_clear(MigrateStats *s);
+gboolean migrate_stats_saw(const MigrateStats *s, const char *status);
 
-/* Migrate @src to @dst.  On success both are stopped: the source in
- * postmigrate, the destination paused (it was started with -S). */
+/* Migrate @src to @dst.  Returns TRUE when the migration reached a final
+ * state (completed, failed or cancelled: see stats->final_status); FALSE
+ * only when driving it went wrong (a QEMU died, a deadline passed, QMP
+ * refused).  After "completed" both are stopped, unless postcopy let the
+ * destination run. */
 gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
                      const char *run_dir, Deadline deadline,
                      MigrateStats *stats, GError **error);

@@ -5,6 +5,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include "payload.h"
+#include "probe.h"
+#include "tlscreds.h"
 
 /* Guest boot to first 'B': 0.7 s under TCG, ~10 s under this kind of
  * nested KVM with SeaBIOS; 60 s leaves room for a loaded host. */
@@ -12,6 +14,14 @@
 /* Passes the destination must complete after resuming: three, so one
  * full pass checks every page the migration delivered, with margin. */
 #define RUNNER_DST_PASSES 3
+/* Fixed UUIDs for validate-uuid: any two distinct values do. */
+#define UUID_SRC "6d696774-6573-7400-0000-000000000001"
+#define UUID_OTHER "6d696774-6573-7400-0000-000000000002"
+/* 32 random-looking bytes per side; they differ only for the mismatch. */
+#define PSK_KEY "9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9"
+#define PSK_OTHER "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+/* calc-dirty-rate sampling period for the dirty-ring case. */
+#define DIRTY_RATE_CALC_S 1
 /* Unlimited in practice: the guest rewrites its whole window every pass,
  * so precopy converges only when a full window fits in the downtime. */
 #define RUNNER_MAX_BANDWIDTH (10ull << 30)
@@ -37,6 +47,7 @@ void case_result_free(CaseResult *r)
     g_free(r->src_version);
     g_free(r->dst_version);
     g_free(r->reason);
+    g_free(r->observed);
     g_free(r->log_dir);
     migrate_stats_clear(&r->mig);
     invariant_result_clear(&r->invariant);
@@ -60,16 +71,23 @@ static void remove_tree(const char *path)
     g_rmdir(path);
 }
 
-/* Everything one case owns; torn down in reverse by case_ctx_clear(). */
+/* Everything one case owns; torn down by case_ctx_clear(). */
 typedef struct {
     const CaseInstance *c;
+    const CaseDesc *d;
     const RunOptions *opts;
     CaseResult *r;
     char *run_dir;
     char *image_path;
+    char *src_bin;
+    char *dst_bin;
+    char *machine;
+    char *tls_dir;              /* client side (and x509 for both) */
+    char *tls_dir_dst;
     PayloadParams params;
     Vm *src;
     Vm *dst;
+    guint dst_count;            /* destinations launched so far */
     Deadline deadline;
 } CaseCtx;
 
@@ -81,11 +99,11 @@ static void case_ctx_clear(CaseCtx *ctx)
         remove_tree(ctx->run_dir);
     g_free(ctx->run_dir);
     g_free(ctx->image_path);
-}
-
-static char *resolve_qemu(const char *wanted, const ArchDesc *arch)
-{
-    return g_find_program_in_path(wanted ? wanted : arch->qemu_binary);
+    g_free(ctx->src_bin);
+    g_free(ctx->dst_bin);
+    g_free(ctx->machine);
+    g_free(ctx->tls_dir);
+    g_free(ctx->tls_dir_dst);
 }
 
 /* The seed's window: RAM base + 1 MiB .. + 100 MiB, a 'B' every pass. */
@@ -134,56 +152,256 @@ static gboolean make_dirs(CaseCtx *ctx, GError **error)
     return TRUE;
 }
 
-static Vm *launch(CaseCtx *ctx, const char *name, const char *binary,
-                  gboolean incoming, GError **error)
+/* Binaries, accelerator and machine type, before any QEMU starts. */
+static gboolean resolve_setup(CaseCtx *ctx, GError **error)
 {
+    const ArchDesc *arch = ctx->c->arch;
+    const char *want_src = ctx->opts->src_qemu ? ctx->opts->src_qemu : arch->qemu_binary;
+    const char *want_dst = ctx->opts->dst_qemu ? ctx->opts->dst_qemu : arch->qemu_binary;
+
+    ctx->src_bin = g_find_program_in_path(want_src);
+    ctx->dst_bin = g_find_program_in_path(want_dst);
+    if (!ctx->src_bin || !ctx->dst_bin) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "%s not found; install "
+                    "Debian's qemu-system package for %s",
+                    ctx->src_bin ? want_dst : want_src, arch->name);
+        return FALSE;
+    }
+    if (ctx->d->only_accel && !g_str_equal(ctx->d->only_accel, ctx->r->accel)) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "needs accel %s; this run "
+                    "uses %s", ctx->d->only_accel, ctx->r->accel);
+        return FALSE;
+    }
+    if (ctx->opts->machine)
+        ctx->machine = g_strdup(ctx->opts->machine);
+    else if (g_str_equal(ctx->src_bin, ctx->dst_bin))
+        ctx->machine = g_strdup(arch->default_machine);
+    else    /* two releases: the newest machine type both know */
+        ctx->machine = probe_common_machine(ctx->src_bin, ctx->dst_bin,
+                                            arch->machine_family, error);
+    return ctx->machine != NULL;
+}
+
+static gboolean make_tls(CaseCtx *ctx, GError **error)
+{
+    gboolean mismatch = ctx->d->fault == FAULT_TLS_MISMATCH;
+
+    if (ctx->d->tls == TLS_NONE)
+        return TRUE;
+    ctx->tls_dir = g_build_filename(ctx->run_dir, "tls", NULL);
+    if (ctx->d->tls == TLS_X509) {
+        ctx->tls_dir_dst = g_strdup(ctx->tls_dir);
+        return tlscreds_make_x509(ctx->tls_dir, error);
+    }
+    ctx->tls_dir_dst = g_build_filename(ctx->run_dir, mismatch ? "tls-dst" : "tls", NULL);
+    return tlscreds_make_psk(ctx->tls_dir, PSK_KEY, error) &&
+           (!mismatch || tlscreds_make_psk(ctx->tls_dir_dst, PSK_OTHER, error));
+}
+
+/* -uuid and TLS objects for one side. */
+static GPtrArray *side_args(CaseCtx *ctx, gboolean is_dst, gboolean plain)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+
+    if (ctx->d->uuid) {
+        g_ptr_array_add(a, g_strdup("-uuid"));
+        g_ptr_array_add(a, g_strdup(is_dst && !plain && ctx->d->fault == FAULT_UUID_MISMATCH
+                                    ? UUID_OTHER : UUID_SRC));
+    }
+    if (ctx->d->tls != TLS_NONE) {
+        g_ptr_array_add(a, g_strdup("-object"));
+        g_ptr_array_add(a, tlscreds_object(ctx->d->tls == TLS_X509, is_dst,
+                                           is_dst && !plain ? ctx->tls_dir_dst : ctx->tls_dir));
+    }
+    g_ptr_array_add(a, NULL);
+    return a;
+}
+
+/* @plain: a destination for the second migration, without the fault. */
+static Vm *launch(CaseCtx *ctx, gboolean is_dst, gboolean plain, GError **error)
+{
+    g_autoptr(GPtrArray) extra = side_args(ctx, is_dst, plain);
+    g_autofree char *accel = g_strconcat(ctx->r->accel, ctx->d->accel_props ? ctx->d->accel_props : "", NULL);
+    g_autofree char *name = is_dst ? g_strdup_printf("dst%s", ctx->dst_count ? "2" : "")
+                                   : g_strdup("src");
     VmConfig cfg = {
         .group = ctx->opts->group,
         .arch = ctx->c->arch,
         .name = name,
-        .qemu_binary = binary,
-        .machine = ctx->opts->machine ? ctx->opts->machine : ctx->c->arch->default_machine,
-        .accel = ctx->r->accel,
+        .qemu_binary = is_dst ? ctx->dst_bin : ctx->src_bin,
+        .machine = ctx->machine,
+        .accel = accel,
         .mem_bytes = ctx->opts->mem_bytes,
         .ram_mode = ctx->opts->ram_mode,
         .image_path = ctx->image_path,
         .run_dir = ctx->run_dir,
         .log_dir = ctx->r->log_dir,
-        .incoming = incoming,
+        .incoming = is_dst,
         /* The destination stays paused after completion, so exact can
-         * compare it with the stopped source before it runs again. */
-        .start_paused = incoming,
+         * compare it with the stopped source before it runs again; under
+         * postcopy it must run, or it would never fault a page in. */
+        .start_paused = is_dst && !ctx->d->postcopy,
+        .extra_args = (const char *const *)extra->pdata,
     };
 
-    return vm_launch(&cfg, deadline_min(ctx->deadline, deadline_in_ms(RUNNER_BOOT_MS)),
-                     error);
+    if (is_dst)
+        ctx->dst_count++;
+    return vm_launch(&cfg, deadline_min(ctx->deadline, deadline_in_ms(RUNNER_BOOT_MS)), error);
+}
+
+static gboolean probe_pair(CaseCtx *ctx, GError **error)
+{
+    g_autoptr(QemuFeatures) fs = probe_features(vm_qmp(ctx->src), ctx->deadline, error);
+    g_autoptr(QemuFeatures) fd = fs ? probe_features(vm_qmp(ctx->dst), ctx->deadline, error) : NULL;
+
+    return fd && probe_case(ctx->d, fs, fd, error);
 }
 
 static gboolean boot_both(CaseCtx *ctx, GError **error)
 {
-    g_autofree char *src_bin = resolve_qemu(ctx->opts->src_qemu, ctx->c->arch);
-    g_autofree char *dst_bin = resolve_qemu(ctx->opts->dst_qemu, ctx->c->arch);
-
-    if (!src_bin || !dst_bin) {
-        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "%s not found; install "
-                    "Debian's qemu-system package for %s",
-                    src_bin ? (ctx->opts->dst_qemu ? ctx->opts->dst_qemu : ctx->c->arch->qemu_binary)
-                            : (ctx->opts->src_qemu ? ctx->opts->src_qemu : ctx->c->arch->qemu_binary),
-                    ctx->c->arch->name);
-        return FALSE;
-    }
-    ctx->src = launch(ctx, "src", src_bin, FALSE, error);
+    ctx->src = launch(ctx, FALSE, FALSE, error);
     if (!ctx->src)
         return FALSE;
-    ctx->dst = launch(ctx, "dst", dst_bin, TRUE, error);
+    ctx->dst = launch(ctx, TRUE, FALSE, error);
     if (!ctx->dst)
         return FALSE;
     ctx->r->src_version = g_strdup(qmp_version(vm_qmp(ctx->src)));
     ctx->r->dst_version = g_strdup(qmp_version(vm_qmp(ctx->dst)));
     /* The first 'B' proves the whole window has been written once. */
-    return serial_wait_b(vm_serial(ctx->src), 1, "src",
-                         deadline_min(ctx->deadline, deadline_in_ms(RUNNER_BOOT_MS)),
-                         error);
+    return probe_pair(ctx, error) &&
+           serial_wait_b(vm_serial(ctx->src), 1, "src",
+                         deadline_min(ctx->deadline, deadline_in_ms(RUNNER_BOOT_MS)), error);
+}
+
+static gboolean vm_is_running(Vm *vm, Deadline deadline, gboolean *running, GError **error)
+{
+    g_autoptr(JsonNode) st = qmp_execute(vm_qmp(vm), "query-status", NULL, deadline, error);
+    JsonNode *n;
+
+    if (!st)
+        return FALSE;
+    n = json_object_get_member(json_node_get_object(st), "running");
+    *running = n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_boolean(n);
+    return TRUE;
+}
+
+/* calc-dirty-rate in dirty-ring mode only works when KVM's dirty ring
+ * is enabled: it is the proof that the accelerator property took. */
+static gboolean measure_dirty_ring(CaseCtx *ctx, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+    Deadline d = deadline_min(ctx->deadline, deadline_in_ms(DIRTY_RATE_CALC_S * 1000 + 5000));
+
+    json_object_set_int_member(args, "calc-time", DIRTY_RATE_CALC_S);
+    json_object_set_string_member(args, "mode", "dirty-ring");
+    if (!qmp_execute_simple(vm_qmp(ctx->src), "calc-dirty-rate", args, d, error))
+        return FALSE;
+    for (;;) {
+        g_autoptr(JsonNode) q = qmp_execute(vm_qmp(ctx->src), "query-dirty-rate", NULL, d, error);
+        JsonObject *o = q ? json_node_get_object(q) : NULL;
+        JsonNode *rate;
+
+        if (!q)
+            return FALSE;
+        rate = json_object_get_member(o, "dirty-rate");
+        if (g_strcmp0(json_object_get_string_member_with_default(o, "status", ""),
+                      "measured") == 0 && rate) {
+            ctx->r->observed = g_strdup_printf("dirty ring measured %" G_GINT64_FORMAT
+                                               " MB/s", json_node_get_int(rate));
+            return TRUE;
+        }
+        if (deadline_expired(d)) {
+            g_set_error(error, MT_ERROR, MT_ERROR_TIMEOUT, "calc-dirty-rate (dirty-ring) "
+                        "never reached 'measured'");
+            return FALSE;
+        }
+        g_usleep(100 * 1000);       /* query-dirty-rate sends no event */
+    }
+}
+
+/* What the case does to the source before migrating. */
+static gboolean before_migration(CaseCtx *ctx, GError **error)
+{
+    const CaseDesc *d = ctx->d;
+
+    if (d->observe == OBSERVE_DIRTY_RING && !measure_dirty_ring(ctx, error))
+        return FALSE;
+    if (d->fault == FAULT_CANCEL_BEFORE) {
+        /* Nothing to cancel: it must be a harmless no-op. */
+        if (!qmp_execute_simple(vm_qmp(ctx->src), "migrate_cancel", NULL, ctx->deadline, error))
+            return FALSE;
+        ctx->r->observed = g_strdup("migrate_cancel with no migration was accepted");
+    }
+    if (d->stop_source_first) {
+        gboolean running = TRUE;
+        if (!qmp_execute_simple(vm_qmp(ctx->src), "stop", NULL, ctx->deadline, error) ||
+            !vm_is_running(ctx->src, ctx->deadline, &running, error))
+            return FALSE;
+        if (running) {
+            g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "src still running after 'stop'");
+            return FALSE;
+        }
+        ctx->r->observed = g_strdup("source vCPUs stopped before migrate");
+    }
+    return TRUE;
+}
+
+static void migrate_config_from_case(const CaseDesc *d, MigrateConfig *mc)
+{
+    *mc = (MigrateConfig){
+        .transport = d->transport,
+        .max_bandwidth = d->max_bandwidth ? d->max_bandwidth : RUNNER_MAX_BANDWIDTH,
+        .downtime_limit_ms = d->downtime_limit_ms ? d->downtime_limit_ms : RUNNER_DOWNTIME_MS,
+        .capabilities = d->capabilities,
+        .params = d->params,
+        .postcopy = d->postcopy,
+        .postcopy_recover = d->postcopy_recover,
+        .continue_at_pre_switchover = d->continue_at_pre_switchover,
+        .cancel_at = d->cancel_at,
+        .hold_active_ms = d->hold_active_ms,
+        .release_when = d->release_when,
+        .bad_destination = d->fault == FAULT_BAD_DESTINATION,
+    };
+}
+
+static const char *expect_status(CaseExpect e)
+{
+    static const char *const names[] = {
+        [EXPECT_COMPLETED] = "completed", [EXPECT_FAILED] = "failed",
+        [EXPECT_CANCELLED] = "cancelled",
+    };
+    return names[e];
+}
+
+static gboolean migrate_case(CaseCtx *ctx, GError **error)
+{
+    MigrateConfig mc;
+    const char *want = expect_status(ctx->d->expect);
+
+    migrate_config_from_case(ctx->d, &mc);
+    if (!migrate_run(ctx->src, ctx->dst, &mc, ctx->run_dir, ctx->deadline, &ctx->r->mig, error))
+        return FALSE;
+    if (!g_str_equal(ctx->r->mig.final_status, want)) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "migration ended '%s', expected "
+                    "'%s' (statuses seen: %u)", ctx->r->mig.final_status, want,
+                    ctx->r->mig.statuses->len);
+        return FALSE;
+    }
+    if (ctx->d->fault == FAULT_CANCEL_AFTER) {
+        /* Cancelling a finished migration must change nothing. */
+        g_autoptr(JsonNode) q = NULL;
+        if (!qmp_execute_simple(vm_qmp(ctx->src), "migrate_cancel", NULL, ctx->deadline, error) ||
+            !(q = qmp_execute(vm_qmp(ctx->src), "query-migrate", NULL, ctx->deadline, error)))
+            return FALSE;
+        if (g_strcmp0(json_object_get_string_member_with_default(json_node_get_object(q),
+                                                                 "status", ""), "completed")) {
+            g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "migrate_cancel after "
+                        "completion changed the status");
+            return FALSE;
+        }
+        ctx->r->observed = g_strdup("migrate_cancel after completion left it completed");
+    }
+    return TRUE;
 }
 
 static gboolean poke_source(CaseCtx *ctx, GError **error)
@@ -202,20 +420,27 @@ static gboolean poke_source(CaseCtx *ctx, GError **error)
     return vm_ram_poke(ctx->src, ctx->opts->poke_src_gpa, &b, 1, error);
 }
 
-static gboolean verify_snapshots(CaseCtx *ctx, GError **error)
+/* exact and invariant, on snapshots taken with both sides stopped. */
+static gboolean verify_snapshots(CaseCtx *ctx, CaseVerify mask, GError **error)
 {
     gint64 t0 = g_get_monotonic_time();
-    g_autoptr(RamImage) s = vm_ram_image(ctx->src, FALSE, error);
-    g_autoptr(RamImage) d = s ? vm_ram_image(ctx->dst, FALSE, error) : NULL;
-    gboolean exact_ok, inv_ok;
+    g_autoptr(RamImage) s = (mask & VERIFY_EXACT) ? vm_ram_image(ctx->src, FALSE, error) : NULL;
+    g_autoptr(RamImage) d = NULL;
     g_autoptr(GError) inv_err = NULL;
+    gboolean exact_ok = TRUE, inv_ok = TRUE;
 
-    if (!d)
+    if ((mask & VERIFY_EXACT) && !s)
         return FALSE;
-    ctx->r->exact_ran = TRUE;
-    exact_ok = verify_exact(s, d, &ctx->r->exact, error);
-    ctx->r->invariant_ran = TRUE;
-    inv_ok = verify_invariant(d, &ctx->params, &ctx->r->invariant, &inv_err);
+    if (!(d = vm_ram_image(ctx->dst, FALSE, error)))
+        return FALSE;
+    if (mask & VERIFY_EXACT) {
+        ctx->r->exact_ran = TRUE;
+        exact_ok = verify_exact(s, d, &ctx->r->exact, error);
+    }
+    if (mask & VERIFY_INVARIANT) {
+        ctx->r->invariant_ran = TRUE;
+        inv_ok = verify_invariant(d, &ctx->params, &ctx->r->invariant, &inv_err);
+    }
     ctx->r->verify_ms = (g_get_monotonic_time() - t0) / 1000;
     if (exact_ok && !inv_ok)
         g_propagate_error(error, g_steal_pointer(&inv_err));
@@ -230,36 +455,178 @@ static void selfcheck_side_fill(SelfcheckSide *side, Vm *vm, guint expect_a)
     side->errors = serial_errors_dup(vm_serial(vm));
 }
 
-static gboolean run_selfcheck(CaseCtx *ctx, GError **error)
+/* Let @vm run RUNNER_DST_PASSES more passes. */
+static gboolean run_more_passes(CaseCtx *ctx, Vm *vm, gboolean resume, GError **error)
+{
+    SerialCounts c;
+
+    serial_counts(vm_serial(vm), &c);
+    if (resume && !qmp_execute_simple(vm_qmp(vm), "cont", NULL, ctx->deadline, error))
+        return FALSE;
+    return serial_wait_b(vm_serial(vm), c.b + RUNNER_DST_PASSES, vm_name(vm),
+                         ctx->deadline, error);
+}
+
+/* The guest's own checks: both serial streams clean.  @dst may be NULL
+ * when only the source is left. */
+static gboolean selfcheck(CaseCtx *ctx, Vm *dst, GError **error)
 {
     SelfcheckSide sides[2];
+    guint n = 0;
     gboolean ok;
 
-    if (!qmp_execute_simple(vm_qmp(ctx->dst), "cont", NULL, ctx->deadline, error) ||
-        !serial_wait_b(vm_serial(ctx->dst), RUNNER_DST_PASSES, "dst",
-                       ctx->deadline, error))
-        return FALSE;
-    selfcheck_side_fill(&sides[0], ctx->src, 1);
-    /* The destination continues the source's run: no second 'A'. */
-    selfcheck_side_fill(&sides[1], ctx->dst, 0);
+    selfcheck_side_fill(&sides[n++], ctx->src, 1);
+    /* A destination continues the source's run: no second 'A'. */
+    if (dst)
+        selfcheck_side_fill(&sides[n++], dst, 0);
+    selfcheck_result_clear(&ctx->r->selfcheck);
     ctx->r->selfcheck_ran = TRUE;
-    ok = verify_selfcheck(sides, 2, &ctx->r->selfcheck, error);
-    g_array_unref(sides[0].errors);
-    g_array_unref(sides[1].errors);
+    ok = verify_selfcheck(sides, n, &ctx->r->selfcheck, error);
+    for (guint i = 0; i < n; i++)
+        g_array_unref(sides[i].errors);
     return ok;
 }
 
-static gboolean migrate_case(CaseCtx *ctx, GError **error)
+static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, GError **error)
 {
-    MigrateConfig mc = {
-        .transport = ctx->c->desc->transport,
-        .max_bandwidth = RUNNER_MAX_BANDWIDTH,
-        .downtime_limit_ms = RUNNER_DOWNTIME_MS,
-        .capabilities = ctx->c->desc->capabilities,
-    };
+    gboolean running = FALSE;
 
-    return migrate_run(ctx->src, ctx->dst, &mc, ctx->run_dir, ctx->deadline,
-                       &ctx->r->mig, error);
+    /* Postcopy let the destination run: stop it for a coherent snapshot. */
+    if (!vm_is_running(ctx->dst, ctx->deadline, &running, error) ||
+        (running && !qmp_execute_simple(vm_qmp(ctx->dst), "stop", NULL, ctx->deadline, error)))
+        return FALSE;
+    if (ctx->opts->poke_src_gpa && !poke_source(ctx, error))
+        return FALSE;
+    if ((mask & (VERIFY_EXACT | VERIFY_INVARIANT)) && !verify_snapshots(ctx, mask, error))
+        return FALSE;
+    if (!(mask & VERIFY_SELFCHECK))
+        return TRUE;
+    return run_more_passes(ctx, ctx->dst, TRUE, error) && selfcheck(ctx, ctx->dst, error);
+}
+
+/* After a failed or cancelled migration the source must run on, clean,
+ * and a fresh destination must then take it. */
+static gboolean source_survives(CaseCtx *ctx, GError **error)
+{
+    gboolean running = FALSE;
+
+    if (!vm_is_running(ctx->src, ctx->deadline, &running, error))
+        return FALSE;
+    if (!running) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "src is not running after the "
+                    "migration ended '%s'", ctx->r->mig.final_status);
+        return FALSE;
+    }
+    return run_more_passes(ctx, ctx->src, FALSE, error) && selfcheck(ctx, NULL, error);
+}
+
+static gboolean second_migration(CaseCtx *ctx, GError **error)
+{
+    MigrateConfig mc;
+    MigrateStats st = { 0 };
+    gboolean ok;
+
+    g_clear_pointer(&ctx->dst, vm_free);
+    ctx->dst = launch(ctx, TRUE, TRUE, error);
+    if (!ctx->dst)
+        return FALSE;
+    migrate_config_from_case(ctx->d, &mc);
+    mc.cancel_at = NULL;
+    mc.hold_active_ms = 0;
+    mc.bad_destination = FALSE;
+    mc.max_bandwidth = RUNNER_MAX_BANDWIDTH;
+    mc.downtime_limit_ms = MAX(RUNNER_DOWNTIME_MS, ctx->d->downtime_limit_ms);
+    /* pause-before-switchover stays enabled on the source. */
+    mc.continue_at_pre_switchover = TRUE;
+    ok = migrate_run(ctx->src, ctx->dst, &mc, ctx->run_dir, ctx->deadline, &st, error);
+    if (ok && !g_str_equal(st.final_status, "completed")) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "second migration, to a fresh "
+                    "destination, ended '%s'", st.final_status);
+        ok = FALSE;
+    }
+    migrate_stats_clear(&st);
+    if (!ok)
+        return FALSE;
+    return verify_completed(ctx, VERIFY_ALL, error);
+}
+
+static gboolean tls_in_force(CaseCtx *ctx, GError **error)
+{
+    g_autoptr(JsonNode) p = qmp_execute(vm_qmp(ctx->src), "query-migrate-parameters", NULL,
+                                        ctx->deadline, error);
+
+    return p && g_strcmp0(json_object_get_string_member_with_default(
+                              json_node_get_object(p), "tls-creds", ""), "mt-tls") == 0;
+}
+
+/* Did the case's feature act?  Returns the observation, or NULL. */
+static char *observe(CaseCtx *ctx, GError **error)
+{
+    const MigrateStats *m = &ctx->r->mig;
+    const CaseDesc *d = ctx->d;
+
+    switch (d->observe) {
+    case OBSERVE_NOTHING:
+        return g_strdup("");
+    case OBSERVE_STOPPED_SOURCE:
+    case OBSERVE_DIRTY_RING:
+        return ctx->r->observed ? g_strdup(ctx->r->observed) : NULL;    /* before_migration */
+    case OBSERVE_THROTTLE:
+        return m->max_throttle_pct > 0 ? g_strdup_printf("cpu-throttle-percentage rose to %"
+                                                         G_GINT64_FORMAT, m->max_throttle_pct) : NULL;
+    case OBSERVE_XBZRLE:
+        return m->xbzrle_pages > 0 ? g_strdup_printf("xbzrle encoded %" G_GINT64_FORMAT
+                                                     " pages", m->xbzrle_pages) : NULL;
+    case OBSERVE_MULTIFD:
+        return m->multifd_bytes > 0 ? g_strdup_printf("multifd sent %" G_GINT64_FORMAT
+                                                      " bytes", m->multifd_bytes) : NULL;
+    case OBSERVE_POSTCOPY:
+        return migrate_stats_saw(m, "postcopy-active")
+               ? g_strdup_printf("postcopy-active, %" G_GINT64_FORMAT " page requests",
+                                 m->postcopy_requests) : NULL;
+    case OBSERVE_RECOVERED:
+        return migrate_stats_saw(m, "postcopy-paused") && migrate_stats_saw(m, "postcopy-recover")
+               ? g_strdup("postcopy paused, then recovered") : NULL;
+    case OBSERVE_PRE_SWITCHOVER:
+        return migrate_stats_saw(m, "pre-switchover") ? g_strdup("stopped at pre-switchover") : NULL;
+    case OBSERVE_STAYED_ACTIVE:
+        return m->active_held_ms >= d->hold_active_ms
+               ? g_strdup_printf("still active after %" G_GINT64_FORMAT " ms", m->active_held_ms)
+               : NULL;
+    case OBSERVE_CANCELLED_IN:
+        return g_strcmp0(m->cancelled_in, d->cancel_at) == 0
+               ? g_strdup_printf("cancelled in %s", m->cancelled_in) : NULL;
+    case OBSERVE_TLS:
+        return tls_in_force(ctx, error) ? g_strdup("tls-creds mt-tls in force") : NULL;
+    }
+    g_assert_not_reached();
+}
+
+static gboolean check_observation(CaseCtx *ctx, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    char *seen = observe(ctx, &local);
+
+    if (!seen) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "the case's feature was not "
+                    "exercised (statuses: %u, last '%s')%s%s", ctx->r->mig.statuses->len,
+                    ctx->r->mig.final_status, local ? ": " : "", local ? local->message : "");
+        return FALSE;
+    }
+    g_free(ctx->r->observed);
+    ctx->r->observed = *seen ? seen : (g_free(seen), NULL);
+    return TRUE;
+}
+
+static gboolean after_migration(CaseCtx *ctx, GError **error)
+{
+    CaseVerify mask = ctx->d->verify ? ctx->d->verify : VERIFY_ALL;
+
+    if (!check_observation(ctx, error))
+        return FALSE;
+    if (ctx->d->expect == EXPECT_COMPLETED)
+        return verify_completed(ctx, mask, error);
+    return source_survives(ctx, error) && second_migration(ctx, error);
 }
 
 static Outcome classify(const GError *e, gboolean setup_done)
@@ -279,11 +646,10 @@ static void run_phases(CaseCtx *ctx)
     g_autoptr(GError) error = NULL;
     gboolean setup_done = FALSE;
 
-    if (make_dirs(ctx, &error) && write_payload(ctx, &error) &&
-        boot_both(ctx, &error) && (setup_done = TRUE) &&
-        migrate_case(ctx, &error) &&
-        (!ctx->opts->poke_src_gpa || poke_source(ctx, &error)) &&
-        verify_snapshots(ctx, &error) && run_selfcheck(ctx, &error)) {
+    if (make_dirs(ctx, &error) && resolve_setup(ctx, &error) && write_payload(ctx, &error) &&
+        make_tls(ctx, &error) && boot_both(ctx, &error) && (setup_done = TRUE) &&
+        before_migration(ctx, &error) && migrate_case(ctx, &error) &&
+        after_migration(ctx, &error)) {
         ctx->r->outcome = OUTCOME_PASS;
         return;
     }
@@ -294,7 +660,7 @@ static void run_phases(CaseCtx *ctx)
 CaseResult *runner_run_case(const CaseInstance *c, const RunOptions *opts)
 {
     CaseResult *r = g_new0(CaseResult, 1);
-    CaseCtx ctx = { .c = c, .opts = opts, .r = r };
+    CaseCtx ctx = { .c = c, .d = c->desc, .opts = opts, .r = r };
     gint64 t0 = g_get_monotonic_time();
     int sig;
 
@@ -311,11 +677,9 @@ CaseResult *runner_run_case(const CaseInstance *c, const RunOptions *opts)
         g_free(r->reason);
         r->reason = g_strdup_printf("interrupted by signal %d (%s)", sig, g_strsignal(sig));
     }
-    if (r->outcome == OUTCOME_PASS || r->outcome == OUTCOME_SKIP) {
-        if (!opts->keep && r->log_dir) {
-            remove_tree(r->log_dir);
-            g_clear_pointer(&r->log_dir, g_free);
-        }
+    if ((r->outcome == OUTCOME_PASS || r->outcome == OUTCOME_SKIP) && !opts->keep && r->log_dir) {
+        remove_tree(r->log_dir);
+        g_clear_pointer(&r->log_dir, g_free);
     }
     r->wall_ms = (g_get_monotonic_time() - t0) / 1000;
     return r;

@@ -46,6 +46,7 @@ typedef struct {
     char *dst_version;
     Outcome outcome;
     char *reason;
+    char *observed;             /* what proved the case's feature acted */
     gint64 wall_ms;
     MigrateStats mig;
     gboolean exact_ran;
