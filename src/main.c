@@ -37,6 +37,7 @@ typedef struct {
     gboolean keep;
     gboolean verbose;
     gint timeout_s;
+    gint jobs;
 } CliOptions;
 
 static void cli_options_clear(CliOptions *o)
@@ -156,6 +157,8 @@ static int validate(CliOptions *o, RunOptions *run)
                            "host's available memory; use a smaller --mem", o->mem);
     if (o->timeout_s <= 0)
         return usage_error("--timeout must be a positive number of seconds");
+    if (o->jobs < 1 || o->jobs > 64)
+        return usage_error("-j %d is out of range; use 1 to 64 parallel cases", o->jobs);
     if ((rc = check_qemu_path("--src-qemu", o->src_qemu)) ||
         (rc = check_qemu_path("--dst-qemu", o->dst_qemu)) ||
         (rc = check_writable("--json", o->json)) ||
@@ -217,38 +220,122 @@ static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pe
         g_printerr("migtest: cannot write '%s': %s\n", o->junit, error->message);
 }
 
+/* One run of many cases, possibly on several worker threads. */
+typedef struct {
+    const CliOptions *o;
+    RunOptions *run;
+    GPtrArray *cases;           /* CaseInstance */
+    GPtrArray *slots;           /* CaseResult * or NULL, by case index */
+    GMutex lock;
+    guint done;
+    GHashTable *running;        /* case names in flight */
+    gint64 t0;
+    gboolean tty;
+} Batch;
+
+static void write_reports_locked(Batch *b, gboolean final)
+{
+    g_autoptr(GPtrArray) results = g_ptr_array_new();
+    g_autoptr(GPtrArray) pending = g_ptr_array_new();
+
+    for (guint i = 0; i < b->slots->len; i++) {
+        if (b->slots->pdata[i])
+            g_ptr_array_add(results, b->slots->pdata[i]);
+        else if (final)
+            g_ptr_array_add(pending, ((CaseInstance *)b->cases->pdata[i])->name);
+    }
+    write_reports(b->o, results, pending);
+}
+
+/* On a terminal: cases done/total, those running, time so far. */
+static void progress_locked(Batch *b)
+{
+    GHashTableIter it;
+    gpointer name;
+    GString *line = g_string_new(NULL);
+
+    if (!b->tty)
+        return;
+    g_string_printf(line, "[%u/%u %lds]", b->done, b->cases->len,
+                    (long)((g_get_monotonic_time() - b->t0) / G_USEC_PER_SEC));
+    g_hash_table_iter_init(&it, b->running);
+    while (g_hash_table_iter_next(&it, &name, NULL))
+        g_string_append_printf(line, " %s", (char *)name);
+    fprintf(stderr, "\r\033[K%.*s", 160, line->str);
+    fflush(stderr);
+    g_string_free(line, TRUE);
+}
+
+static void batch_run_one(gpointer index_p, gpointer batch)
+{
+    Batch *b = batch;
+    guint i = GPOINTER_TO_UINT(index_p) - 1;
+    const CaseInstance *c = b->cases->pdata[i];
+    CaseResult *r;
+
+    if (vm_group_interrupted(b->run->group))
+        return;
+    g_mutex_lock(&b->lock);
+    g_hash_table_add(b->running, c->name);
+    progress_locked(b);
+    g_mutex_unlock(&b->lock);
+    r = runner_run_case(c, b->run);
+    g_mutex_lock(&b->lock);
+    g_hash_table_remove(b->running, c->name);
+    b->slots->pdata[i] = r;
+    b->done++;
+    if (b->tty)
+        fprintf(stderr, "\r\033[K");
+    report_table_row(stdout, r, b->o->verbose);
+    fflush(stdout);
+    write_reports_locked(b, FALSE);
+    progress_locked(b);
+    g_mutex_unlock(&b->lock);
+}
+
+static int batch_exit_code(Batch *b)
+{
+    int rc = 0;
+
+    for (guint i = 0; i < b->slots->len; i++) {
+        CaseResult *r = b->slots->pdata[i];
+        if (r && (r->outcome == OUTCOME_FAIL || r->outcome == OUTCOME_ERROR))
+            rc = 1;
+    }
+    if (vm_group_interrupted(b->run->group))
+        return 128 + vm_group_interrupted(b->run->group);
+    return rc;
+}
+
 static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
 {
-    g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func((GDestroyNotify)case_result_free);
-    g_autoptr(GPtrArray) pending = g_ptr_array_new();
     g_autoptr(VmGroup) group = vm_group_new();
-    int rc = 0;
+    Batch b = { .o = o, .run = run, .cases = cases, .t0 = g_get_monotonic_time(),
+                .tty = isatty(STDERR_FILENO) };
+    g_autoptr(GPtrArray) done = g_ptr_array_new();
+    GThreadPool *pool;
+    int rc;
 
     watch_signals(group);
     run->group = group;
+    g_mutex_init(&b.lock);
+    b.slots = g_ptr_array_new_with_free_func((GDestroyNotify)case_result_free);
+    g_ptr_array_set_size(b.slots, cases->len);
+    b.running = g_hash_table_new(g_str_hash, g_str_equal);
     report_table_header(stdout);
-    for (guint i = 0; i < cases->len; i++) {
-        const CaseInstance *c = cases->pdata[i];
-        CaseResult *r;
-
-        if (vm_group_interrupted(group)) {
-            g_ptr_array_add(pending, c->name);
-            continue;
-        }
-        if (o->verbose)
-            fprintf(stderr, "migtest: running %s\n", c->name);
-        r = runner_run_case(c, run);
-        g_ptr_array_add(results, r);
-        report_table_row(stdout, r);
-        fflush(stdout);
-        write_reports(o, results, NULL);
-        if (r->outcome == OUTCOME_FAIL || r->outcome == OUTCOME_ERROR)
-            rc = 1;
-    }
-    write_reports(o, results, pending);
-    report_summary(stdout, results);
-    if (vm_group_interrupted(group))
-        return 128 + vm_group_interrupted(group);
+    pool = g_thread_pool_new(batch_run_one, &b, o->jobs, TRUE, NULL);
+    for (guint i = 0; i < cases->len; i++)
+        g_thread_pool_push(pool, GUINT_TO_POINTER(i + 1), NULL);
+    g_thread_pool_free(pool, FALSE, TRUE);      /* waits for every case */
+    write_reports_locked(&b, TRUE);
+    for (guint i = 0; i < b.slots->len; i++)
+        if (b.slots->pdata[i])
+            g_ptr_array_add(done, b.slots->pdata[i]);
+    report_summary(stdout, done);
+    rc = batch_exit_code(&b);
+    g_hash_table_unref(b.running);
+    g_ptr_array_unref(b.slots);
+    g_mutex_clear(&b.lock);
     return rc;
 }
 
@@ -262,7 +349,7 @@ static int cmd_list(GPtrArray *cases)
 int main(int argc, char **argv)
 {
     g_auto(CliOptions) o = { .results = g_strdup("migtest-results"),
-                             .timeout_s = DEFAULT_TIMEOUT_S };
+                             .timeout_s = DEFAULT_TIMEOUT_S, .jobs = 1 };
     GOptionEntry entries[] = {
         { "arch", 0, 0, G_OPTION_ARG_STRING, &o.arch, "Architectures (comma list; default: all)", "x86_64,aarch64" },
         { "accel", 0, 0, G_OPTION_ARG_STRING, &o.accel, "Accelerator (default: kvm if usable, else tcg)", "kvm|tcg" },
@@ -276,6 +363,7 @@ int main(int argc, char **argv)
         { "junit", 0, 0, G_OPTION_ARG_FILENAME, &o.junit, "Write a JUnit XML report", "FILE" },
         { "results", 0, 0, G_OPTION_ARG_FILENAME, &o.results, "Per-case log directory (default migtest-results)", "DIR" },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &o.timeout_s, "Per-case deadline in seconds (default 180)", "S" },
+        { "jobs", 'j', 0, G_OPTION_ARG_INT, &o.jobs, "Cases to run in parallel (default 1)", "N" },
         { "keep", 0, 0, G_OPTION_ARG_NONE, &o.keep, "Keep run and log directories of passing cases", NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Say what is happening", NULL },
         { NULL },

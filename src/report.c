@@ -12,7 +12,7 @@ void report_table_header(FILE *out)
             "MiB", "MB/s", "syncs", "pages", "diff", "verify");
 }
 
-void report_table_row(FILE *out, const CaseResult *r)
+void report_table_row(FILE *out, const CaseResult *r, gboolean verbose)
 {
     fprintf(out, "%-28s %-7s %-5s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %6"
             G_GINT64_FORMAT " %8.1f %8.1f %5" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT
@@ -23,6 +23,8 @@ void report_table_row(FILE *out, const CaseResult *r)
             r->exact.pages_differing, r->verify_ms);
     if (r->reason)
         fprintf(out, "    %s: %s\n", outcome_name(r->outcome), r->reason);
+    if (r->observed && verbose)
+        fprintf(out, "    observed: %s\n", r->observed);
     if (r->log_dir && r->outcome != OUTCOME_PASS)
         fprintf(out, "    logs: %s\n", r->log_dir);
 }
@@ -145,6 +147,7 @@ static void json_case(JsonBuilder *b, const CaseResult *r)
     json_str(b, "accel", r->accel);
     json_str(b, "outcome", outcome_name(r->outcome));
     json_str(b, "reason", r->reason);
+    json_str(b, "observed", r->observed);
     json_str(b, "src_qemu_version", r->src_version);
     json_str(b, "dst_qemu_version", r->dst_version);
     json_str(b, "migration_status", r->mig.final_status);

@@ -9,7 +9,8 @@
 #include "runner.h"
 
 void report_table_header(FILE *out);
-void report_table_row(FILE *out, const CaseResult *r);
+/* @verbose: also say what each case observed of its feature. */
+void report_table_row(FILE *out, const CaseResult *r, gboolean verbose);
 void report_summary(FILE *out, GPtrArray *results);
 
 /* Host facts that go into the JSON report. */

@@ -567,10 +567,12 @@ static char *observe(CaseCtx *ctx, GError **error)
 
     switch (d->observe) {
     case OBSERVE_NOTHING:
-        return g_strdup("");
     case OBSERVE_STOPPED_SOURCE:
     case OBSERVE_DIRTY_RING:
-        return ctx->r->observed ? g_strdup(ctx->r->observed) : NULL;    /* before_migration */
+        /* Set by before_migration(), if anything. */
+        if (d->observe == OBSERVE_NOTHING)
+            return g_strdup(ctx->r->observed ? ctx->r->observed : "");
+        return ctx->r->observed ? g_strdup(ctx->r->observed) : NULL;
     case OBSERVE_THROTTLE:
         return m->max_throttle_pct > 0 ? g_strdup_printf("cpu-throttle-percentage rose to %"
                                                          G_GINT64_FORMAT, m->max_throttle_pct) : NULL;
