@@ -142,7 +142,7 @@ static const CaseDesc case_table[] = {
 };
 
 /* Combinations that cannot mean anything; caught before any QEMU runs. */
-static const char *case_impossible(const CaseDesc *d)
+const char *case_desc_impossible(const CaseDesc *d)
 {
     if (d->postcopy_recover && !d->postcopy)
         return "postcopy recovery without postcopy";
@@ -172,7 +172,10 @@ static const char *case_impossible(const CaseDesc *d)
 gboolean cases_validate(GError **error)
 {
     for (gsize i = 0; i < G_N_ELEMENTS(case_table); i++) {
-        const char *why = case_impossible(&case_table[i]);
+        const char *why = case_desc_impossible(&case_table[i]);
+        for (gsize j = 0; j < i && !why; j++)
+            if (g_str_equal(case_table[i].name, case_table[j].name))
+                why = "its name is used twice";
         if (why) {
             g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "case '%s' is impossible: %s",
                         case_table[i].name, why);

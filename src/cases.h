@@ -94,8 +94,11 @@ typedef struct {
  * g_ptr_array_unref. */
 GPtrArray *cases_select(const ArchDesc *const *archs, const char *glob);
 
-/* Check the whole table for impossible combinations; FALSE with the
- * offending case named.  Run by the unit tests and at start-up. */
+/* Why @d is an impossible combination, or NULL if it is fine. */
+const char *case_desc_impossible(const CaseDesc *d);
+
+/* Check the whole table for impossible combinations and duplicate names;
+ * FALSE with the offending case named.  Run at start-up and by tests. */
 gboolean cases_validate(GError **error);
 
 #endif

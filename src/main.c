@@ -382,9 +382,15 @@ int main(int argc, char **argv)
     cmd = argc > 1 ? argv[1] : "run";
     if (argc > 2 || (!g_str_equal(cmd, "run") && !g_str_equal(cmd, "list")))
         return usage_error("unknown command '%s'; use 'run' or 'list'", argc > 2 ? argv[2] : cmd);
+    if (!cases_validate(&error)) {
+        g_printerr("migtest: internal error: %s\n", error->message);
+        return EXIT_USAGE;
+    }
     if ((rc = select_archs(o.arch, archs)))
         return rc;
-    cases = cases_select(archs, o.case_glob);
+    /* list shows the whole catalogue; run defaults to the smoke cases. */
+    cases = cases_select(archs, o.case_glob ? o.case_glob
+                                : g_str_equal(cmd, "list") ? "*" : NULL);
     if (g_str_equal(cmd, "list"))
         return cmd_list(cases);
     if (cases->len == 0)

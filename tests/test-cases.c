@@ -1,0 +1,82 @@
+/*
+ * test-cases.c: the scenario table.  It holds no impossible combination,
+ * names are unique and stable, selection by glob and the smoke default
+ * work, and the impossibility check really rejects what it should.
+ */
+#include <string.h>
+#include "cases.h"
+
+static void test_table_valid(void)
+{
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(cases_validate(&error));
+    g_assert_no_error(error);
+}
+
+static void test_smoke_default(void)
+{
+    g_autoptr(GPtrArray) c = cases_select(arch_table, NULL);
+    const char *want[] = { "/x86_64/precopy/tcp", "/x86_64/precopy/unix",
+                           "/aarch64/precopy/tcp", "/aarch64/precopy/unix" };
+
+    g_assert_cmpuint(c->len, ==, G_N_ELEMENTS(want));
+    for (guint i = 0; i < c->len; i++)
+        g_assert_cmpstr(((CaseInstance *)c->pdata[i])->name, ==, want[i]);
+}
+
+static void test_glob_and_arch_filters(void)
+{
+    const ArchDesc *arm[] = { arch_lookup("aarch64"), NULL };
+    g_autoptr(GPtrArray) all = cases_select(arch_table, "*");
+    g_autoptr(GPtrArray) cancels = cases_select(arch_table, "*/cancel/*");
+    g_autoptr(GPtrArray) arm_all = cases_select(arm, "*");
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < all->len; i++) {
+        const CaseInstance *c = all->pdata[i];
+        g_autofree char *prefix = g_strdup_printf("/%s/", c->arch->name);
+        g_assert_true(g_str_has_prefix(c->name, prefix));
+        g_assert_true(g_hash_table_add(seen, c->name));     /* unique */
+    }
+    g_assert_cmpuint(cancels->len, ==, 2 * 6);              /* 6 states, 2 arches */
+    /* dirty ring is x86_64-only: aarch64 has one case fewer. */
+    g_assert_cmpuint(arm_all->len * 2 + 1, ==, all->len);
+    for (guint i = 0; i < arm_all->len; i++)
+        g_assert_null(strstr(((CaseInstance *)arm_all->pdata[i])->name, "dirty-ring"));
+}
+
+static void test_impossible_rejected(void)
+{
+    static const char *const pause_cap[] = { "pause-before-switchover", NULL };
+    const CaseDesc ok = { .name = "x", .transport = TRANSPORT_TCP };
+    CaseDesc d;
+
+    g_assert_null(case_desc_impossible(&ok));
+    d = ok; d.postcopy_recover = TRUE;
+    g_assert_nonnull(case_desc_impossible(&d));
+    d = ok; d.postcopy = TRUE; d.verify = VERIFY_ALL;
+    g_assert_nonnull(case_desc_impossible(&d));
+    d = ok; d.postcopy = TRUE; d.verify = VERIFY_INVARIANT; d.transport = TRANSPORT_EXEC;
+    g_assert_nonnull(case_desc_impossible(&d));
+    d = ok; d.cancel_at = "active";                         /* but expects completed */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d = ok; d.cancel_at = "pre-switchover"; d.expect = EXPECT_CANCELLED;
+    g_assert_nonnull(case_desc_impossible(&d));             /* no pause capability */
+    d.capabilities = pause_cap;
+    g_assert_null(case_desc_impossible(&d));
+    d = ok; d.fault = FAULT_UUID_MISMATCH;
+    g_assert_nonnull(case_desc_impossible(&d));
+    d = ok; d.accel_props = ",dirty-ring-size=4096";
+    g_assert_nonnull(case_desc_impossible(&d));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/cases/table-valid", test_table_valid);
+    g_test_add_func("/cases/smoke-default", test_smoke_default);
+    g_test_add_func("/cases/filters", test_glob_and_arch_filters);
+    g_test_add_func("/cases/impossible-rejected", test_impossible_rejected);
+    return g_test_run();
+}
