@@ -12,7 +12,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include "cases.h"
+#include <glib/gstdio.h>
 #include "migtest-abi.h"
+#include "probe.h"
 #include "report.h"
 #include "runner.h"
 
@@ -114,10 +116,65 @@ static int select_archs(const char *list, const ArchDesc **out)
 
 static int check_qemu_path(const char *opt, const char *path)
 {
-    if (path && !g_file_test(path, G_FILE_TEST_IS_EXECUTABLE) &&
-        !g_find_program_in_path(path))
+    g_autofree char *found = path ? g_find_program_in_path(path) : NULL;
+
+    if (path && !found)
         return usage_error("%s '%s' is not an executable; give the path of a "
                            "qemu-system binary", opt, path);
+    return 0;
+}
+
+/* An explicit binary must be of the architecture and offer the machine:
+ * asked of the binary itself, through -machine help. */
+static int check_qemu_machine(const char *opt, const char *path, const ArchDesc *arch,
+                              const char *machine)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) machines = NULL;
+    const char *want = machine ? machine : arch->default_machine;
+    g_autofree char *full = path ? g_find_program_in_path(path) : NULL;
+
+    if (!full)
+        return 0;
+    machines = probe_machines(full, &error);
+    if (!machines)
+        return usage_error("%s '%s' does not run: %s; give a working qemu-system binary",
+                           opt, path, error->message);
+    for (guint i = 0; i < machines->len; i++)
+        if (g_str_equal(machines->pdata[i], want))
+            return 0;
+    if (machine)
+        return usage_error("machine type '%s' is not offered by %s '%s'; pick one from "
+                           "'%s -machine help'", machine, opt, path, path);
+    return usage_error("%s '%s' has no '%s' machine: it is not a %s binary; pass %s or "
+                       "restrict --arch", opt, path, want, arch->name, arch->qemu_binary);
+}
+
+/* --machine with the default binaries: each installed one must offer it. */
+static int check_machines(const CliOptions *o, const ArchDesc *const *archs)
+{
+    int rc;
+
+    for (guint a = 0; archs[a]; a++) {
+        g_autofree char *def = g_find_program_in_path(archs[a]->qemu_binary);
+        const char *src = o->src_qemu ? o->src_qemu : (o->machine ? def : NULL);
+        const char *dst = o->dst_qemu ? o->dst_qemu : (o->machine ? def : NULL);
+
+        if ((rc = check_qemu_machine("--src-qemu", src, archs[a], o->machine)) ||
+            (rc = check_qemu_machine("--dst-qemu", dst, archs[a], o->machine)))
+            return rc;
+    }
+    return 0;
+}
+
+static int check_results_dir(const char *dir)
+{
+    g_autofree char *probe = g_build_filename(dir, ".migtest-write-test", NULL);
+
+    if (g_mkdir_with_parents(dir, 0700) < 0 || !g_file_set_contents(probe, "", 0, NULL))
+        return usage_error("cannot write --results '%s': %s; choose a writable directory",
+                           dir, g_strerror(errno));
+    g_unlink(probe);
     return 0;
 }
 
@@ -136,7 +193,7 @@ static int check_writable(const char *opt, const char *path)
     return 0;
 }
 
-static int validate(CliOptions *o, RunOptions *run)
+static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run)
 {
     int rc;
 
@@ -162,7 +219,9 @@ static int validate(CliOptions *o, RunOptions *run)
     if ((rc = check_qemu_path("--src-qemu", o->src_qemu)) ||
         (rc = check_qemu_path("--dst-qemu", o->dst_qemu)) ||
         (rc = check_writable("--json", o->json)) ||
-        (rc = check_writable("--junit", o->junit)))
+        (rc = check_writable("--junit", o->junit)) ||
+        (rc = check_results_dir(o->results)) ||
+        (rc = check_machines(o, archs)))
         return rc;
     run->src_qemu = o->src_qemu;
     run->dst_qemu = o->dst_qemu;
@@ -395,7 +454,7 @@ int main(int argc, char **argv)
         return cmd_list(cases);
     if (cases->len == 0)
         return usage_error("no case matches --case '%s'; see migtest list", o.case_glob);
-    if ((rc = validate(&o, &run)))
+    if ((rc = validate(&o, archs, &run)))
         return rc;
     return run_cases(&o, &run, cases);
 }

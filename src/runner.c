@@ -135,10 +135,14 @@ static gboolean make_dirs(CaseCtx *ctx, GError **error)
 {
     g_autofree char *leaf = g_strdelimit(g_strdup(ctx->c->name + 1), "/", '-');
 
-    ctx->run_dir = g_mkdtemp_full(g_strdup("/dev/shm/migtest-XXXXXX"), 0700);
+    /* tmpfs: postcopy's userfaultfd needs shmem-backed guest RAM. */
+    const char *base = g_getenv("MIGTEST_RUN_BASE") ? g_getenv("MIGTEST_RUN_BASE") : "/dev/shm";
+
+    ctx->run_dir = g_mkdtemp_full(g_build_filename(base, "migtest-XXXXXX", NULL), 0700);
     if (!ctx->run_dir) {
         g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot create a run directory "
-                    "in /dev/shm: %s", g_strerror(errno));
+                    "in '%s': %s; set MIGTEST_RUN_BASE to a writable tmpfs", base,
+                    g_strerror(errno));
         return FALSE;
     }
     ctx->r->log_dir = g_build_filename(ctx->opts->results_dir, leaf, NULL);
@@ -380,6 +384,10 @@ static gboolean migrate_case(CaseCtx *ctx, GError **error)
 
     migrate_config_from_case(ctx->d, &mc);
     if (!migrate_run(ctx->src, ctx->dst, &mc, ctx->run_dir, ctx->deadline, &ctx->r->mig, error))
+        return FALSE;
+    /* A side that died explains an unexpected end better than the end. */
+    if (!g_str_equal(ctx->r->mig.final_status, want) &&
+        (!vm_check_alive(ctx->dst, error) || !vm_check_alive(ctx->src, error)))
         return FALSE;
     if (!g_str_equal(ctx->r->mig.final_status, want)) {
         g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "migration ended '%s', expected "

@@ -207,6 +207,12 @@ static void test_cli_usage_errors(Fixture *f, gconstpointer u)
     const char *const bad_case[] = { "run", "--case", "/nothing/*", NULL };
     const char *const bad_cmd[] = { "migrate-all-the-things", NULL };
     const char *const bad_path[] = { "run", "--json", bad_json, NULL };
+    const char *const wrong_arch[] = { "run", "--arch", "x86_64", "--src-qemu",
+                                       "qemu-system-aarch64", NULL };
+    const char *const no_machine[] = { "run", "--arch", "aarch64", "--machine",
+                                       "no-such-machine", NULL };
+    const char *const bad_results[] = { "run", "--results", "/proc/no/such/dir", NULL };
+    const char *const bad_jobs[] = { "run", "-j", "0", NULL };
 
     (void)u;
     expect_usage_error(unknown_opt, "frobnicate");
@@ -219,6 +225,10 @@ static void test_cli_usage_errors(Fixture *f, gconstpointer u)
     expect_usage_error(bad_case, "no case matches");
     expect_usage_error(bad_cmd, "unknown command");
     expect_usage_error(bad_path, "--json");
+    expect_usage_error(wrong_arch, "not a x86_64 binary");
+    expect_usage_error(no_machine, "no-such-machine");
+    expect_usage_error(bad_results, "--results");
+    expect_usage_error(bad_jobs, "-j 0");
 }
 
 static void test_cli_list(Fixture *f, gconstpointer u)
