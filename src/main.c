@@ -311,10 +311,11 @@ static void progress_locked(Batch *b)
 {
     GHashTableIter it;
     gpointer name;
-    GString *line = g_string_new(NULL);
+    g_autoptr(GString) line = NULL;
 
     if (!b->tty)
         return;
+    line = g_string_new(NULL);
     g_string_printf(line, "[%u/%u %lds]", b->done, b->cases->len,
                     (long)((g_get_monotonic_time() - b->t0) / G_USEC_PER_SEC));
     g_hash_table_iter_init(&it, b->running);
@@ -322,7 +323,6 @@ static void progress_locked(Batch *b)
         g_string_append_printf(line, " %s", (char *)name);
     fprintf(stderr, "\r\033[K%.*s", 160, line->str);
     fflush(stderr);
-    g_string_free(line, TRUE);
 }
 
 static void batch_run_one(gpointer index_p, gpointer batch)
@@ -407,8 +407,7 @@ static int cmd_list(GPtrArray *cases)
 
 int main(int argc, char **argv)
 {
-    g_auto(CliOptions) o = { .results = g_strdup("migtest-results"),
-                             .timeout_s = DEFAULT_TIMEOUT_S, .jobs = 1 };
+    g_auto(CliOptions) o = { .timeout_s = DEFAULT_TIMEOUT_S, .jobs = 1 };
     GOptionEntry entries[] = {
         { "arch", 0, 0, G_OPTION_ARG_STRING, &o.arch, "Architectures (comma list; default: all)", "x86_64,aarch64" },
         { "accel", 0, 0, G_OPTION_ARG_STRING, &o.accel, "Accelerator (default: kvm if usable, else tcg)", "kvm|tcg" },
@@ -438,6 +437,8 @@ int main(int argc, char **argv)
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
         return usage_error("%s; see migtest --help", error->message);
+    if (!o.results)     /* GOption does not free a default it replaces */
+        o.results = g_strdup("migtest-results");
     cmd = argc > 1 ? argv[1] : "run";
     if (argc > 2 || (!g_str_equal(cmd, "run") && !g_str_equal(cmd, "list")))
         return usage_error("unknown command '%s'; use 'run' or 'list'", argc > 2 ? argv[2] : cmd);

@@ -272,15 +272,36 @@ static gboolean cancel(Session *s, GError **error)
     return qmp_execute_simple(vm_qmp(s->src), "migrate_cancel", NULL, s->deadline, error);
 }
 
-/* Wait for @vm to report @status (a MIGRATION event). */
-static gboolean wait_status(Vm *vm, const char *status, Deadline deadline, GError **error)
+/* When QEMU emitted @ev, on our monotonic clock: its timestamp is wall
+ * clock time, and serial bytes are stamped with the monotonic one. */
+static gint64 event_monotonic_us(JsonObject *ev)
+{
+    JsonObject *ts = member_obj(ev, "timestamp");
+    gint64 wall = member_int(ts, "seconds") * G_USEC_PER_SEC + member_int(ts, "microseconds");
+
+    return wall - (g_get_real_time() - g_get_monotonic_time());
+}
+
+/* Wait for @vm to report @status (a MIGRATION event); @when (may be NULL)
+ * gets the time QEMU reported it. */
+static gboolean wait_status_at(Vm *vm, const char *status, Deadline deadline,
+                               gint64 *when, GError **error)
 {
     g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(vm), "MIGRATION", qmp_match_status,
                                               (gpointer)status, deadline, error);
 
-    if (!ev)
+    if (!ev) {
         g_prefix_error(error, "%s: waiting for migration status '%s': ", vm_name(vm), status);
-    return ev != NULL;
+        return FALSE;
+    }
+    if (when)
+        *when = event_monotonic_us(ev);
+    return TRUE;
+}
+
+static gboolean wait_status(Vm *vm, const char *status, Deadline deadline, GError **error)
+{
+    return wait_status_at(vm, status, deadline, NULL, error);
 }
 
 /* Postcopy recovery: cut the stream, then resume over a new socket. */
@@ -475,7 +496,8 @@ static gboolean finish_incoming(Session *s, const char *dst_uri, GError **error)
     if (transport_is_sequential(s->cfg->transport) &&
         !simple_uri(s->dst, "migrate-incoming", dst_uri, FALSE, s->deadline, error))
         return FALSE;
-    return wait_status(s->dst, "completed", s->deadline, error);
+    return wait_status_at(s->dst, "completed", s->deadline, &s->stats->dst_completed_us,
+                          error);
 }
 
 static gboolean drive(Session *s, GError **error)

@@ -66,6 +66,7 @@ struct MigrateStats {
     gint64 postcopy_requests;
     gint64 active_held_ms;      /* hold_active_ms: how long it stayed active */
     char *cancelled_in;         /* status the cancel was issued in */
+    gint64 dst_completed_us;    /* monotonic time dst reported completed */
 };
 
 void migrate_stats_clear(MigrateStats *s);

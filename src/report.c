@@ -7,18 +7,18 @@
 
 void report_table_header(FILE *out)
 {
-    fprintf(out, "%-28s %-7s %-5s %8s %8s %6s %8s %8s %5s %8s %5s %7s\n",
-            "case", "outcome", "accel", "total_ms", "down_ms", "setup",
+    fprintf(out, "%-28s %-7s %-5s %8s %8s %7s %6s %8s %8s %5s %8s %5s %7s\n",
+            "case", "outcome", "accel", "total_ms", "down_ms", "obs_ms", "setup",
             "MiB", "MB/s", "syncs", "pages", "diff", "verify");
 }
 
 void report_table_row(FILE *out, const CaseResult *r, gboolean verbose)
 {
-    fprintf(out, "%-28s %-7s %-5s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %6"
+    fprintf(out, "%-28s %-7s %-5s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %6"
             G_GINT64_FORMAT " %8.1f %8.1f %5" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT
             " %5" G_GUINT64_FORMAT " %5" G_GINT64_FORMAT "ms\n",
             r->name, outcome_name(r->outcome), r->accel, r->mig.total_ms,
-            r->mig.downtime_ms, r->mig.setup_ms, r->mig.transferred_bytes / MiB,
+            r->mig.downtime_ms, r->observed_downtime_ms, r->mig.setup_ms, r->mig.transferred_bytes / MiB,
             r->mig.throughput_mbps, r->mig.dirty_sync_count, r->exact.pages_compared,
             r->exact.pages_differing, r->verify_ms);
     if (r->reason)
@@ -69,6 +69,7 @@ static void json_metrics(JsonBuilder *b, const CaseResult *r)
     json_builder_begin_object(b);
     json_int(b, "total_ms", r->mig.total_ms);
     json_int(b, "downtime_ms", r->mig.downtime_ms);
+    json_int(b, "observed_downtime_ms", r->observed_downtime_ms);
     json_int(b, "setup_ms", r->mig.setup_ms);
     json_int(b, "transferred_bytes", (gint64)r->mig.transferred_bytes);
     json_builder_set_member_name(b, "throughput_mbps");
@@ -207,9 +208,11 @@ static void junit_case(GString *x, const CaseResult *r)
     g_string_append_printf(x, "    <properties>\n"
                            "      <property name=\"accel\" value=\"%s\"/>\n"
                            "      <property name=\"downtime_ms\" value=\"%" G_GINT64_FORMAT "\"/>\n"
+                           "      <property name=\"observed_downtime_ms\" value=\"%" G_GINT64_FORMAT "\"/>\n"
                            "      <property name=\"total_ms\" value=\"%" G_GINT64_FORMAT "\"/>\n"
                            "      <property name=\"pages_differing\" value=\"%" G_GUINT64_FORMAT "\"/>\n"
                            "    </properties>\n", r->accel, r->mig.downtime_ms,
+                           r->observed_downtime_ms,
                            r->mig.total_ms, r->exact.pages_differing);
     if (r->outcome != OUTCOME_PASS)
         g_string_append_printf(x, "    <%s message=\"%s\"/>\n", tag[r->outcome], reason);

@@ -56,6 +56,10 @@ typedef struct {
     gboolean selfcheck_ran;
     SelfcheckResult selfcheck;
     gint64 verify_ms;           /* exact + invariant */
+    /* Longest heartbeat gap the guest saw across the switchover, on host
+     * timestamps, less the time migtest itself held the destination
+     * paused to verify it; -1 when not measured.  Resolution: one pass. */
+    gint64 observed_downtime_ms;
     char *log_dir;              /* kept: failed, errored or --keep */
 } CaseResult;
 
