@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
 #include "runner.h"
 
 #define POKE_OFFSET 0x7000000   /* 112 MiB: past the window, inside RAM */
@@ -34,27 +35,28 @@ static guint count_children(void)
     return n;
 }
 
-static guint count_run_dirs(void)
+/* Entries in the private run base this test points migtest at. */
+static guint count_run_dirs(const char *base)
 {
-    g_autoptr(GDir) d = g_dir_open("/dev/shm", 0, NULL);
-    const char *name;
+    g_autoptr(GDir) d = g_dir_open(base, 0, NULL);
     guint n = 0;
 
-    while ((name = g_dir_read_name(d)))
-        n += g_str_has_prefix(name, "migtest-");
+    while (d && g_dir_read_name(d))
+        n++;
     return n;
 }
 
 typedef struct {
     char *results;
-    guint run_dirs_before;
+    char *run_base;             /* MIGTEST_RUN_BASE: ours alone, on tmpfs */
 } Fixture;
 
 static void fixture_setup(Fixture *f, gconstpointer u)
 {
     (void)u;
     f->results = g_dir_make_tmp("migtest-test-XXXXXX", NULL);
-    f->run_dirs_before = count_run_dirs();
+    f->run_base = g_mkdtemp_full(g_strdup("/dev/shm/migtest-test-XXXXXX"), 0700);
+    g_setenv("MIGTEST_RUN_BASE", f->run_base, TRUE);    /* in-process and children */
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer u)
@@ -63,8 +65,11 @@ static void fixture_teardown(Fixture *f, gconstpointer u)
 
     (void)u;
     g_assert_cmpuint(count_children(), ==, 0);
-    g_assert_cmpuint(count_run_dirs(), ==, f->run_dirs_before);
+    g_assert_cmpuint(count_run_dirs(f->run_base), ==, 0);
     g_assert_cmpint(system(cmd), ==, 0);
+    g_assert_cmpint(g_rmdir(f->run_base), ==, 0);
+    g_unsetenv("MIGTEST_RUN_BASE");
+    g_free(f->run_base);
     g_free(f->results);
 }
 
