@@ -163,6 +163,47 @@ static void test_missing_qemu_is_skip(Fixture *f, gconstpointer u)
     g_assert_nonnull(strstr(r->reason, "qemu-system-does-not-exist"));
 }
 
+/* A few catalogue rows whose driving is migtest's own logic: a cancel
+ * followed by a second migration, a failed connect, a migration that must
+ * not converge, and a postcopy switch.  Each must pass and say what it saw. */
+static void expect_catalogue_pass(Fixture *f, const char *arch, const char *name,
+                                  const char *observed_prefix)
+{
+    g_autoptr(CaseResult) r = run_one(f, arch, name, "tcg", 0, NULL);
+
+    if (r->outcome != OUTCOME_PASS)
+        g_printerr("%s: %s: %s\n", r->name, outcome_name(r->outcome), r->reason);
+    g_assert_cmpstr(outcome_name(r->outcome), ==, "pass");
+    if (observed_prefix) {
+        g_assert_nonnull(r->observed);
+        g_assert_true(g_str_has_prefix(r->observed, observed_prefix));
+    }
+}
+
+static void test_catalogue_cancel_active(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    expect_catalogue_pass(f, "aarch64", "/aarch64/cancel/active", "cancelled in active");
+}
+
+static void test_catalogue_bad_destination(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    expect_catalogue_pass(f, "x86_64", "/x86_64/bad-destination/tcp", NULL);
+}
+
+static void test_catalogue_non_converging(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    expect_catalogue_pass(f, "x86_64", "/x86_64/non-converging/tcp", "still active after");
+}
+
+static void test_catalogue_postcopy(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    expect_catalogue_pass(f, "aarch64", "/aarch64/postcopy/tcp", "postcopy-active");
+}
+
 /* ---- the CLI ---------------------------------------------------------- */
 
 static char *migtest_path(void)
@@ -302,6 +343,10 @@ int main(int argc, char **argv)
     ADD("/run/exact-sees-poke/x86_64", test_exact_sees_poke_x86);
     ADD("/run/exact-sees-poke/aarch64", test_exact_sees_poke_aarch64);
     ADD("/run/missing-qemu-is-skip", test_missing_qemu_is_skip);
+    ADD("/run/catalogue/cancel-active", test_catalogue_cancel_active);
+    ADD("/run/catalogue/bad-destination", test_catalogue_bad_destination);
+    ADD("/run/catalogue/non-converging", test_catalogue_non_converging);
+    ADD("/run/catalogue/postcopy", test_catalogue_postcopy);
     ADD("/run/cli/usage-errors", test_cli_usage_errors);
     ADD("/run/cli/list", test_cli_list);
     ADD("/run/cli/sigterm-mid-migration", test_sigterm_mid_migration);
