@@ -496,8 +496,28 @@ static gboolean finish_incoming(Session *s, const char *dst_uri, GError **error)
     if (transport_is_sequential(s->cfg->transport) &&
         !simple_uri(s->dst, "migrate-incoming", dst_uri, FALSE, s->deadline, error))
         return FALSE;
-    return wait_status_at(s->dst, "completed", s->deadline, &s->stats->dst_completed_us,
-                          error);
+    for (;;) {
+        g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(s->dst), "MIGRATION", NULL, NULL,
+                                                  s->deadline, error);
+        const char *status;
+
+        if (!ev) {
+            g_prefix_error(error, "dst: waiting for the incoming migration to end: ");
+            return FALSE;
+        }
+        status = event_status(ev);
+        if (g_str_equal(status, "completed")) {
+            s->stats->dst_completed_us = event_monotonic_us(ev);
+            return TRUE;
+        }
+        if (is_final(status)) {
+            g_autofree char *why = vm_stderr_tail(s->dst);
+            g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "the source completed but the "
+                        "destination's incoming migration %s: %s", status,
+                        why ? why : "(see dst.stderr)");
+            return FALSE;
+        }
+    }
 }
 
 static gboolean drive(Session *s, GError **error)

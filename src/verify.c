@@ -100,7 +100,9 @@ static void invariant_violation(InvariantResult *r, guint64 gpa,
         r->reported[r->nreported++] = (InvariantViolation){ gpa, expected, found };
 }
 
-/* The window's pages in the guest's sweep order, with their head words. */
+/* The window's pages in the guest's sweep order, with their head words.
+ * The hot set reuses it for its hot words (gpa = the word, head = its
+ * value): both are "newer value on a prefix, one older on the rest". */
 typedef struct {
     guint64 n;
     guint64 *gpa;
@@ -129,8 +131,8 @@ static void sweep_clear(Sweep *sw)
     g_free(sw->head);
 }
 
-/* Pages that disagree with "H on [0, k), H - 1 on [k, n)", minimised
- * over k: the boundary that explains the most pages. */
+/* Entries that disagree with "H on [0, k), H - 1 on [k, n)", minimised
+ * over k: the boundary that explains the most pages (or hot words). */
 static guint64 sweep_best_boundary(const Sweep *sw, guint64 H, guint64 *best_k)
 {
     guint64 older = 0, newer = 0, best;
@@ -197,15 +199,77 @@ static void invariant_check_page(InvariantResult *r, const RamImage *ram,
         invariant_violation(r, tail_gpa, want_tail, tail);
 }
 
+/* ---- hot set (migtest-abi.h, "Hot set") ---- */
+
+/* The payload refuses such a block and halts; say so rather than report
+ * every hot word of a guest that never ran. */
+static gboolean hot_params_ok(const PayloadParams *p, GError **error)
+{
+    guint64 range0 = p->nranges ? (p->ranges[0].end - p->ranges[0].start) / MT_PAGE_SIZE : 0;
+
+    if (p->hot_pages <= MT_MAX_HOT_PAGES && p->hot_pages <= range0)
+        return TRUE;
+    g_set_error(error, MT_ERROR, MT_ERROR_USAGE,
+                "invariant: a hot set of %u pages does not fit (at most %d, and at "
+                "most the %" G_GUINT64_FORMAT " pages of range 0)", p->hot_pages,
+                MT_MAX_HOT_PAGES, range0);
+    return FALSE;
+}
+
+static gboolean hot_load(Sweep *hw, const RamImage *ram, const PayloadParams *p)
+{
+    gboolean ok = TRUE;
+
+    hw->n = p->hot_pages;
+    hw->gpa = g_new(guint64, hw->n);
+    hw->head = g_new(guint64, hw->n);
+    for (guint64 i = 0; i < hw->n; i++) {
+        hw->gpa[i] = p->ranges[0].start + i * MT_PAGE_SIZE + MT_HOT_WORD_OFFSET;
+        hw->head[i] = ram_word(ram, hw->gpa[i], &ok);
+    }
+    return ok;
+}
+
+/* The guest bumps h once per head store, so the sweep fixes h: (H - 1)
+ * whole passes of n pages, then k pages of pass H (mod 2^64, which also
+ * makes "nothing written yet", H = 0 and k = n, come out as h = 0).
+ * Taking h from the sweep rather than from the hot words themselves is
+ * what catches a hot set that is stale as a whole, e.g. all K words left
+ * at an older round because their final dirty bits were lost. */
+static guint64 hot_counter(guint64 H, guint64 k, guint64 n)
+{
+    return (H - 1) * n + k;
+}
+
+/* Hot words read h on [0, j) and h - 1 on [j, K) for the j that explains
+ * most of them; every other word is a violation at its own address. */
+static void invariant_check_hot(InvariantResult *r, const Sweep *hw, guint64 h)
+{
+    guint64 j = 0;
+
+    sweep_best_boundary(hw, h, &j);
+    r->hot_counter = h;
+    r->hot_boundary_gpa = j < hw->n ? hw->gpa[j] : 0;
+    for (guint64 i = 0; i < hw->n; i++) {
+        guint64 want = i < j ? h : h - 1;
+
+        if (hw->head[i] != want)
+            invariant_violation(r, hw->gpa[i], want, hw->head[i]);
+    }
+}
+
 gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
                           InvariantResult *out, GError **error)
 {
-    Sweep sw = { 0 };
+    Sweep sw = { 0 }, hw = { 0 };
     guint64 H = 0, k = 0;
 
     memset(out, 0, sizeof(*out));
-    if (!sweep_load(&sw, ram, params) || sw.n == 0) {
+    if (!hot_params_ok(params, error))
+        return FALSE;
+    if (!sweep_load(&sw, ram, params) || sw.n == 0 || !hot_load(&hw, ram, params)) {
         sweep_clear(&sw);
+        sweep_clear(&hw);
         g_set_error(error, MT_ERROR, MT_ERROR_USAGE,
                     "invariant: the test window lies outside guest RAM");
         return FALSE;
@@ -218,13 +282,24 @@ gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
     for (guint64 i = 0; i < sw.n; i++)
         invariant_check_page(out, ram, &sw, i, H, k);
     out->pages_checked = sw.n;
+    if (hw.n)
+        invariant_check_hot(out, &hw, hot_counter(H, k, sw.n));
     sweep_clear(&sw);
+    sweep_clear(&hw);
     out->ok = out->violations == 0;
     if (out->ok) {
         out->detail = g_strdup_printf("%" G_GUINT64_FORMAT " pages consistent, "
                                       "generation %" G_GUINT64_FORMAT ", boundary at "
                                       "0x%" G_GINT64_MODIFIER "x", out->pages_checked,
                                       out->generation, out->boundary_gpa);
+        if (params->hot_pages) {
+            char *d = g_strdup_printf("%s; %u hot words at h %" G_GUINT64_FORMAT
+                                      ", boundary at 0x%" G_GINT64_MODIFIER "x",
+                                      out->detail, params->hot_pages, out->hot_counter,
+                                      out->hot_boundary_gpa);
+            g_free(out->detail);
+            out->detail = d;
+        }
         return TRUE;
     }
     out->detail = g_strdup_printf("%" G_GUINT64_FORMAT " violations; first at gpa 0x%"

@@ -3,7 +3,8 @@
  * tests can feed it synthetic RAM with injected faults.
  *   exact      every byte of source RAM equals the destination's.
  *   invariant  the destination's test window is one consistent state of
- *              the guest's sweep (guest/migtest-abi.h, "Memory pattern").
+ *              the guest's sweep (guest/migtest-abi.h, "Memory pattern"),
+ *              and its hot words, if any, agree with it ("Hot set").
  *   selfcheck  neither guest reported an 'E' record.
  * Each returns FALSE with MT_ERROR_VERIFY when it finds wrong memory;
  * the result struct holds the evidence either way.
@@ -47,12 +48,17 @@ typedef struct {
     guint64 pages_checked;
     guint64 generation;         /* head of the first page */
     guint64 boundary_gpa;       /* first page of the older generation, 0: none */
+    guint64 hot_counter;        /* hot set only: h, as the sweep implies it */
+    guint64 hot_boundary_gpa;   /* first hot word still at h - 1, 0: none */
     guint64 violations;
     guint nreported;
     InvariantViolation reported[VERIFY_MAX_REPORTED];
     char *detail;               /* one line for reports; owned */
 } InvariantResult;
 
+/* With params->hot_pages > 0 the hot words are checked too; a violation
+ * there is reported like a page's (gpa = the hot word).  A hot set that
+ * cannot fit (see MT_MAX_HOT_PAGES) is MT_ERROR_USAGE. */
 gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
                           InvariantResult *out, GError **error);
 void invariant_result_clear(InvariantResult *r);

@@ -84,6 +84,7 @@ struct Vm {
     gboolean reaped;
     int wait_status;
     char *ram_path;
+    char *stderr_path;
     char *qmp_path;
     char *serial_path;
     FILE *qmp_log;
@@ -277,9 +278,11 @@ gboolean vm_check_alive(Vm *vm, GError **error)
 
     if (!vm_try_reap(vm))
         return TRUE;
+    g_autofree char *last = vm_stderr_tail(vm);
+
     how = vm_describe_exit(vm);
-    g_set_error(error, MT_ERROR, MT_ERROR_PEER_DIED, "%s QEMU (pid %d) %s",
-                vm->name, (int)vm->pid, how);
+    g_set_error(error, MT_ERROR, MT_ERROR_PEER_DIED, "%s QEMU (pid %d) %s%s%s",
+                vm->name, (int)vm->pid, how, last ? ": " : "", last ? last : "");
     return FALSE;
 }
 
@@ -321,35 +324,48 @@ void vm_free(Vm *vm)
     if (vm->qmp_path)
         unlink(vm->qmp_path);
     g_free(vm->ram_path);
+    g_free(vm->stderr_path);
     g_free(vm->qmp_path);
     g_free(vm->serial_path);
     g_free(vm->name);
     g_free(vm);
 }
 
+char *vm_stderr_tail(Vm *vm)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    const char *last[2] = { NULL, NULL };
+
+    if (!g_file_get_contents(vm->stderr_path, &text, NULL, NULL))
+        return NULL;
+    lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i]; i++)
+        if (*g_strstrip(lines[i]) && !strstr(lines[i], "terminating on signal")) {
+            last[0] = last[1];
+            last[1] = lines[i];
+        }
+    /* QEMU's cause is often the line before its summary. */
+    if (!last[1])
+        return NULL;
+    return last[0] ? g_strconcat(last[0], " / ", last[1], NULL) : g_strdup(last[1]);
+}
+
 /* QMP failing to connect usually means QEMU died: say so, with its
  * stderr's last line, rather than "connection refused". */
 static void vm_explain_launch_failure(Vm *vm, const VmConfig *cfg, GError **error)
 {
-    g_autofree char *errpath = g_strdup_printf("%s/%s.stderr", cfg->log_dir, cfg->name);
-    g_autofree char *text = NULL;
+    g_autofree char *last = NULL;
     g_autofree char *how = NULL;
-    g_auto(GStrv) lines = NULL;
-    const char *last = "";
 
     vm_wait_exit(vm, deadline_in_ms(200));
     if (!vm->reaped)
         return;
-    if (!g_file_get_contents(errpath, &text, NULL, NULL))
-        text = g_strdup("");
-    lines = g_strsplit(g_strstrip(text), "\n", -1);
-    for (guint i = 0; lines[i]; i++)
-        if (*lines[i])
-            last = lines[i];
+    last = vm_stderr_tail(vm);
     how = vm_describe_exit(vm);
     g_clear_error(error);
     g_set_error(error, MT_ERROR, MT_ERROR_PEER_DIED, "%s QEMU %s at start: %s",
-                cfg->name, how, *last ? last : "(no message; see the .stderr log)");
+                cfg->name, how, last ? last : "(no message; see the .stderr log)");
 }
 
 Vm *vm_launch(const VmConfig *cfg, Deadline deadline, GError **error)
@@ -366,6 +382,7 @@ Vm *vm_launch(const VmConfig *cfg, Deadline deadline, GError **error)
     vm->ram_mode = cfg->ram_mode;
     cfg->arch->ram_layout(cfg->machine, cfg->mem_bytes, &vm->layout);
     vm->qmp_path = g_strdup_printf("%s/%s.qmp", cfg->run_dir, cfg->name);
+    vm->stderr_path = g_strdup_printf("%s/%s.stderr", cfg->log_dir, cfg->name);
     vm->serial_path = g_strdup_printf("%s/%s.serial", cfg->run_dir, cfg->name);
     if (cfg->ram_mode == VM_RAM_SHARED)
         vm->ram_path = g_strdup_printf("%s/%s.ram", cfg->run_dir, cfg->name);

@@ -68,6 +68,10 @@ const RamLayout *vm_ram_layout(Vm *vm);
  * the process has exited. */
 gboolean vm_check_alive(Vm *vm, GError **error);
 
+/* The last two lines QEMU wrote to stderr (its own error message), or
+ * NULL.  New string. */
+char *vm_stderr_tail(Vm *vm);
+
 /* Ask QEMU to quit and reap it, then SIGTERM/SIGKILL if it will not;
  * TRUE if it exited by itself within the deadline. */
 gboolean vm_shutdown(Vm *vm, Deadline deadline);
