@@ -63,7 +63,7 @@
 #include "deadline.h"
 #include "mt-error.h"
 
-/* SCTLR_EL1 bits the guard looks at (Arm ARM D17.2.118). */
+/* SCTLR_EL1 bits the guard looks at (Arm ARM, SCTLR_EL1). */
 #define GDB_SCTLR_M     (G_GUINT64_CONSTANT(1) << 0)    /* stage-1 MMU */
 #define GDB_SCTLR_C     (G_GUINT64_CONSTANT(1) << 2)    /* data cacheable */
 
