@@ -11,9 +11,10 @@
  *                       lowercase hex digits separated by ' ', then '\n':
  *                         E<gpa> <expected> <found>\n
  *                       gpa is the guest physical address of the 64-bit
- *                       word that failed (a page's head or its tail), so a
- *                       page whose head and tail are both wrong yields two
- *                       records.  The guest repairs the page and runs on.
+ *                       word that failed (a page's head or its tail, or a
+ *                       hot word, see "Hot set"), so a page whose head and
+ *                       tail are both wrong yields two records.  The guest
+ *                       repairs the word and runs on.
  *
  * Memory pattern: a 64-bit generation counter g starts at 1.  Pass g visits
  * every page of every range in order (range 0 first, ascending addresses).
@@ -25,6 +26,28 @@
  * stale page (old g), a zeroed page, a page carrying a neighbour's content
  * and a torn page (head and tail from different passes) all fail the check.
  *   MT_TAIL(g, p) = p XOR (g * MT_TAIL_MUL)       (mod 2^64)
+ *
+ * Hot set: real guests rewrite a few pages all the time, and dirty-tracking
+ * bugs live there.  K = MT_P_HOT_PAGES (0 = no hot set; at most
+ * MT_MAX_HOT_PAGES and at most the pages of range 0).  Hot page i
+ * (0 <= i < K) is page i of range 0, i.e. the first K pages of the window;
+ * its hot word is the 64-bit word at p_i + MT_HOT_WORD_OFFSET, clear of the
+ * head (offset 0) and the tail (last 8 bytes), so hot pages stay ordinary
+ * sweep pages too.  A 64-bit hot counter h starts at 0.  After every page
+ * the sweep visits (after its head store) the guest does h = h + 1, then for
+ * i = 0 .. K-1 in order: when h > 1 it checks
+ *   hot word  [p_i + MT_HOT_WORD_OFFSET]   == h - 1
+ * (a mismatch is an ordinary error record: gpa = the hot word's address,
+ * expected = h - 1, found = the word; the guest carries on), then writes
+ * the hot word with h.  With K = 0 nothing of this happens.
+ * Snapshot invariant (taken with the vCPU stopped): hot words 0 .. K-1 read
+ * h on [0, j) and h - 1 on [j, K) for a single j, 0 <= j <= K (all equal is
+ * allowed); h - 1 may be 0 only if h = 1 (words the first round has not
+ * reached yet still hold fresh RAM's zeros).  h counts the head stores
+ * made so far, so it is tied to the sweep: if the heads read G on the first
+ * k of the n pages in sweep order (all ranges) and G - 1 on the rest, then
+ * h = (G - 1) * n + k (mod 2^64); both readings of an all-equal sweep
+ * (G, k = n and G + 1, k = 0) give the same h.
  */
 #ifndef MIGTEST_ABI_H
 #define MIGTEST_ABI_H
@@ -75,6 +98,14 @@
 #define MT_PARAM_SIZE           96      /* MT_P_RANGES + MT_MAX_RANGES * 16 */
 
 /* Flags (none defined yet; payloads must ignore unknown bits). */
+
+/* Hot set (see "Hot set" above).  A hot_pages above MT_MAX_HOT_PAGES or
+ * above the number of pages in range 0 is a bad parameter block: the
+ * payload sends one error record, gpa = the MT_P_HOT_PAGES field's guest
+ * physical address, expected = the bound it broke (MT_MAX_HOT_PAGES, or
+ * range 0's page count), found = hot_pages; then it halts. */
+#define MT_MAX_HOT_PAGES        1024
+#define MT_HOT_WORD_OFFSET      2048    /* 8-aligned, not 0, not MT_PAGE_SIZE - 8 */
 
 /* ---- x86_64 (qemu-system-x86_64 -M pc|q35) ---------------------------- */
 #define MT_X86_RAM_BASE         0x0

@@ -18,6 +18,11 @@ static void test_abi_consistent(void)
     g_assert_cmphex(GUINT64_FROM_LE(magic), ==, MT_PARAM_MAGIC);
     g_assert_cmpint(MT_DEFAULT_WINDOW_START % MT_PAGE_SIZE, ==, 0);
     g_assert_cmpint(MT_DEFAULT_WINDOW_END % MT_PAGE_SIZE, ==, 0);
+    /* The hot word is a whole word clear of the sweep's head and tail. */
+    g_assert_cmpint(MT_HOT_WORD_OFFSET % 8, ==, 0);
+    g_assert_cmpint(MT_HOT_WORD_OFFSET, >=, 8);
+    g_assert_cmpint(MT_HOT_WORD_OFFSET, <=, MT_PAGE_SIZE - 16);
+    g_assert_cmpint(MT_MAX_HOT_PAGES, >=, 64);
 }
 
 static void test_images_carry_defaults(void)
