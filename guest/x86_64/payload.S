@@ -48,8 +48,8 @@
  *      r15   parameter block (MT_X86_PARAM_GPA), kept into ring 3
  *    Parameter check: rdi = GPA of the field under test, rsi = expected
  *    value or bound, rdx = value found, rax = lower bound for the next
- *    range start (after the loop: the highest range end), r8 = range
- *    descriptor, ecx = ranges left.
+ *    range start (after the loop: the highest range end, kept across the
+ *    hot_pages check), r8 = range descriptor, ecx = ranges left.
  *      rbx   GiB to map in the final map, kept into ring 3
  *      r14   MT_X86_ALIAS_BASE, kept into ring 3
  *      rax, rcx   scratch (jump targets, CR3, iretq frame)
@@ -67,7 +67,8 @@
  *      r13   g - 1: expected head; 0 during pass 1 (nothing to check)
  *      r9    g * MT_TAIL_MUL       (tail to write = p ^ r9)
  *      r10   (g - 1) * MT_TAIL_MUL (tail to expect = p ^ r10)
- *      r14   MT_TAIL_MUL (added to r9 once per pass instead of a multiply)
+ *      r14   hot counter h (starts at 0; bumped after every page only
+ *            while hot_pages != 0)
  *      r8    current range descriptor in the parameter block
  *      r11d  ranges left in this pass
  *      rbx   current page address p
@@ -75,6 +76,12 @@
  *      rax, rcx, rdx, rsi, rdi   scratch; the print routines (used in
  *            ring 0 and ring 3) clobber only these, so the registers
  *            above survive calls.
+ *    Hot round (the hot_word loop, after every head store): ecx = words left
+ *    (hot_pages is re-read from the block each round: no register left),
+ *    rdi = hot word address, rsi = h - 1 (expected; 0 in the first round:
+ *    nothing to check), rdx = word found; ecx, rdi, rsi are pushed around
+ *    put_err.  MT_TAIL_MUL, which r14 held before the hot set, is now an
+ *    immediate loaded once per pass.
  *
  * A bad parameter block yields one error record (gpa = the offending
  * field's GPA inside the block, expected = required value or bound,
@@ -82,8 +89,9 @@
  *   magic != MT_PARAM_MAGIC, version != MT_PARAM_VERSION, b_every == 0,
  *   nranges outside 1..MT_MAX_RANGES, a range start or end not page
  *   aligned, start below MT_X86_RANGE_MIN or below the previous range's
- *   end, end <= start, end above MT_X86_RANGE_LIMIT.
- * flags, hot_pages and mmu_off_after are ignored.
+ *   end, end <= start, end above MT_X86_RANGE_LIMIT, hot_pages above
+ *   MT_MAX_HOT_PAGES or above the number of pages in range 0.
+ * flags and mmu_off_after are ignored.
  */
 #include "migtest-abi.h"
 
@@ -126,6 +134,9 @@
 #define USER_RFLAGS         (X86_RFLAGS_FIXED + X86_RFLAGS_IOPL3)  /* IF=0 */
 
 #define TAIL_OFF            (MT_PAGE_SIZE - 8)  /* tail word of a page */
+/* Range 0's start in the parameter block: hot page 0. */
+#define P_RANGE0_START      (MT_P_RANGES + MT_P_RANGE_START)
+#define P_RANGE0_END        (MT_P_RANGES + MT_P_RANGE_END)
 #define PAGE_MASK           (MT_PAGE_SIZE - 1)
 #define NIBBLE_BITS         4                   /* bits per hex digit */
 /* Offset of a label from the image start = its offset within CS in real
@@ -168,6 +179,9 @@
 .endif
 .if MT_HEX_DIGITS * NIBBLE_BITS != 64
 .error "hex field is not 64 bits"
+.endif
+.if MT_HOT_WORD_OFFSET & 7 || MT_HOT_WORD_OFFSET < 8 || MT_HOT_WORD_OFFSET > TAIL_OFF - 8
+.error "the hot word must be an aligned word clear of head and tail"
 .endif
 
     /* payload.ld links the image at this absolute symbol. */
@@ -346,6 +360,19 @@ lm64:
     decl %ecx
     jnz 1b
 
+    /* hot_pages: at most MT_MAX_HOT_PAGES, and all inside range 0 (the
+     * hot round walks range 0's first pages).  rax is still needed. */
+    leaq MT_P_HOT_PAGES(%r15), %rdi
+    movl $MT_MAX_HOT_PAGES, %esi
+    movl (%rdi), %edx
+    cmpl %esi, %edx
+    ja param_fail
+    movq P_RANGE0_END(%r15), %rsi
+    subq P_RANGE0_START(%r15), %rsi
+    shrq $MT_PAGE_SHIFT, %rsi           /* pages in range 0 */
+    cmpq %rsi, %rdx
+    ja param_fail
+
     /* rbx = GiB to map = max(MIN_GIB, ceil(last end / 1 GiB)); the ranges
      * ascend, so the last end (rax) is the highest. */
     addq $(1 << X86_GIB_SHIFT) - 1, %rax
@@ -426,9 +453,9 @@ user_start:
     /* -- the workload -- */
     movl $1, %r12d                      /* g = 1 */
     xorl %r13d, %r13d                   /* g - 1 = 0: pass 1 only writes */
-    movabsq $MT_TAIL_MUL, %r14
-    movq %r14, %r9                      /* 1 * MUL */
+    movabsq $MT_TAIL_MUL, %r9           /* 1 * MUL */
     xorl %r10d, %r10d                   /* 0 * MUL */
+    xorl %r14d, %r14d                   /* h = 0 */
 pass:
     leaq MT_P_RANGES(%r15), %r8
     movl MT_P_NRANGES(%r15), %r11d
@@ -455,6 +482,29 @@ write:
     xorq %r9, %rax                      /* MT_TAIL(g, p) */
     movq %rax, TAIL_OFF(%rbx)
     movq %r12, (%rbx)
+
+    /* Hot round (migtest-abi.h, "Hot set"): h += 1, then each hot word
+     * i = 0 .. K-1 in order is checked against h - 1 and set to h. */
+    movl MT_P_HOT_PAGES(%r15), %ecx
+    testl %ecx, %ecx
+    jz next_page                        /* no hot set: h is not kept */
+    incq %r14
+    leaq -1(%r14), %rsi                 /* expected: h - 1 */
+    movq P_RANGE0_START(%r15), %rdi
+    addq $MT_HOT_WORD_OFFSET, %rdi      /* hot word 0 */
+hot_word:
+    testq %rsi, %rsi
+    jz hot_store                        /* h == 1: nothing written yet */
+    movq (%rdi), %rdx
+    cmpq %rsi, %rdx
+    jne hot_bad
+hot_store:
+    movq %r14, (%rdi)
+    addq $MT_PAGE_SIZE, %rdi
+    decl %ecx
+    jnz hot_word
+
+next_page:
     addq $MT_PAGE_SIZE, %rbx
     cmpq %rbp, %rbx
     jb page
@@ -474,7 +524,8 @@ write:
 1:  movq %r12, %r13                     /* g - 1 := g */
     incq %r12                           /* g := g + 1 */
     movq %r9, %r10                      /* (g - 1) * MUL := g * MUL */
-    addq %r14, %r9                      /* g * MUL += MUL (mod 2^64) */
+    movabsq $MT_TAIL_MUL, %rax
+    addq %rax, %r9                      /* g * MUL += MUL (mod 2^64) */
     jmp pass
 
 head_bad:                               /* rdx = head found */
@@ -486,6 +537,15 @@ tail_bad:                               /* rdx = tail, rsi = expected */
     leaq TAIL_OFF(%rbx), %rdi
     call put_err
     jmp write                           /* the write repairs the page */
+hot_bad:                                /* rdi = word, rsi = h - 1, rdx = found */
+    pushq %rcx                          /* put_err clobbers the loop's */
+    pushq %rdi                          /* registers: keep them on the */
+    pushq %rsi                          /* stack */
+    call put_err
+    popq %rsi
+    popq %rdi
+    popq %rcx
+    jmp hot_store                       /* the store repairs the word */
 
 /* put_err: one error record "E<rdi> <rsi> <rdx>\n" (MT_ERR_LEN bytes).
  * Clobbers rax, rcx, rdx, rsi, rdi. */
