@@ -24,7 +24,8 @@
  *                     access RAM cacheable, so migrated RAM is coherent.
  *   MMU_OFF_DC_CIVAC  MMU and caches off (all data accesses Device-nGnRnE,
  *                     i.e. uncached), "dc civac" after every store to a
- *                     range, as the thread's original patch did.
+ *                     range (heads, tails and hot words), as the thread's
+ *                     original patch did.
  *   MMU_OFF           MMU and caches off, no cache maintenance: the hazard
  *                     (QEMU reads RAM through cacheable mappings and may
  *                     see stale lines on Arm KVM).
@@ -33,6 +34,10 @@
  *                     uncached.
  *
  * Register map (fixed for the whole run; nothing is kept in memory):
+ *   x12  address of hot word 0 (range 0 start + MT_HOT_WORD_OFFSET)
+ *   x15  hot counter h (starts at 0; bumped after every page only while
+ *        x16 != 0)
+ *   x16  hot_pages K (0 = no hot set)
  *   x17  g - 1: the head value the previous pass left (0 in pass 1)
  *   x18  MT_TAIL_MUL
  *   x19  generation g (pass number, starts at 1)
@@ -48,11 +53,21 @@
  *   x29  mmu_off_after (read by every variant, used by mmu-off-late only)
  *   x30  link register
  *   x13  put_hex64's saved return address, x14 err_record's (no stack)
- *   x0-x12  scratch and call arguments:
+ *   x0-x11  scratch and call arguments:
  *           putc:       w0 = byte; clobbers w1
  *           put_hex64:  x2 = value; clobbers x0-x3, x13
  *           err_record: x4 = gpa, x5 = expected, x6 = found;
  *                       clobbers x0-x3, x13, x14
+ *           hot round:  x7 = hot word address, x8 = hot words left,
+ *                       x9 = h - 1 (expected; 0 in the first round), x6
+ *                       = word found; x7-x9 survive err_record
+ *
+ * A bad parameter block yields one error record, then the CPU parks:
+ *   magic, version or nranges wrong: E<block address> <MT_PARAM_MAGIC>
+ *     <magic word found>;
+ *   hot_pages above MT_MAX_HOT_PAGES or above the pages of range 0:
+ *     E<address of the hot_pages field> <the bound> <hot_pages>.
+ * b_every 0 is taken as 1; the ranges are not checked (the host does).
  */
 #include "migtest-abi.h"
 
@@ -126,6 +141,11 @@
 #define CH_LOWER_A      0x61            /* 'a' */
 
 #define TAIL_OFFSET     (MT_PAGE_SIZE - 8)
+
+#if (MT_HOT_WORD_OFFSET % 8) != 0 || MT_HOT_WORD_OFFSET < 8 || \
+    MT_HOT_WORD_OFFSET > TAIL_OFFSET - 8
+#error "the hot word must be an aligned word clear of head and tail"
+#endif
 
 #if (MT_ARM_RAM_BASE % L1_BLOCK_SIZE) != 0
 #error "the page tables assume RAM starts on a 1 GiB boundary"
@@ -205,6 +225,24 @@ mt_start:
         cbz     w1, mt_bad_params
         cmp     w1, #MT_MAX_RANGES
         b.hi    mt_bad_params
+
+        /* hot_pages: at most MT_MAX_HOT_PAGES, all inside range 0 (the
+         * hot round walks range 0's first pages).  The record names the
+         * field, the bound it broke and its value. */
+        add     x4, x22, #MT_P_HOT_PAGES
+        ldr     w16, [x4]
+        mov     x6, x16
+        mov     x5, #MT_MAX_HOT_PAGES
+        cmp     x16, x5
+        b.hi    mt_bad_field
+        ldr     x2, [x22, #MT_P_RANGES + MT_P_RANGE_START]
+        ldr     x3, [x22, #MT_P_RANGES + MT_P_RANGE_END]
+        sub     x5, x3, x2
+        lsr     x5, x5, #MT_PAGE_SHIFT  /* pages in range 0 */
+        cmp     x16, x5
+        b.hi    mt_bad_field
+        add     x12, x2, #MT_HOT_WORD_OFFSET
+        mov     x15, #0                 /* h = 0 */
 
         add     x27, x22, #MT_P_RANGES
         mov     x2, #MT_P_RANGE_SIZE
@@ -339,6 +377,34 @@ mt_write:
 #if defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
         dc      civac, x20
 #endif
+
+        /* Hot round (migtest-abi.h, "Hot set"): h += 1, then each hot word
+         * i = 0 .. K-1 in order is checked against h - 1 and set to h.
+         * Plain stores: the invariant on hot words is only claimed for a
+         * stopped vCPU, so no ordering against the sweep is needed. */
+        cbz     x16, mt_next_page       /* no hot set: h is not kept */
+        add     x15, x15, #1
+        sub     x9, x15, #1             /* expected: h - 1 */
+        mov     x7, x12
+        mov     x8, x16
+mt_hot_word:
+        cbz     x9, mt_hot_store        /* h == 1: nothing written yet */
+        ldr     x6, [x7]
+        cmp     x6, x9
+        b.eq    mt_hot_store
+        mov     x4, x7
+        mov     x5, x9
+        bl      err_record
+mt_hot_store:                           /* the store repairs a bad word */
+        str     x15, [x7]
+#if defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
+        dc      civac, x7
+#endif
+        add     x7, x7, #MT_PAGE_SIZE
+        subs    x8, x8, #1
+        b.ne    mt_hot_word
+
+mt_next_page:
         add     x20, x20, #MT_PAGE_SIZE
         b       mt_page
 
@@ -374,9 +440,11 @@ mt_range_done:
         b       mt_pass
 
 /* Invalid parameter block: one record E<block address> <MT_PARAM_MAGIC>
- * <magic word found>, then park. */
+ * <magic word found>, or (mt_bad_field) E<x4> <x5> <x6> as set up by the
+ * caller, then park. */
 mt_bad_params:
         mov     x4, x22
+mt_bad_field:
         bl      err_record
 mt_hang:
         wfi
