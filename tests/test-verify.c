@@ -181,7 +181,7 @@ static void test_exact_counts_many(Fixture *f, gconstpointer u)
 
 /* ---- invariant -------------------------------------------------------- */
 
-static void expect_invariant_ok(Fixture *f)
+static void expect_invariant_ok_gen(Fixture *f, guint64 gen)
 {
     InvariantResult r;
     g_autoptr(GError) error = NULL;
@@ -192,8 +192,13 @@ static void expect_invariant_ok(Fixture *f)
     g_assert_true(ok);
     g_assert_no_error(error);
     g_assert_cmpuint(r.pages_checked, ==, NPAGES);
-    g_assert_cmpuint(r.generation, ==, GEN);
+    g_assert_cmpuint(r.generation, ==, gen);
     invariant_result_clear(&r);
+}
+
+static void expect_invariant_ok(Fixture *f)
+{
+    expect_invariant_ok_gen(f, GEN);
 }
 
 static void expect_invariant_violation(Fixture *f, guint64 gpa, guint64 expected,
@@ -312,6 +317,215 @@ static void test_invariant_two_ranges(Fixture *f, gconstpointer u)
     expect_invariant_violation(f, page_gpa(BOUNDARY + 6), GEN - 1, GEN);
 }
 
+/* ---- invariant: hot set ---------------------------------------------- */
+
+#define HOT_K 64
+#define HOT_J 40                /* hot words [0, 40) hold h, the rest h - 1 */
+/* h for the fixture's sweep: GEN - 1 whole passes, then BOUNDARY pages. */
+#define HOT_H ((guint64)(GEN - 1) * NPAGES + BOUNDARY)
+
+static guint64 hot_gpa(guint i)
+{
+    return page_gpa(i) + MT_HOT_WORD_OFFSET;
+}
+
+/* What the guest leaves in the hot words @j words into the round that
+ * set them to @h. */
+static void write_hot(RamImage *img, guint64 h, guint j)
+{
+    for (guint i = 0; i < HOT_K; i++)
+        put64(img, hot_gpa(i), i < j ? h : h - 1);
+}
+
+static void hot_setup(Fixture *f, gconstpointer u)
+{
+    fixture_setup(f, u);
+    f->params.hot_pages = HOT_K;
+    write_hot(&f->dst, HOT_H, HOT_J);
+}
+
+static void test_hot_clean(Fixture *f, gconstpointer u)
+{
+    InvariantResult r;
+    g_autoptr(GError) error = NULL;
+
+    (void)u;
+    g_assert_true(verify_invariant(&f->dst, &f->params, &r, &error));
+    g_assert_cmpuint(r.hot_counter, ==, HOT_H);
+    g_assert_cmphex(r.hot_boundary_gpa, ==, hot_gpa(HOT_J));
+    g_assert_nonnull(strstr(r.detail, "64 hot words"));
+    invariant_result_clear(&r);
+    /* The guest stopped between the tail and the head of page BOUNDARY:
+     * that head store has not happened, so h is unchanged. */
+    put64(&f->dst, page_gpa(BOUNDARY) + MT_PAGE_SIZE - 8,
+          verify_tail(GEN, page_gpa(BOUNDARY)));
+    expect_invariant_ok(f);
+}
+
+static void test_hot_all_equal(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    write_hot(&f->dst, HOT_H, HOT_K);   /* round h complete */
+    expect_invariant_ok(f);
+    write_hot(&f->dst, HOT_H, 0);       /* head stored, round h not begun */
+    expect_invariant_ok(f);
+}
+
+static void test_hot_no_sweep_boundary(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    /* Pass GEN complete: h = GEN * NPAGES (the "GEN + 1, k = 0" reading
+     * of the sweep gives the same h). */
+    for (guint i = 0; i < NPAGES; i++)
+        write_page(&f->dst, i, GEN);
+    write_hot(&f->dst, (guint64)GEN * NPAGES, 7);
+    expect_invariant_ok(f);
+}
+
+static void test_hot_first_round(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    /* Pass 1, one page visited: h = 1, and words the first round has not
+     * reached are still fresh RAM's zeros. */
+    memset(at(&f->dst, page_gpa(0)), 0, (gsize)NPAGES * MT_PAGE_SIZE);
+    write_page(&f->dst, 0, 1);
+    write_hot(&f->dst, 1, 10);
+    expect_invariant_ok_gen(f, 1);
+    /* Two pages visited: h = 2, so a zero is no longer allowed. */
+    write_page(&f->dst, 1, 1);
+    write_hot(&f->dst, 2, 10);
+    put64(&f->dst, hot_gpa(20), 0);
+    expect_invariant_violation(f, hot_gpa(20), 1, 0);
+}
+
+static void test_hot_stale_word(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    put64(&f->dst, hot_gpa(10), HOT_H - 2);     /* before the boundary */
+    expect_invariant_violation(f, hot_gpa(10), HOT_H, HOT_H - 2);
+    put64(&f->dst, hot_gpa(10), HOT_H);
+    put64(&f->dst, hot_gpa(50), HOT_H - 2);     /* after it */
+    expect_invariant_violation(f, hot_gpa(50), HOT_H - 1, HOT_H - 2);
+}
+
+static void test_hot_stale_before_boundary(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    /* One round behind, but before j: a lost write of round h. */
+    put64(&f->dst, hot_gpa(10), HOT_H - 1);
+    expect_invariant_violation(f, hot_gpa(10), HOT_H, HOT_H - 1);
+}
+
+static void test_hot_second_boundary(Fixture *f, gconstpointer u)
+{
+    InvariantResult r;
+    g_autoptr(GError) error = NULL;
+
+    (void)u;
+    /* Words 50..54 already at h past the first boundary at 40. */
+    for (guint i = 50; i < 55; i++)
+        put64(&f->dst, hot_gpa(i), HOT_H);
+    g_assert_false(verify_invariant(&f->dst, &f->params, &r, &error));
+    g_assert_error(error, MT_ERROR, MT_ERROR_VERIFY);
+    g_assert_cmpuint(r.violations, ==, 5);
+    for (guint i = 0; i < 5; i++) {
+        g_assert_cmphex(r.reported[i].gpa, ==, hot_gpa(50 + i));
+        g_assert_cmphex(r.reported[i].expected, ==, HOT_H - 1);
+        g_assert_cmphex(r.reported[i].found, ==, HOT_H);
+    }
+    invariant_result_clear(&r);
+}
+
+static void test_hot_garbage(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    put64(&f->dst, hot_gpa(30), 0xdeadbeefcafef00dull);
+    expect_invariant_violation(f, hot_gpa(30), HOT_H, 0xdeadbeefcafef00dull);
+    put64(&f->dst, hot_gpa(30), HOT_H);
+    put64(&f->dst, hot_gpa(HOT_K - 1), 0);      /* the last word zeroed */
+    expect_invariant_violation(f, hot_gpa(HOT_K - 1), HOT_H - 1, 0);
+}
+
+static void test_hot_whole_set_stale(Fixture *f, gconstpointer u)
+{
+    InvariantResult r;
+    g_autoptr(GError) error = NULL;
+
+    (void)u;
+    /* Self-consistent but rounds old (all K final writes lost): only the
+     * sweep's h can tell. */
+    write_hot(&f->dst, HOT_H - 5, HOT_J);
+    g_assert_false(verify_invariant(&f->dst, &f->params, &r, &error));
+    g_assert_cmpuint(r.violations, ==, HOT_K);
+    g_assert_cmphex(r.reported[0].gpa, ==, hot_gpa(0));
+    g_assert_cmphex(r.reported[0].found, ==, HOT_H - 5);
+    invariant_result_clear(&r);
+}
+
+static void test_hot_two_ranges(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    /* h counts the pages of every range, not just range 0's. */
+    f->params.nranges = 2;
+    f->params.ranges[0].end = page_gpa(HOT_K + 3);
+    f->params.ranges[1].start = page_gpa(HOT_K + 3);
+    f->params.ranges[1].end = page_gpa(NPAGES);
+    expect_invariant_ok(f);
+}
+
+/* A hot set the payload would refuse is a usage error, not K violations. */
+static void test_hot_does_not_fit(Fixture *f, gconstpointer u)
+{
+    const guint32 bad[] = { MT_MAX_HOT_PAGES + 1, HOT_K + 4 };
+
+    (void)u;
+    f->params.nranges = 2;              /* range 0: HOT_K + 3 pages */
+    f->params.ranges[0].end = page_gpa(HOT_K + 3);
+    f->params.ranges[1].start = page_gpa(HOT_K + 3);
+    f->params.ranges[1].end = page_gpa(NPAGES);
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        InvariantResult r;
+        g_autoptr(GError) error = NULL;
+
+        f->params.hot_pages = bad[i];
+        g_assert_false(verify_invariant(&f->dst, &f->params, &r, &error));
+        g_assert_error(error, MT_ERROR, MT_ERROR_USAGE);
+        g_assert_nonnull(strstr(error->message, "hot set"));
+    }
+    f->params.hot_pages = HOT_K + 3;    /* exactly range 0: fine */
+    write_hot(&f->dst, HOT_H, HOT_J);
+    put64(&f->dst, hot_gpa(HOT_K), HOT_H - 1);
+    put64(&f->dst, hot_gpa(HOT_K + 1), HOT_H - 1);
+    put64(&f->dst, hot_gpa(HOT_K + 2), HOT_H - 1);
+    expect_invariant_ok(f);
+}
+
+static void test_hot_off_ignores_words(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    /* With no hot set the word at MT_HOT_WORD_OFFSET is not the guest's. */
+    f->params.hot_pages = 0;
+    put64(&f->dst, hot_gpa(3), 0xdeadbeefcafef00dull);
+    expect_invariant_ok(f);
+}
+
+static void test_hot_and_page_violation(Fixture *f, gconstpointer u)
+{
+    InvariantResult r;
+    g_autoptr(GError) error = NULL;
+
+    (void)u;
+    /* A stale hot page's head and its hot word: both reported. */
+    write_page(&f->dst, 5, GEN - 1);
+    put64(&f->dst, hot_gpa(5), HOT_H - 3);
+    g_assert_false(verify_invariant(&f->dst, &f->params, &r, &error));
+    g_assert_cmpuint(r.violations, ==, 2);
+    g_assert_cmphex(r.reported[0].gpa, ==, page_gpa(5));
+    g_assert_cmphex(r.reported[1].gpa, ==, hot_gpa(5));
+    g_assert_cmphex(r.reported[1].expected, ==, HOT_H);
+    invariant_result_clear(&r);
+}
+
 /* ---- selfcheck -------------------------------------------------------- */
 
 static void test_selfcheck(void)
@@ -398,6 +612,21 @@ int main(int argc, char **argv)
     ADD("/verify/invariant/torn-page", test_invariant_torn_page);
     ADD("/verify/invariant/flipped-head-byte", test_invariant_flipped_head_byte);
     ADD("/verify/invariant/two-ranges", test_invariant_two_ranges);
+#define HOT(path, fn) g_test_add(path, Fixture, NULL, hot_setup, fn, fixture_teardown)
+    HOT("/verify/invariant/hot/clean", test_hot_clean);
+    HOT("/verify/invariant/hot/all-equal", test_hot_all_equal);
+    HOT("/verify/invariant/hot/no-sweep-boundary", test_hot_no_sweep_boundary);
+    HOT("/verify/invariant/hot/first-round", test_hot_first_round);
+    HOT("/verify/invariant/hot/stale-word", test_hot_stale_word);
+    HOT("/verify/invariant/hot/stale-before-boundary", test_hot_stale_before_boundary);
+    HOT("/verify/invariant/hot/second-boundary", test_hot_second_boundary);
+    HOT("/verify/invariant/hot/garbage", test_hot_garbage);
+    HOT("/verify/invariant/hot/whole-set-stale", test_hot_whole_set_stale);
+    HOT("/verify/invariant/hot/two-ranges", test_hot_two_ranges);
+    HOT("/verify/invariant/hot/does-not-fit", test_hot_does_not_fit);
+    HOT("/verify/invariant/hot/off-ignores-words", test_hot_off_ignores_words);
+    HOT("/verify/invariant/hot/with-page-violation", test_hot_and_page_violation);
+#undef HOT
 #undef ADD
     g_test_add_func("/verify/selfcheck", test_selfcheck);
     g_test_add_func("/verify/layout/x86-split", test_layout_x86_split);
