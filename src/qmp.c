@@ -129,12 +129,69 @@ static char *qmp_take_line(QmpClient *qmp)
     return line;
 }
 
+/* QEMU sends strict JSON: one object per line, nested at most 1024 deep
+ * (its own parser's limit).  json-glib is laxer, and that hurts: it
+ * recurses once per nesting level, so a line of some 75000 '[' overflows
+ * an 8 MiB stack; it takes several values on one line, keeps the first and
+ * leaks the others; and it takes 'single-quoted' strings and comments, in
+ * which a '"' would fool a scan like this one.  So check the line's shape
+ * before json-glib sees it: it must open with '{', nest at most
+ * QMP_MAX_NESTING deep, have nothing after the object's closing brace, and
+ * hold no ' or / outside strings.  Whatever passes, json-glib judges. */
+#define QMP_MAX_NESTING 1024
+
+static gboolean qmp_check_shape(const char *line, GError **error)
+{
+    const char *p = line + strspn(line, " \t\r");
+    const char *why = NULL;
+    gboolean in_string = FALSE;
+    int depth = 0;
+
+    if (*p != '{') {
+        g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
+                    "QMP line is not a JSON object: '%.80s'", line);
+        return FALSE;
+    }
+    for (; *p; p++) {
+        if (in_string) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                in_string = FALSE;
+        } else if (*p == '"') {
+            in_string = TRUE;
+        } else if (*p == '{' || *p == '[') {
+            if (++depth > QMP_MAX_NESTING) {
+                why = "nests deeper than " G_STRINGIFY(QMP_MAX_NESTING) " levels";
+                break;
+            }
+        } else if (*p == '}' || *p == ']') {
+            if (--depth == 0) {
+                if (p[1 + strspn(p + 1, " \t\r")])
+                    why = "has data after its JSON object";
+                break;
+            }
+        } else if (*p == '\'' || *p == '/') {
+            why = "is not strict JSON (a quote or comment outside a string)";
+            break;
+        }
+    }
+    if (why) {
+        g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL, "QMP line %s: '%.80s'",
+                    why, line);
+        return FALSE;
+    }
+    return TRUE;                /* unterminated: json-glib says what is wrong */
+}
+
 static JsonObject *qmp_parse(const char *line, GError **error)
 {
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) local = NULL;
     JsonNode *root;
 
+    if (!qmp_check_shape(line, error))
+        return NULL;
     if (!json_parser_load_from_data(parser, line, -1, &local)) {
         g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
                     "malformed QMP line '%.80s': %s", line, local->message);

@@ -1333,6 +1333,105 @@ static void test_protocol_array_greeting(void)
     assert_contains(msg2, "QEMU says hello");
 }
 
+/* Run each of @n commands "query-status" against @replies[i] and expect
+ * MT_ERROR_PROTOCOL with @needle in the message, or (needle NULL) success. */
+static void expect_replies(const char *const *replies, const char *const *needles,
+                           guint n)
+{
+    g_autofree Step *script = g_new0(Step, n + 3);
+    FakeServer *server;
+    QmpClient *qmp;
+
+    script[0] = (Step)SEND(GREETING_7_2_22);
+    script[1] = (Step)EXPECT("qmp_capabilities", REPLY_EMPTY);
+    for (guint i = 0; i < n; i++)
+        script[i + 2] = (Step)EXPECT("query-status", replies[i]);
+    script[n + 2] = (Step)END;
+    qmp = connect_pair(script, &server);
+    for (guint i = 0; i < n; i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) ret = qmp_execute(qmp, "query-status", NULL,
+                                              deadline_in_ms(OK_MS), &error);
+        if (!needles[i]) {
+            g_assert_no_error(error);
+            g_assert_nonnull(ret);
+            continue;
+        }
+        g_assert_null(ret);
+        g_assert_error(error, MT_ERROR, MT_ERROR_PROTOCOL);
+        assert_contains(error->message, needles[i]);
+    }
+    qmp_free(qmp);
+    fake_server_join(server);
+    fake_server_free(server);
+}
+
+static void test_protocol_deep_nesting(void)
+{
+    /* json-glib recurses once per nesting level: a QMP line of some 75000
+     * '[' used to overflow the stack and kill migtest (found while writing
+     * fuzz/fuzz-qmp).  QEMU's own limit is 1024 levels; so is ours. */
+    g_autoptr(GString) deep = g_string_new("{\"return\": ");
+    g_autoptr(GString) at_limit = g_string_new("{\"return\": ");
+    g_autoptr(GString) over = g_string_new("{\"return\": ");
+    const char *replies[3], *needles[3] = { "nests deeper than 1024", NULL,
+                                            "nests deeper than 1024" };
+
+    for (guint i = 0; i < 1000 * 1000; i++)
+        g_string_append_c(deep, '[');
+    g_string_append_c(deep, '\n');
+    for (guint i = 0; i < 1023; i++)        /* with the object: 1024 deep */
+        g_string_append_c(at_limit, '[');
+    for (guint i = 0; i < 1023; i++)
+        g_string_append_c(at_limit, ']');
+    g_string_append(at_limit, ", \"id\": \"@ID@\"}\n");
+    for (guint i = 0; i < 1024; i++)
+        g_string_append_c(over, '[');
+    for (guint i = 0; i < 1024; i++)
+        g_string_append_c(over, ']');
+    g_string_append(over, ", \"id\": \"@ID@\"}\n");
+    replies[0] = deep->str;
+    replies[1] = at_limit->str;
+    replies[2] = over->str;
+    expect_replies(replies, needles, 3);
+}
+
+static void test_protocol_trailing_data(void)
+{
+    /* json-glib takes several values on a line, keeps the first and leaks
+     * the rest (found by fuzz/fuzz-qmp under LeakSanitizer): refuse them. */
+    static const char *const replies[] = {
+        "{\"return\": {}, \"id\": \"@ID@\"} {\"return\": {}, \"id\": \"@ID@\"}\n",
+        "{\"return\": {}, \"id\": \"@ID@\"}}\n",
+        "{\"return\": {}, \"id\": \"@ID@\"}5\n",
+        "5 {\"return\": {}, \"id\": \"@ID@\"}\n",
+        "{\"return\": {}, \"id\": \"@ID@\"} \t \r\n",
+    };
+    static const char *const needles[] = {
+        "data after its JSON object", "data after its JSON object",
+        "data after its JSON object", "not a JSON object", NULL,
+    };
+
+    expect_replies(replies, needles, G_N_ELEMENTS(replies));
+}
+
+static void test_protocol_not_strict(void)
+{
+    /* json-glib also takes 'single-quoted' strings and comments, where a
+     * '"' would hide brackets from the nesting check: refuse both.  The
+     * same characters inside strings are data. */
+    static const char *const replies[] = {
+        "{'return': {}, 'id': '@ID@'}\n",
+        "{\"return\": {} /* \" */, \"id\": \"@ID@\"}\n",
+        "{\"return\": {\"desc\": \"' / /* [[[ {{ \\\" ]] \\\\\"}, \"id\": \"@ID@\"}\n",
+    };
+    static const char *const needles[] = {
+        "not strict JSON", "not strict JSON", NULL,
+    };
+
+    expect_replies(replies, needles, G_N_ELEMENTS(replies));
+}
+
 /* ---- hang-ups and silence ------------------------------------------------- */
 
 static void test_disconnect_before_greeting(void)
@@ -1672,6 +1771,9 @@ static const struct {
     { "/qmp/protocol/binary-garbage", test_protocol_binary_garbage },
     { "/qmp/protocol/array", test_protocol_array },
     { "/qmp/protocol/array-greeting", test_protocol_array_greeting },
+    { "/qmp/protocol/deep-nesting", test_protocol_deep_nesting },
+    { "/qmp/protocol/trailing-data", test_protocol_trailing_data },
+    { "/qmp/protocol/not-strict", test_protocol_not_strict },
     { "/qmp/disconnect/before-greeting", test_disconnect_before_greeting },
     { "/qmp/disconnect/mid-greeting", test_disconnect_mid_greeting },
     { "/qmp/disconnect/before-reply", test_disconnect_before_reply },
