@@ -56,12 +56,16 @@ static gboolean xbzrle_hit(const MigrateStats *s)
 /* TLS and multifd compression run at ~150 MB/s here: the last copy of a
  * 99 MiB window needs ~0.7 s, so 500 ms would never converge. */
 #define SLOW_CHANNEL_DOWNTIME_MS 2000
+/* A hot set like a real guest's per-cpu data and locks: 64 pages
+ * rewritten between every two sweep steps (issue: "at least 64"). */
+#define HOT_PAGES 64
 /* Long enough to prove "does not converge" across many iterations. */
 #define HOLD_ACTIVE_MS 3000
 
 static const CaseDesc case_table[] = {
     { .name = "precopy/tcp", .transport = TRANSPORT_TCP, .smoke = TRUE },
     { .name = "precopy/unix", .transport = TRANSPORT_UNIX, .smoke = TRUE },
+    { .name = "precopy/tcp/hot", .transport = TRANSPORT_TCP, .hot_pages = HOT_PAGES },
     { .name = "precopy/fd", .transport = TRANSPORT_FD },
     { .name = "precopy/exec", .transport = TRANSPORT_EXEC },
     { .name = "precopy/file", .transport = TRANSPORT_FILE,
@@ -79,6 +83,9 @@ static const CaseDesc case_table[] = {
     { .name = "multifd/none", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_none,
       .observe = OBSERVE_MULTIFD },
+    { .name = "multifd/none/hot", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_multifd_none,
+      .hot_pages = HOT_PAGES, .observe = OBSERVE_MULTIFD },
     { .name = "multifd/zlib", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_zlib,
       .observe = OBSERVE_MULTIFD,
@@ -92,6 +99,10 @@ static const CaseDesc case_table[] = {
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
       .postcopy = TRUE, .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK,
       .observe = OBSERVE_POSTCOPY },
+    { .name = "postcopy/tcp/hot", .transport = TRANSPORT_TCP,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .hot_pages = HOT_PAGES,
+      .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
     { .name = "postcopy-preempt/tcp", .transport = TRANSPORT_TCP,
       .capabilities = caps_preempt, .max_bandwidth = SLOW_BANDWIDTH,
       .postcopy = TRUE, .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK,

@@ -74,6 +74,7 @@ typedef struct {
     const char *cancel_at;
     gint64 hold_active_ms;
     gboolean (*release_when)(const MigrateStats *stats);
+    guint hot_pages;                /* payload hot set size, 0: none */
     gboolean uuid;                  /* give both sides a -uuid */
     CaseTls tls;
     CaseFault fault;

@@ -85,6 +85,13 @@ gboolean payload_params_validate(const PayloadParams *p, GError **error)
         g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "B cadence must be at least 1");
         return FALSE;
     }
+    if (p->hot_pages > MT_MAX_HOT_PAGES ||
+        p->hot_pages > (p->ranges[0].end - p->ranges[0].start) / MT_PAGE_SIZE) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "a hot set of %u pages does not fit: "
+                    "at most %d, and at most the pages of range 0", p->hot_pages,
+                    MT_MAX_HOT_PAGES);
+        return FALSE;
+    }
     for (guint i = 0; i < p->nranges; i++) {
         const PayloadRange *r = &p->ranges[i];
         if (r->start % MT_PAGE_SIZE || r->end % MT_PAGE_SIZE || r->end <= r->start ||

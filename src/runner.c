@@ -123,6 +123,7 @@ static gboolean write_payload(CaseCtx *ctx, GError **error)
     g_autoptr(GBytes) img = NULL;
 
     default_params(ctx->c->arch, &ctx->params);
+    ctx->params.hot_pages = ctx->d->hot_pages;
     img = payload_image_patch(base, &ctx->params, error);
     if (!img)
         return FALSE;

@@ -108,6 +108,18 @@ static void test_patch_rejects_bad_params(void)
     p = good; p.ranges[0].end = 0x100000; expect_rejected(&p);
     p = good; p.nranges = 2; p.ranges[1] = (PayloadRange){ 0x1ff000, 0x300000 };
     expect_rejected(&p);    /* overlaps range 0 */
+    p = good; p.hot_pages = MT_MAX_HOT_PAGES + 1; p.ranges[0].end = 0x10000000;
+    expect_rejected(&p);
+    p = good; p.hot_pages = 257;    /* range 0 has 256 pages */
+    expect_rejected(&p);
+    p = good; p.hot_pages = 256;
+    {
+        g_autoptr(GBytes) img = payload_image_lookup("x86_64", "default");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) ok = payload_image_patch(img, &p, &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(ok);
+    }
 }
 
 static void test_read_rejects_bad_magic(void)
