@@ -838,8 +838,8 @@ void gdbstub_report_free(GdbSctlrReport *r)
     g_free(r);
 }
 
-GdbSctlrReport *gdbstub_read_sctlr_fd(int fd, GdbResume resume,
-                                      Deadline deadline, GError **error)
+GdbSctlrReport *gdbstub_read_sctlr_fd(int fd, GdbVmState vm, Deadline deadline,
+                                      GError **error)
 {
     g_autoptr(GdbConn) c = g_new0(GdbConn, 1);
     g_autoptr(GdbSctlrReport) rep = g_new0(GdbSctlrReport, 1);
@@ -854,15 +854,15 @@ GdbSctlrReport *gdbstub_read_sctlr_fd(int fd, GdbResume resume,
     g_array_set_clear_func(rep->vcpus, vcpu_clear);
 
     ok = conn_read_all(c, rep, error);
-    rep->stopped_by_us = c->saw_stop;
-    if (ok && c->saw_stop && resume == GDB_RESUME_AS_FOUND) {
+    rep->stop_packet = c->saw_stop;
+    if (ok && vm == GDB_VM_RUNNING) {
         ok = conn_request_ok(c, "D", error);
         rep->resumed = ok;
-    } else if (!ok && c->saw_stop && resume == GDB_RESUME_AS_FOUND) {
+    } else if (!ok && vm == GDB_VM_RUNNING) {
         conn_detach_best_effort(c);
     }
     rep->session_us = g_get_monotonic_time() - c->t_connect;
-    rep->stopped_us = c->saw_stop ? rep->session_us : 0;
+    rep->stopped_us = vm == GDB_VM_RUNNING || c->saw_stop ? rep->session_us : 0;
     if (!ok)
         return NULL;
     return g_steal_pointer(&rep);
@@ -901,14 +901,76 @@ static int gdb_dial(const char *path, Deadline deadline, GError **error)
     }
 }
 
-GdbSctlrReport *gdbstub_read_sctlr(const char *socket_path, GdbResume resume,
+GdbSctlrReport *gdbstub_read_sctlr(const char *socket_path, GdbVmState vm,
                                    Deadline deadline, GError **error)
 {
     int fd = gdb_dial(socket_path, deadline, error);
 
     if (fd < 0)
         return NULL;
-    return gdbstub_read_sctlr_fd(fd, resume, deadline, error);
+    return gdbstub_read_sctlr_fd(fd, vm, deadline, error);
+}
+
+GdbVmState gdbstub_vm_state_for_status(const char *qmp_status)
+{
+    return g_strcmp0(qmp_status, "running") == 0 ? GDB_VM_RUNNING : GDB_VM_STOPPED;
+}
+
+/* QMP query-status's "status", as a new string. */
+static char *qmp_runstate(QmpClient *qmp, Deadline deadline, GError **error)
+{
+    g_autoptr(JsonNode) ret = qmp_execute(qmp, "query-status", NULL, deadline, error);
+    JsonNode *st;
+
+    if (!ret)
+        return NULL;
+    st = JSON_NODE_HOLDS_OBJECT(ret)
+         ? json_object_get_member(json_node_get_object(ret), "status") : NULL;
+    if (!st || !JSON_NODE_HOLDS_VALUE(st) || json_node_get_value_type(st) != G_TYPE_STRING) {
+        g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
+                    "QMP query-status returned no status string");
+        return NULL;
+    }
+    return g_strdup(json_node_get_string(st));
+}
+
+/* The runstate after the read must be the one before; a running VM left
+ * stopped is resumed with 'cont' (best effort), and the call fails. */
+static gboolean check_runstate_kept(QmpClient *qmp, const char *before,
+                                    Deadline deadline, GError **error)
+{
+    g_autofree char *after = qmp_runstate(qmp, deadline, error);
+    gboolean was_running = g_str_equal(before, "running");
+
+    if (!after || g_str_equal(after, before))
+        return after != NULL;
+    if (was_running && g_str_equal(after, "paused"))
+        qmp_execute_simple(qmp, "cont", NULL, deadline, NULL);
+    g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
+                "the VM was '%s' before the gdbstub read and '%s' after%s", before,
+                after, was_running ? " (resumed with QMP cont)" : "");
+    return FALSE;
+}
+
+GdbSctlrReport *gdbstub_read_sctlr_qmp(QmpClient *qmp, const char *socket_path,
+                                       Deadline deadline, GError **error)
+{
+    g_autofree char *before = qmp_runstate(qmp, deadline, error);
+    g_autoptr(GdbSctlrReport) rep = NULL;
+
+    if (!before)
+        return NULL;
+    rep = gdbstub_read_sctlr(socket_path, gdbstub_vm_state_for_status(before),
+                             deadline, error);
+    if (!rep) {
+        /* Our best-effort 'D' may still be in flight: 'cont' is harmless. */
+        if (g_str_equal(before, "running"))
+            qmp_execute_simple(qmp, "cont", NULL, deadline, NULL);
+        return NULL;
+    }
+    if (!check_runstate_kept(qmp, before, deadline, error))
+        return NULL;
+    return g_steal_pointer(&rep);
 }
 
 /* ---- policy helpers ----------------------------------------------------- */

@@ -5,28 +5,30 @@
  * cache off (on Arm KVM without FEAT_S2FWB such a guest's RAM can migrate
  * stale; see docs/arm-coherency.md).
  *
- * QEMU side (verified with Debian's QEMU 7.2, TCG): the stub listens on a
- * unix socket given as
+ * QEMU side (verified with Debian's QEMU 7.2 and 10.0, TCG): the stub
+ * listens on a unix socket given as
  *     -chardev socket,id=mt-gdb,path=PATH,server=on,wait=off
  *     -gdb chardev:mt-gdb
- * It accepts one client at a time (a second connect() succeeds in the
- * kernel but is not served until the first client leaves: it times out).
+ * It serves one client at a time (a second connect() succeeds in the
+ * kernel but is answered only after the first client leaves).
  *
- * What the stub does to the VM (QEMU 7.2, measured, see tests/
- * test-gdbstub-qemu.c):
+ * What the stub does to the VM (measured with QEMU 7.2 and 10.0, see
+ * tests/test-gdbstub-qemu.c and docs/arm-coherency.md):
  *  - A client connecting stops the VM (runstate "paused", QMP event STOP)
- *    if it was running.  The stop is announced by an unsolicited stop
- *    packet ("T02thread:01;") sent before the stub reads anything, so it
- *    precedes the reply to our first command.  A VM that was not running
- *    (paused by QMP 'stop', -S "prelaunch", -incoming "inmigrate",
- *    pause-before-switchover "finish-migrate") keeps its runstate and no
- *    stop packet is sent.
+ *    if it was running.  QEMU 7.2 announces that stop with an unsolicited
+ *    stop packet ("T02thread:01;") before the reply to our first command;
+ *    QEMU 10.0 stops the VM just the same but sends nothing.  A VM that was
+ *    not running (paused by QMP 'stop', -S "prelaunch", -incoming
+ *    "inmigrate", pause-before-switchover "finish-migrate") keeps its
+ *    runstate.  The protocol cannot tell what the runstate was: only QMP
+ *    can.
  *  - 'D' (detach) and 'c'/'vCont;c' resume the VM whatever stopped it:
  *    they call vm_start() in every runstate but the ones that need a
  *    reset.  So a 'D' starts a VM paused by QMP 'stop', a -S VM and an
  *    -incoming destination, and at pre-switchover it restarts the vCPUs
- *    of a VM in "finish-migrate": QEMU then aborts on migrate-continue
- *    ("invalid runstate transition: 'running' -> 'postmigrate'").
+ *    of a VM in "finish-migrate": QEMU (7.2 and 10.0) then aborts on
+ *    migrate-continue ("invalid runstate transition: 'running' ->
+ *    'postmigrate'").
  *  - Closing the socket without 'D' leaves the runstate as it is: a VM we
  *    stopped stays "paused" (QMP 'cont' resumes it), a VM that was
  *    already stopped stays stopped.  Nothing is left pending in the stub:
@@ -39,17 +41,17 @@
  *    the session runs in ack mode.  Thread ids are "01".."NN" (cpu_index
  *    + 1), one per qfThreadInfo/qsThreadInfo reply.
  *  - SCTLR_EL1 is named "SCTLR" in system-registers.xml; its register
- *    number depends on the CPU model (92 for -cpu max, 74 for cortex-a57)
- *    and is looked up by name, never hard-coded.
+ *    number depends on the CPU model and version (7.2: 92 for -cpu max,
+ *    74 for cortex-a57; 10.0: 131 for -cpu max) and is looked up by name.
  *  - vCPUs that PSCI keeps powered off (secondaries never started) show
  *    the reset value, M=0 C=0, "[halted ]" and pc 0.
  *
- * gdbstub_read_sctlr() therefore leaves the VM as it found it: it sends
- * 'D' only when the stop packet shows that its own connection stopped a
- * running VM, and otherwise closes without 'D'.  GDB_RESUME_NEVER forbids
- * the 'D' outright (use it at pre-switchover, where a 'D' is fatal).
- * Never read while a migration is active: if the migration thread stops
- * the VM for completion while we hold it, our 'D' would restart it.
+ * So the caller says whether the VM is running (GdbVmState, from QMP
+ * query-status; gdbstub_read_sctlr_qmp() does that itself and checks the
+ * runstate again afterwards).  Only for a running VM is 'D' sent; any
+ * other VM is left by closing the socket.  Never read while a migration
+ * is active: if the migration thread stops the VM for completion while we
+ * hold it, our 'D' would restart it.
  *
  * Every wait takes an absolute Deadline; errors are MT_ERROR_* codes:
  * TIMEOUT (stub silent or socket never appeared), DISCONNECTED (stub hung
@@ -62,6 +64,7 @@
 #include <glib.h>
 #include "deadline.h"
 #include "mt-error.h"
+#include "qmp.h"
 
 /* SCTLR_EL1 bits the guard looks at (Arm ARM, SCTLR_EL1). */
 #define GDB_SCTLR_M     (G_GUINT64_CONSTANT(1) << 0)    /* stage-1 MMU */
@@ -155,18 +158,26 @@ typedef struct {
 } GdbVcpuSctlr;
 
 typedef enum {
-    GDB_RESUME_AS_FOUND,    /* 'D' iff our connection stopped a running VM */
-    GDB_RESUME_NEVER,       /* never 'D': a VM we stopped stays "paused" */
-} GdbResume;
+    GDB_VM_STOPPED,         /* not running: never 'D', close and leave it */
+    GDB_VM_RUNNING,         /* running: our connection stops it, 'D' restarts it */
+} GdbVmState;
+
+/* GDB_VM_RUNNING for QMP query-status "running", GDB_VM_STOPPED for any
+ * other status ("paused", "prelaunch", "inmigrate", "finish-migrate", ...). */
+GdbVmState gdbstub_vm_state_for_status(const char *qmp_status);
 
 typedef struct {
     GArray *vcpus;          /* GdbVcpuSctlr, in the stub's thread order */
     GdbRegs regs;
-    gboolean stopped_by_us; /* the VM was running when we connected */
+    gboolean stop_packet;   /* the stub announced a stop on connect (QEMU
+                             * 7.2 does, 10.0 does not): the VM was running */
     gboolean resumed;       /* we sent 'D' and the stub answered OK */
-    gint64 stopped_us;      /* stopped_by_us: connect() .. the OK to 'D' (or
-                             * the close, if not resumed); else 0.  An upper
-                             * bound of the pause our read caused. */
+    gint64 stopped_us;      /* how long the read kept a running VM stopped:
+                             * connect() .. the OK to 'D'; an upper bound.
+                             * 0 for a VM that was not running.  If the VM
+                             * was running but GDB_VM_STOPPED was passed
+                             * (seen through stop_packet), connect .. close:
+                             * it is still paused */
     gint64 session_us;      /* connect() .. close: how long we held the
                              * stub; at pre-switchover, added to downtime */
 } GdbSctlrReport;
@@ -177,16 +188,25 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdbSctlrReport, gdbstub_report_free)
 /*
  * Connect to the gdbstub at @socket_path (retrying while it does not exist
  * or refuses, until @deadline), read SCTLR_EL1, pc and the halted flag of
- * every vCPU, leave the VM as @resume says and close.  On failure after a
- * stop we caused, 'D' is still sent (without waiting for the answer)
- * unless @resume is GDB_RESUME_NEVER; check the runstate over QMP.
+ * every vCPU, send 'D' if @vm is GDB_VM_RUNNING, and close.  On a failure
+ * with GDB_VM_RUNNING, 'D' is still sent, without waiting for the answer.
  */
-GdbSctlrReport *gdbstub_read_sctlr(const char *socket_path, GdbResume resume,
+GdbSctlrReport *gdbstub_read_sctlr(const char *socket_path, GdbVmState vm,
                                    Deadline deadline, GError **error);
 
 /* Same over an already connected stream socket @fd (taken over, closed). */
-GdbSctlrReport *gdbstub_read_sctlr_fd(int fd, GdbResume resume,
-                                      Deadline deadline, GError **error);
+GdbSctlrReport *gdbstub_read_sctlr_fd(int fd, GdbVmState vm, Deadline deadline,
+                                      GError **error);
+
+/*
+ * The safe entry point: QMP query-status on @qmp, gdbstub_read_sctlr()
+ * with the matching GdbVmState, then query-status again, which must say
+ * the same.  A running VM found stopped afterwards is resumed with QMP
+ * 'cont' and the call fails (MT_ERROR_PROTOCOL); so does a stopped VM
+ * found running (nothing can undo that).
+ */
+GdbSctlrReport *gdbstub_read_sctlr_qmp(QmpClient *qmp, const char *socket_path,
+                                       Deadline deadline, GError **error);
 
 /* TRUE if @sctlr has both M and C set: the guest's RAM accesses through
  * this vCPU are cacheable, as QEMU's own are. */

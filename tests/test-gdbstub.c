@@ -603,6 +603,13 @@ static void test_policy_helpers(void)
     g_assert_false(gdbstub_vcpu_never_started(&off));      /* not halted */
     parked.pc = 0x40080000;
     g_assert_false(gdbstub_vcpu_never_started(&parked));   /* has run */
+    g_assert_cmpint(gdbstub_vm_state_for_status("running"), ==, GDB_VM_RUNNING);
+    for (guint i = 0; i < 6; i++) {
+        static const char *const others[] = { "paused", "prelaunch", "inmigrate",
+                                              "finish-migrate", "postmigrate", "suspended" };
+        g_assert_cmpint(gdbstub_vm_state_for_status(others[i]), ==, GDB_VM_STOPPED);
+    }
+    g_assert_cmpint(gdbstub_vm_state_for_status(NULL), ==, GDB_VM_STOPPED);
 }
 
 /* ---- the fake stub ------------------------------------------------------ */
@@ -1049,20 +1056,20 @@ static void assert_acked(FakeStub *s)
     assert_all_acked(s);
 }
 
+/* QEMU 7.2: a running VM, the stop packet on connect, 'D' at the end. */
 static void test_read_running(void)
 {
     g_autoptr(GHashTable) docs = qemu_docs("SCTLR", 92);
     g_autoptr(FakeStub) s = stub_new(docs);
     g_autoptr(GError) error = NULL;
-    g_autoptr(GdbSctlrReport) r = gdbstub_read_sctlr_fd(stub_start_pair(s),
-                                                        GDB_RESUME_AS_FOUND,
+    g_autoptr(GdbSctlrReport) r = gdbstub_read_sctlr_fd(stub_start_pair(s), GDB_VM_RUNNING,
                                                         deadline_in_ms(OK_MS), &error);
 
     g_assert_no_error(error);
     stub_join(s);
     assert_acked(s);
     assert_two_vcpus(r);
-    g_assert_true(r->stopped_by_us);
+    g_assert_true(r->stop_packet);
     g_assert_true(r->resumed);
     g_assert_true(s->detached);
     g_assert_cmpstr(last_command(s), ==, "D");
@@ -1075,8 +1082,9 @@ static void test_read_running(void)
     g_assert_true(received(s, "p20"));
 }
 
-/* A VM that was already stopped sends no stop packet: no 'D'. */
-static void test_read_paused(void)
+/* QEMU 10.0: a running VM is stopped without a stop packet; the caller
+ * knows it was running, so 'D' all the same. */
+static void test_read_running_no_stop_packet(void)
 {
     g_autoptr(GHashTable) docs = qemu_docs("SCTLR", 92);
     g_autoptr(FakeStub) s = stub_new(docs);
@@ -1084,33 +1092,55 @@ static void test_read_paused(void)
     g_autoptr(GdbSctlrReport) r = NULL;
 
     s->running = FALSE;
-    r = gdbstub_read_sctlr_fd(stub_start_pair(s), GDB_RESUME_AS_FOUND,
-                              deadline_in_ms(OK_MS), &error);
+    r = gdbstub_read_sctlr_fd(stub_start_pair(s), GDB_VM_RUNNING, deadline_in_ms(OK_MS),
+                              &error);
     g_assert_no_error(error);
     stub_join(s);
     assert_acked(s);
     assert_two_vcpus(r);
-    g_assert_false(r->stopped_by_us);
+    g_assert_false(r->stop_packet);
+    g_assert_true(r->resumed);
+    g_assert_true(s->detached);
+    g_assert_cmpint(r->stopped_us, ==, r->session_us);
+}
+
+/* A VM that was not running: no 'D', nothing stopped by us. */
+static void test_read_stopped(void)
+{
+    g_autoptr(GHashTable) docs = qemu_docs("SCTLR", 92);
+    g_autoptr(FakeStub) s = stub_new(docs);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GdbSctlrReport) r = NULL;
+
+    s->running = FALSE;
+    r = gdbstub_read_sctlr_fd(stub_start_pair(s), GDB_VM_STOPPED, deadline_in_ms(OK_MS),
+                              &error);
+    g_assert_no_error(error);
+    stub_join(s);
+    assert_acked(s);
+    assert_two_vcpus(r);
+    g_assert_false(r->stop_packet);
     g_assert_false(r->resumed);
     g_assert_false(s->detached);
     g_assert_cmpint(r->stopped_us, ==, 0);
     g_assert_cmpint(r->session_us, >, 0);
 }
 
-static void test_read_resume_never(void)
+/* The caller said stopped but QEMU 7.2's stop packet says it was running:
+ * still no 'D' (at pre-switchover a 'D' is fatal); the report says so. */
+static void test_read_stopped_but_stop_packet(void)
 {
     g_autoptr(GHashTable) docs = qemu_docs("SCTLR", 92);
     g_autoptr(FakeStub) s = stub_new(docs);
     g_autoptr(GError) error = NULL;
-    g_autoptr(GdbSctlrReport) r = gdbstub_read_sctlr_fd(stub_start_pair(s),
-                                                        GDB_RESUME_NEVER,
+    g_autoptr(GdbSctlrReport) r = gdbstub_read_sctlr_fd(stub_start_pair(s), GDB_VM_STOPPED,
                                                         deadline_in_ms(OK_MS), &error);
 
     g_assert_no_error(error);
     stub_join(s);
     assert_acked(s);
     assert_two_vcpus(r);
-    g_assert_true(r->stopped_by_us);
+    g_assert_true(r->stop_packet);
     g_assert_false(r->resumed);
     g_assert_false(s->detached);
     g_assert_cmpint(r->stopped_us, ==, r->session_us);
@@ -1132,8 +1162,8 @@ static void run_with_knob(Knob k)
     s->rle = k != K_PLAIN;
     s->xfer_max = k == K_PLAIN ? 0 : s->xfer_max;
     s->all_threads_at_once = k == K_ALL_THREADS;
-    r = gdbstub_read_sctlr_fd(stub_start_pair(s), GDB_RESUME_AS_FOUND,
-                              deadline_in_ms(OK_MS), &error);
+    r = gdbstub_read_sctlr_fd(stub_start_pair(s), GDB_VM_RUNNING, deadline_in_ms(OK_MS),
+                              &error);
     g_assert_no_error(error);
     stub_join(s);
     assert_acked(s);
@@ -1164,13 +1194,13 @@ static void test_read_all_threads(void) { run_with_knob(K_ALL_THREADS); }
 static void test_read_sctlr_el1(void) { run_with_knob(K_EL1); }
 
 /* Run a session expected to fail with @code before @ms; return the stub. */
-static FakeStub *fail_session(FakeStub *s, GdbResume resume, guint ms, MtErrorCode code,
+static FakeStub *fail_session(FakeStub *s, GdbVmState vm, guint ms, MtErrorCode code,
                               const char *msg_part)
 {
     g_autoptr(GError) error = NULL;
     Deadline d = deadline_in_ms(ms);
     gint64 t0 = g_get_monotonic_time();
-    GdbSctlrReport *r = gdbstub_read_sctlr_fd(stub_start_pair(s), resume, d, &error);
+    GdbSctlrReport *r = gdbstub_read_sctlr_fd(stub_start_pair(s), vm, d, &error);
     gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
 
     g_assert_null(r);
@@ -1191,7 +1221,7 @@ static void test_error_silent(void)
 
     s->silent_after = 0;
     s->running = FALSE;
-    fail_session(s, GDB_RESUME_AS_FOUND, SHORT_MS, MT_ERROR_TIMEOUT,
+    fail_session(s, GDB_VM_STOPPED, SHORT_MS, MT_ERROR_TIMEOUT,
                  "timed out waiting for the reply to 'qSupported");
     g_assert_cmpuint(s->received->len, ==, 1);
 }
@@ -1203,18 +1233,19 @@ static void test_error_silent_mid_session(void)
     g_autoptr(FakeStub) s = stub_new(docs);
 
     s->silent_after = 5;
-    fail_session(s, GDB_RESUME_AS_FOUND, SHORT_MS, MT_ERROR_TIMEOUT, "timed out");
+    fail_session(s, GDB_VM_RUNNING, SHORT_MS, MT_ERROR_TIMEOUT, "timed out");
     g_assert_cmpstr(last_command(s), ==, "D");
     g_assert_cmpuint(s->received->len, ==, 7);
 }
 
-static void test_error_silent_resume_never(void)
+static void test_error_silent_stopped(void)
 {
     g_autoptr(GHashTable) docs = qemu_docs("SCTLR", 92);
     g_autoptr(FakeStub) s = stub_new(docs);
 
     s->silent_after = 5;
-    fail_session(s, GDB_RESUME_NEVER, SHORT_MS, MT_ERROR_TIMEOUT, "timed out");
+    s->running = FALSE;
+    fail_session(s, GDB_VM_STOPPED, SHORT_MS, MT_ERROR_TIMEOUT, "timed out");
     g_assert_false(received(s, "D"));
 }
 
@@ -1223,7 +1254,7 @@ static void test_error_no_sctlr(void)
     g_autoptr(GHashTable) docs = qemu_docs(NULL, -1);
     g_autoptr(FakeStub) s = stub_new(docs);
 
-    fail_session(s, GDB_RESUME_AS_FOUND, OK_MS, MT_ERROR_UNSUPPORTED,
+    fail_session(s, GDB_VM_RUNNING, OK_MS, MT_ERROR_UNSUPPORTED,
                  "describes no SCTLR_EL1 or SCTLR register (120 registers in 4 documents)");
     g_assert_cmpstr(last_command(s), ==, "D");  /* the VM was resumed all the same */
 }
@@ -1234,7 +1265,7 @@ static void test_error_hangup(void)
     g_autoptr(FakeStub) s = stub_new(docs);
 
     s->hangup_after = 3;
-    fail_session(s, GDB_RESUME_AS_FOUND, OK_MS, MT_ERROR_DISCONNECTED,
+    fail_session(s, GDB_VM_RUNNING, OK_MS, MT_ERROR_DISCONNECTED,
                  "closed the connection");
 }
 
@@ -1244,7 +1275,7 @@ static void test_error_p_refused(void)
     g_autoptr(FakeStub) s = stub_new(docs);
 
     s->p_reply = "E14";
-    fail_session(s, GDB_RESUME_AS_FOUND, OK_MS, MT_ERROR_PROTOCOL,
+    fail_session(s, GDB_VM_RUNNING, OK_MS, MT_ERROR_PROTOCOL,
                  "refused 'p5c': E14");
 }
 
@@ -1254,7 +1285,7 @@ static void test_error_p_unsupported(void)
     g_autoptr(FakeStub) s = stub_new(docs);
 
     s->p_reply = "";
-    fail_session(s, GDB_RESUME_AS_FOUND, OK_MS, MT_ERROR_PROTOCOL,
+    fail_session(s, GDB_VM_RUNNING, OK_MS, MT_ERROR_PROTOCOL,
                  "does not support 'p5c'");
 }
 
@@ -1264,7 +1295,7 @@ static void test_error_p_unavailable(void)
     g_autoptr(FakeStub) s = stub_new(docs);
 
     s->p_reply = "xxxxxxxxxxxxxxxx";
-    fail_session(s, GDB_RESUME_AS_FOUND, OK_MS, MT_ERROR_PROTOCOL, "unavailable");
+    fail_session(s, GDB_VM_RUNNING, OK_MS, MT_ERROR_PROTOCOL, "unavailable");
 }
 
 static void test_error_bad_frame(void)
@@ -1274,7 +1305,7 @@ static void test_error_bad_frame(void)
     g_autofree char *bad = raw_frame("*x");
 
     s->first_raw = bad;
-    fail_session(s, GDB_RESUME_AS_FOUND, OK_MS, MT_ERROR_PROTOCOL, "nothing to repeat");
+    fail_session(s, GDB_VM_RUNNING, OK_MS, MT_ERROR_PROTOCOL, "nothing to repeat");
 }
 
 static void test_error_exit_packet(void)
@@ -1285,7 +1316,7 @@ static void test_error_exit_packet(void)
 
     s->first_raw = w;
     s->running = FALSE;
-    fail_session(s, GDB_RESUME_AS_FOUND, OK_MS, MT_ERROR_DISCONNECTED, "target exited");
+    fail_session(s, GDB_VM_STOPPED, OK_MS, MT_ERROR_DISCONNECTED, "target exited");
 }
 
 static void test_error_missing_include(void)
@@ -1294,8 +1325,193 @@ static void test_error_missing_include(void)
     g_autoptr(FakeStub) s = stub_new(docs);
 
     g_hash_table_remove(docs, "sve-registers.xml");
-    fail_session(s, GDB_RESUME_AS_FOUND, OK_MS, MT_ERROR_PROTOCOL,
+    fail_session(s, GDB_VM_RUNNING, OK_MS, MT_ERROR_PROTOCOL,
                  "refused 'qXfer:features:read:sve-registers.xml:0,ffb': E00");
+}
+
+/* ---- with QMP: a fake QMP server that answers query-status ----------------- */
+
+typedef struct {
+    int fd;
+    GThread *thread;
+    const char *const *statuses;   /* answered in turn to query-status */
+    guint next;
+    GPtrArray *commands;
+    char *failure;
+} FakeQmp;
+
+static void fake_qmp_reply(FakeQmp *q, const char *json)
+{
+    g_autofree char *line = g_strconcat(json, "\n", NULL);
+
+    if (send(q->fd, line, strlen(line), MSG_NOSIGNAL) != (gssize)strlen(line) && !q->failure)
+        q->failure = g_strdup("fake QMP: send failed");
+}
+
+static void fake_qmp_handle(FakeQmp *q, const char *line)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    const char *cmd;
+
+    if (!json_parser_load_from_data(parser, line, -1, NULL) ||
+        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+        q->failure = g_strdup_printf("fake QMP: bad line '%s'", line);
+        return;
+    }
+    cmd = json_object_get_string_member(json_node_get_object(json_parser_get_root(parser)),
+                                        "execute");
+    g_ptr_array_add(q->commands, g_strdup(cmd));
+    if (g_str_equal(cmd, "query-status")) {
+        g_autofree char *r = g_strdup_printf("{\"return\": {\"status\": \"%s\", "
+                                             "\"running\": false}}", q->statuses[q->next]);
+        if (q->statuses[q->next + 1])
+            q->next++;
+        fake_qmp_reply(q, r);
+    } else {
+        fake_qmp_reply(q, "{\"return\": {}}");
+    }
+}
+
+static gpointer fake_qmp_thread(gpointer opaque)
+{
+    FakeQmp *q = opaque;
+    g_autoptr(GString) in = g_string_new(NULL);
+
+    fake_qmp_reply(q, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, "
+                      "\"major\": 7}, \"package\": \"\"}, \"capabilities\": []}}");
+    for (;;) {
+        struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
+        char buf[1024], *nl;
+        gssize n;
+
+        while ((nl = strchr(in->str, '\n'))) {
+            g_autofree char *line = g_strndup(in->str, nl - in->str);
+
+            g_string_erase(in, 0, nl - in->str + 1);
+            fake_qmp_handle(q, line);
+        }
+        if (poll(&pfd, 1, SERVER_WAIT_MS) <= 0 || (n = recv(q->fd, buf, sizeof(buf), 0)) <= 0)
+            return NULL;
+        g_string_append_len(in, buf, n);
+    }
+}
+
+/* A QMP client talking to a fake server that answers @statuses in turn. */
+static QmpClient *fake_qmp_start(FakeQmp *q, const char *const *statuses)
+{
+    int sv[2];
+    g_autoptr(GError) error = NULL;
+    QmpClient *client;
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    q->fd = sv[1];
+    q->statuses = statuses;
+    q->commands = g_ptr_array_new_with_free_func(g_free);
+    q->thread = g_thread_new("fake-qmp", fake_qmp_thread, q);
+    client = qmp_new_from_fd(sv[0], deadline_in_ms(OK_MS), &error);
+    g_assert_no_error(error);
+    return client;
+}
+
+/* Close the client first; returns the commands as one string. */
+static char *fake_qmp_finish(FakeQmp *q)
+{
+    char *all;
+
+    g_thread_join(q->thread);
+    close(q->fd);
+    g_assert_cmpstr(q->failure, ==, NULL);
+    g_ptr_array_add(q->commands, NULL);
+    all = g_strjoinv(" ", (char **)q->commands->pdata);
+    g_ptr_array_unref(q->commands);
+    return all;
+}
+
+/* One gdbstub_read_sctlr_qmp() against a fake QMP answering @statuses and
+ * a fake stub (stop packet if @running); returns the QMP commands. */
+static char *qmp_session(const char *const *statuses, gboolean running, MtErrorCode code,
+                         const char *msg_part, FakeStub **stub_out)
+{
+    g_autofree char *dir = g_dir_make_tmp("mt-gdb-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "gdb.sock", NULL);
+    g_autoptr(GHashTable) docs = qemu_docs("SCTLR", 92);
+    FakeStub *s = stub_new(docs);
+    FakeQmp q = { 0 };
+    QmpClient *qmp = fake_qmp_start(&q, statuses);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GdbSctlrReport) r = NULL;
+
+    s->running = running;
+    stub_start_listen(s, path);
+    r = gdbstub_read_sctlr_qmp(qmp, path, deadline_in_ms(OK_MS), &error);
+    if (msg_part) {
+        g_assert_null(r);
+        g_assert_error(error, MT_ERROR, (int)code);
+        assert_contains(error->message, msg_part);
+    } else {
+        g_assert_no_error(error);
+        assert_two_vcpus(r);
+    }
+    qmp_free(qmp);
+    stub_join(s);
+    s->docs = NULL;
+    *stub_out = s;
+    g_assert_cmpint(g_rmdir(dir), ==, 0);
+    return fake_qmp_finish(&q);
+}
+
+static void test_qmp_running(void)
+{
+    static const char *const st[] = { "running", "running", NULL };
+    g_autoptr(FakeStub) s = NULL;
+    g_autofree char *cmds = qmp_session(st, FALSE, 0, NULL, &s);
+
+    g_assert_cmpstr(cmds, ==, "qmp_capabilities query-status query-status");
+    g_assert_true(s->detached);
+}
+
+static void test_qmp_paused(void)
+{
+    static const char *const st[] = { "paused", "paused", NULL };
+    g_autoptr(FakeStub) s = NULL;
+    g_autofree char *cmds = qmp_session(st, FALSE, 0, NULL, &s);
+
+    g_assert_cmpstr(cmds, ==, "qmp_capabilities query-status query-status");
+    g_assert_false(s->detached);
+}
+
+static void test_qmp_pre_switchover(void)
+{
+    static const char *const st[] = { "finish-migrate", "finish-migrate", NULL };
+    g_autoptr(FakeStub) s = NULL;
+    g_autofree char *cmds = qmp_session(st, FALSE, 0, NULL, &s);
+
+    g_assert_false(s->detached);
+    g_assert_cmpstr(cmds, ==, "qmp_capabilities query-status query-status");
+}
+
+/* Running before, paused after: resumed with 'cont', and an error. */
+static void test_qmp_left_paused(void)
+{
+    static const char *const st[] = { "running", "paused", NULL };
+    g_autoptr(FakeStub) s = NULL;
+    g_autofree char *cmds = qmp_session(st, TRUE, MT_ERROR_PROTOCOL,
+                                        "'running' before the gdbstub read and 'paused' "
+                                        "after (resumed with QMP cont)", &s);
+
+    g_assert_cmpstr(cmds, ==, "qmp_capabilities query-status query-status cont");
+}
+
+/* Stopped before, running after: an error nothing can undo. */
+static void test_qmp_started_a_stopped_vm(void)
+{
+    static const char *const st[] = { "prelaunch", "running", NULL };
+    g_autoptr(FakeStub) s = NULL;
+    g_autofree char *cmds = qmp_session(st, FALSE, MT_ERROR_PROTOCOL,
+                                        "'prelaunch' before the gdbstub read and 'running' after",
+                                        &s);
+
+    g_assert_cmpstr(cmds, ==, "qmp_capabilities query-status query-status");
 }
 
 /* ---- connecting by path ------------------------------------------------- */
@@ -1310,7 +1526,7 @@ static void test_connect_unix(void)
     g_autoptr(GdbSctlrReport) r = NULL;
 
     stub_start_listen(s, path);
-    r = gdbstub_read_sctlr(path, GDB_RESUME_AS_FOUND, deadline_in_ms(OK_MS), &error);
+    r = gdbstub_read_sctlr(path, GDB_VM_RUNNING, deadline_in_ms(OK_MS), &error);
     g_assert_no_error(error);
     stub_join(s);
     assert_acked(s);
@@ -1325,8 +1541,8 @@ static void test_connect_never_appears(void)
     g_autofree char *path = g_build_filename(dir, "gdb.sock", NULL);
     g_autoptr(GError) error = NULL;
     gint64 t0 = g_get_monotonic_time(), took_ms;
-    GdbSctlrReport *r = gdbstub_read_sctlr(path, GDB_RESUME_AS_FOUND,
-                                           deadline_in_ms(SHORT_MS), &error);
+    GdbSctlrReport *r = gdbstub_read_sctlr(path, GDB_VM_RUNNING, deadline_in_ms(SHORT_MS),
+                                           &error);
 
     took_ms = (g_get_monotonic_time() - t0) / 1000;
     g_assert_null(r);
@@ -1342,8 +1558,7 @@ static void test_connect_path_length(void)
     g_autofree char *path = g_strnfill(200, 'a');
     g_autoptr(GError) error = NULL;
 
-    g_assert_null(gdbstub_read_sctlr(path, GDB_RESUME_AS_FOUND, deadline_in_ms(OK_MS),
-                                     &error));
+    g_assert_null(gdbstub_read_sctlr(path, GDB_VM_RUNNING, deadline_in_ms(OK_MS), &error));
     g_assert_error(error, MT_ERROR, MT_ERROR_ENV);
 }
 
@@ -1390,8 +1605,9 @@ static const struct {
     { "/gdbstub/tdesc/errors", test_tdesc_errors },
     { "/gdbstub/policy/helpers", test_policy_helpers },
     { "/gdbstub/read/running", test_read_running },
-    { "/gdbstub/read/paused", test_read_paused },
-    { "/gdbstub/read/resume-never", test_read_resume_never },
+    { "/gdbstub/read/running-no-stop-packet", test_read_running_no_stop_packet },
+    { "/gdbstub/read/stopped", test_read_stopped },
+    { "/gdbstub/read/stopped-but-stop-packet", test_read_stopped_but_stop_packet },
     { "/gdbstub/read/noack", test_read_noack },
     { "/gdbstub/read/nack", test_read_nack },
     { "/gdbstub/read/corrupt-reply", test_read_corrupt_reply },
@@ -1400,7 +1616,7 @@ static const struct {
     { "/gdbstub/read/sctlr-el1", test_read_sctlr_el1 },
     { "/gdbstub/error/silent", test_error_silent },
     { "/gdbstub/error/silent-mid-session", test_error_silent_mid_session },
-    { "/gdbstub/error/silent-resume-never", test_error_silent_resume_never },
+    { "/gdbstub/error/silent-stopped", test_error_silent_stopped },
     { "/gdbstub/error/no-sctlr", test_error_no_sctlr },
     { "/gdbstub/error/hangup", test_error_hangup },
     { "/gdbstub/error/p-refused", test_error_p_refused },
@@ -1409,6 +1625,11 @@ static const struct {
     { "/gdbstub/error/bad-frame", test_error_bad_frame },
     { "/gdbstub/error/exit-packet", test_error_exit_packet },
     { "/gdbstub/error/missing-include", test_error_missing_include },
+    { "/gdbstub/qmp/running", test_qmp_running },
+    { "/gdbstub/qmp/paused", test_qmp_paused },
+    { "/gdbstub/qmp/pre-switchover", test_qmp_pre_switchover },
+    { "/gdbstub/qmp/left-paused", test_qmp_left_paused },
+    { "/gdbstub/qmp/started-a-stopped-vm", test_qmp_started_a_stopped_vm },
     { "/gdbstub/connect/unix", test_connect_unix },
     { "/gdbstub/connect/never-appears", test_connect_never_appears },
     { "/gdbstub/connect/path-length", test_connect_path_length },
