@@ -75,6 +75,7 @@ static const ArchDesc arch_aarch64 = {
     .kvm_host_arch = "aarch64",
     .ram_base = MT_ARM_RAM_BASE,
     .default_variant = "mmu-on",
+    .coherency_guard = TRUE,
     .variants = arm_variants,
     .ram_layout = arm_ram_layout,
 };

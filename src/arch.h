@@ -33,6 +33,7 @@ typedef struct ArchDesc {
     guint64 ram_base;
     const char *machine_family;  /* versioned machine types: "pc-i440fx-" */
     const char *default_variant;
+    gboolean coherency_guard;   /* guests can run uncached: check SCTLR */
     const char *const *variants;    /* NULL-terminated payload variant names */
     /* Fill @out for @machine with @mem bytes of RAM. */
     void (*ram_layout)(const char *machine, guint64 mem, RamLayout *out);

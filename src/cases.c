@@ -47,6 +47,13 @@ static gboolean xbzrle_hit(const MigrateStats *s)
     return s->xbzrle_pages > 0;
 }
 
+/* Pass 1 of the migration is sent: time enough for mmu-off-late's guest
+ * to have turned its MMU off; now let it converge. */
+static gboolean first_pass_sent(const MigrateStats *s)
+{
+    return s->dirty_sync_count >= 2;
+}
+
 /* A bandwidth that keeps precopy going for seconds, so that a feature
  * acting between iterations (throttle, xbzrle, postcopy switch, a cancel)
  * has iterations to act in: the window is ~99 MiB. */
@@ -59,6 +66,9 @@ static gboolean xbzrle_hit(const MigrateStats *s)
 /* A hot set like a real guest's per-cpu data and locks: 64 pages
  * rewritten between every two sweep steps (issue: "at least 64"). */
 #define HOT_PAGES 64
+/* mmu-off-late: ~1 s of passes under TCG after the first 'B', so the
+ * start check sees the MMU on and pre-switchover, seconds later, off. */
+#define MMU_OFF_LATE_PASSES 100
 /* Long enough to prove "does not converge" across many iterations. */
 #define HOLD_ACTIVE_MS 3000
 
@@ -79,7 +89,7 @@ static const CaseDesc case_table[] = {
     { .name = "xbzrle/tcp", .transport = TRANSPORT_TCP,
       .capabilities = caps_xbzrle, .params = params_xbzrle,
       .max_bandwidth = SLOW_BANDWIDTH, .downtime_limit_ms = 1,
-      .release_when = xbzrle_hit, .observe = OBSERVE_XBZRLE },
+      .release_when = xbzrle_hit, .release_stops_source = TRUE, .observe = OBSERVE_XBZRLE },
     { .name = "multifd/none", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_none,
       .observe = OBSERVE_MULTIFD },
@@ -146,6 +156,30 @@ static const CaseDesc case_table[] = {
     { .name = "tls-x509/match", .transport = TRANSPORT_TCP, .tls = TLS_X509,
       .params = params_tls, .observe = OBSERVE_TLS,
       .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+#define COHERENCY(v, pol, polname, fired, late)                               \
+    { .name = "coherency/" v "/" polname, .only_arch = "aarch64",            \
+      .transport = TRANSPORT_TCP, .variant = v, .coherency_case = TRUE,       \
+      .mmu_policy = MMU_POLICY_##pol, .expect_fired = fired,                  \
+      .mmu_off_after = (late) ? MMU_OFF_LATE_PASSES : 0,                      \
+      .max_bandwidth = (late) ? SLOW_BANDWIDTH : 0,                           \
+      .release_when = (late) ? first_pass_sent : NULL }
+    COHERENCY("mmu-on", REFUSE, "refuse", NULL, 0),
+    COHERENCY("mmu-on", WARN, "warn", NULL, 0),
+    COHERENCY("mmu-on", STOP_COPY, "stop-copy", NULL, 0),
+    COHERENCY("mmu-on", IGNORE, "ignore", NULL, 0),
+    COHERENCY("mmu-off-dc-civac", REFUSE, "refuse", "start", 0),
+    COHERENCY("mmu-off-dc-civac", WARN, "warn", "start", 0),
+    COHERENCY("mmu-off-dc-civac", STOP_COPY, "stop-copy", "start", 0),
+    COHERENCY("mmu-off-dc-civac", IGNORE, "ignore", NULL, 0),
+    COHERENCY("mmu-off", REFUSE, "refuse", "start", 0),
+    COHERENCY("mmu-off", WARN, "warn", "start", 0),
+    COHERENCY("mmu-off", STOP_COPY, "stop-copy", "start", 0),
+    COHERENCY("mmu-off", IGNORE, "ignore", NULL, 0),
+    COHERENCY("mmu-off-late", REFUSE, "refuse", "pre-switchover", 1),
+    COHERENCY("mmu-off-late", WARN, "warn", "pre-switchover", 1),
+    COHERENCY("mmu-off-late", STOP_COPY, "stop-copy", "pre-switchover", 1),
+    COHERENCY("mmu-off-late", IGNORE, "ignore", NULL, 1),
+#undef COHERENCY
     { .name = "non-converging/tcp", .transport = TRANSPORT_TCP,
       .max_bandwidth = TINY_BANDWIDTH, .downtime_limit_ms = 1,
       .hold_active_ms = HOLD_ACTIVE_MS, .expect = EXPECT_CANCELLED,

@@ -11,6 +11,7 @@
 #define MIGTEST_CASES_H
 
 #include "arch.h"
+#include "coherency.h"
 #include "migrate.h"
 
 typedef enum {
@@ -74,7 +75,14 @@ typedef struct {
     const char *cancel_at;
     gint64 hold_active_ms;
     gboolean (*release_when)(const MigrateStats *stats);
+    gboolean release_stops_source;
     guint hot_pages;                /* payload hot set size, 0: none */
+    const char *variant;            /* payload variant, NULL: the arch's default */
+    guint mmu_off_after;            /* mmu-off-late: passes before MMU off */
+    /* Coherency matrix rows fix the policy and say where it must act. */
+    gboolean coherency_case;
+    MmuPolicy mmu_policy;
+    const char *expect_fired;       /* "start", "pre-switchover" or NULL */
     gboolean uuid;                  /* give both sides a -uuid */
     CaseTls tls;
     CaseFault fault;

@@ -40,13 +40,14 @@ typedef struct {
     gboolean verbose;
     gint timeout_s;
     gint jobs;
+    char *mmu_policy;
 } CliOptions;
 
 static void cli_options_clear(CliOptions *o)
 {
     g_free(o->arch); g_free(o->accel); g_free(o->case_glob); g_free(o->mem);
     g_free(o->src_qemu); g_free(o->dst_qemu); g_free(o->machine); g_free(o->ram);
-    g_free(o->json); g_free(o->junit); g_free(o->results);
+    g_free(o->json); g_free(o->junit); g_free(o->results); g_free(o->mmu_policy);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CliOptions, cli_options_clear)
 
@@ -199,6 +200,9 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
 
     if (o->accel && !g_str_equal(o->accel, "kvm") && !g_str_equal(o->accel, "tcg"))
         return usage_error("unknown --accel '%s'; use kvm or tcg", o->accel);
+    if (o->mmu_policy && !mmu_policy_parse(o->mmu_policy, &run->mmu_policy))
+        return usage_error("unknown --mmu-policy '%s'; use refuse, warn, stop-copy or ignore",
+                           o->mmu_policy);
     if (o->ram && !g_str_equal(o->ram, "shared") && !g_str_equal(o->ram, "private"))
         return usage_error("unknown --ram '%s'; use shared or private", o->ram);
     if (!parse_size(o->mem ? o->mem : "150M", &run->mem_bytes))
@@ -421,6 +425,7 @@ int main(int argc, char **argv)
         { "junit", 0, 0, G_OPTION_ARG_FILENAME, &o.junit, "Write a JUnit XML report", "FILE" },
         { "results", 0, 0, G_OPTION_ARG_FILENAME, &o.results, "Per-case log directory (default migtest-results)", "DIR" },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &o.timeout_s, "Per-case deadline in seconds (default 180)", "S" },
+        { "mmu-policy", 0, 0, G_OPTION_ARG_STRING, &o.mmu_policy, "Arm guests with MMU/cache off (default refuse)", "refuse|warn|stop-copy|ignore" },
         { "jobs", 'j', 0, G_OPTION_ARG_INT, &o.jobs, "Cases to run in parallel (default 1)", "N" },
         { "keep", 0, 0, G_OPTION_ARG_NONE, &o.keep, "Keep run and log directories of passing cases", NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Say what is happening", NULL },

@@ -82,6 +82,24 @@ static const char *member_str(JsonObject *o, const char *name)
            ? json_node_get_string(n) : NULL;
 }
 
+static void add_capability(JsonBuilder *b, const char *name)
+{
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "capability");
+    json_builder_add_string_value(b, name);
+    json_builder_set_member_name(b, "state");
+    json_builder_add_boolean_value(b, TRUE);
+    json_builder_end_object(b);
+}
+
+static gboolean has_capability(const MigrateConfig *cfg, const char *name)
+{
+    for (guint i = 0; cfg->capabilities && cfg->capabilities[i]; i++)
+        if (g_str_equal(cfg->capabilities[i], name))
+            return TRUE;
+    return FALSE;
+}
+
 static gboolean set_capabilities(Vm *vm, const MigrateConfig *cfg,
                                  Deadline deadline, GError **error)
 {
@@ -92,15 +110,12 @@ static gboolean set_capabilities(Vm *vm, const MigrateConfig *cfg,
     json_builder_set_member_name(b, "capabilities");
     json_builder_begin_array(b);
     /* "events" makes QEMU emit MIGRATION and MIGRATION_PASS, which the
-     * waits below are driven by. */
-    for (int i = -1; i < 0 || (cfg->capabilities && cfg->capabilities[i]); i++) {
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "capability");
-        json_builder_add_string_value(b, i < 0 ? "events" : cfg->capabilities[i]);
-        json_builder_set_member_name(b, "state");
-        json_builder_add_boolean_value(b, TRUE);
-        json_builder_end_object(b);
-    }
+     * waits below are driven by; a pre-switchover hook needs the pause. */
+    add_capability(b, "events");
+    if (cfg->at_pre_switchover && !has_capability(cfg, "pause-before-switchover"))
+        add_capability(b, "pause-before-switchover");
+    for (guint i = 0; cfg->capabilities && cfg->capabilities[i]; i++)
+        add_capability(b, cfg->capabilities[i]);
     json_builder_end_array(b);
     json_builder_end_object(b);
     root = json_builder_get_root(b);
@@ -332,9 +347,17 @@ static gboolean on_status(Session *s, GError **error)
 
     if (g_str_equal(s->status, "active") && !s->active_since)
         s->active_since = g_get_monotonic_time();
+    if (g_str_equal(s->status, "pre-switchover") && cfg->at_pre_switchover) {
+        gboolean refuse = FALSE;
+        if (!cfg->at_pre_switchover(cfg->hook_opaque, &refuse, error))
+            return FALSE;
+        if (refuse)
+            return cancel(s, error);
+    }
     if (cfg->cancel_at && g_str_equal(cfg->cancel_at, s->status))
         return cancel(s, error);
-    if (g_str_equal(s->status, "pre-switchover") && cfg->continue_at_pre_switchover) {
+    if (g_str_equal(s->status, "pre-switchover") &&
+        (cfg->continue_at_pre_switchover || cfg->at_pre_switchover)) {
         g_autoptr(JsonObject) args = json_object_new();
         json_object_set_string_member(args, "state", "pre-switchover");
         return qmp_execute_simple(vm_qmp(s->src), "migrate-continue", args, s->deadline, error);
@@ -359,14 +382,16 @@ static gboolean on_sample(Session *s, GError **error)
     st->xbzrle_pages = MAX(st->xbzrle_pages, member_int(member_obj(o, "xbzrle-cache"), "pages"));
     st->multifd_bytes = MAX(st->multifd_bytes, member_int(ram, "multifd-bytes"));
     st->postcopy_requests = MAX(st->postcopy_requests, member_int(ram, "postcopy-requests"));
+    st->dirty_sync_count = member_int(ram, "dirty-sync-count");
     s->expected_downtime_ms = member_int(o, "expected-downtime");
     s->remaining = member_int(ram, "remaining");
-    /* The feature has acted: finish as stop-copy.  xbzrle here is bound
-     * by encoding speed, so lifting the limits alone may never converge. */
+    /* The feature has acted: lift the limits so it converges, and for
+     * xbzrle (bound by encoding speed here) finish as stop-copy. */
     if (s->cfg->release_when && !s->released && s->cfg->release_when(st)) {
         s->released = TRUE;
         if (!set_limits(s->src, RELEASE_BANDWIDTH, RELEASE_DOWNTIME_MS, s->deadline, error) ||
-            !qmp_execute_simple(vm_qmp(s->src), "stop", NULL, s->deadline, error))
+            (s->cfg->release_stops_source &&
+             !qmp_execute_simple(vm_qmp(s->src), "stop", NULL, s->deadline, error)))
             return FALSE;
     }
     /* "After the first pass": dirty-sync-count 2 means pass 1 is done. */

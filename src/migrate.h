@@ -44,6 +44,13 @@ typedef struct {
     const char *cancel_at;      /* migrate_cancel on reaching this status */
     gint64 hold_active_ms;      /* must stay "active" this long, then cancel */
     gboolean bad_destination;   /* connect where nothing listens */
+    /* Called at pre-switchover with the source's vCPUs stopped (adds the
+     * pause-before-switchover capability); set *cancel to refuse the
+     * switchover.  The migration then continues or is cancelled. */
+    gboolean (*at_pre_switchover)(gpointer opaque, gboolean *cancel, GError **error);
+    gpointer hook_opaque;
+    /* release_when also stops the source (stop-copy finish). */
+    gboolean release_stops_source;
     /* Once this returns TRUE on the figures sampled so far, lift the
      * bandwidth cap so the migration converges: a case first proves its
      * feature acted (throttling, xbzrle hits), then lets it finish. */

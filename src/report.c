@@ -25,6 +25,8 @@ void report_table_row(FILE *out, const CaseResult *r, gboolean verbose)
         fprintf(out, "    %s: %s\n", outcome_name(r->outcome), r->reason);
     if (r->observed && verbose)
         fprintf(out, "    observed: %s\n", r->observed);
+    if (r->coherency.warning)
+        fprintf(out, "    warning: %s\n", r->coherency.warning);
     if (r->log_dir && r->outcome != OUTCOME_PASS)
         fprintf(out, "    logs: %s\n", r->log_dir);
 }
@@ -140,6 +142,36 @@ static void json_verify(JsonBuilder *b, const CaseResult *r)
     json_builder_end_object(b);
 }
 
+static void json_coherency(JsonBuilder *b, const CaseResult *r)
+{
+    const CoherencyResult *co = &r->coherency;
+
+    json_builder_set_member_name(b, "coherency");
+    if (!r->coherency_ran) {
+        json_builder_add_null_value(b);
+        return;
+    }
+    json_builder_begin_object(b);
+    json_str(b, "policy", mmu_policy_name(co->policy));
+    json_str(b, "fired", co->fired);
+    json_str(b, "warning", co->warning);
+    json_builder_set_member_name(b, "checks");
+    json_builder_begin_array(b);
+    for (guint i = 0; co->checks && i < co->checks->len; i++) {
+        const CoherencyCheck *c = &g_array_index(co->checks, CoherencyCheck, i);
+        json_builder_begin_object(b);
+        json_str(b, "when", c->when);
+        json_builder_set_member_name(b, "safe");
+        json_builder_add_boolean_value(b, c->safe);
+        json_str(b, "vcpus", c->detail);
+        json_int(b, "vm_stopped_us", c->stopped_us);
+        json_int(b, "gdbstub_held_us", c->session_us);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+}
+
 static void json_case(JsonBuilder *b, const CaseResult *r)
 {
     json_builder_begin_object(b);
@@ -154,6 +186,7 @@ static void json_case(JsonBuilder *b, const CaseResult *r)
     json_str(b, "migration_status", r->mig.final_status);
     json_metrics(b, r);
     json_verify(b, r);
+    json_coherency(b, r);
     json_str(b, "log_dir", r->log_dir);
     json_builder_end_object(b);
 }

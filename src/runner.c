@@ -50,6 +50,7 @@ void case_result_free(CaseResult *r)
     g_free(r->observed);
     g_free(r->log_dir);
     migrate_stats_clear(&r->mig);
+    coherency_result_clear(&r->coherency);
     invariant_result_clear(&r->invariant);
     selfcheck_result_clear(&r->selfcheck);
     g_free(r);
@@ -89,6 +90,9 @@ typedef struct {
     Vm *dst;
     guint dst_count;            /* destinations launched so far */
     Deadline deadline;
+    MmuPolicy policy;           /* the coherency policy in force */
+    gboolean guard;             /* the coherency guard is active */
+    gboolean refused;           /* the guard refused the migration */
 } CaseCtx;
 
 static void case_ctx_clear(CaseCtx *ctx)
@@ -118,12 +122,21 @@ static void default_params(const ArchDesc *arch, PayloadParams *p)
 
 static gboolean write_payload(CaseCtx *ctx, GError **error)
 {
-    g_autoptr(GBytes) base = payload_image_lookup(ctx->c->arch->name,
-                                                  ctx->c->arch->default_variant);
+    const char *variant = ctx->d->variant ? ctx->d->variant : ctx->c->arch->default_variant;
+    g_autoptr(GBytes) base = payload_image_lookup(ctx->c->arch->name, variant);
     g_autoptr(GBytes) img = NULL;
+    PayloadParams shipped;
 
+    if (!base || !payload_params_read(base, &shipped, error)) {
+        if (!base)
+            g_set_error(error, MT_ERROR, MT_ERROR_ENV, "no %s payload '%s'",
+                        ctx->c->arch->name, variant);
+        return FALSE;
+    }
     default_params(ctx->c->arch, &ctx->params);
     ctx->params.hot_pages = ctx->d->hot_pages;
+    ctx->params.mmu_off_after = ctx->d->mmu_off_after ? ctx->d->mmu_off_after
+                                                      : shipped.mmu_off_after;
     img = payload_image_patch(base, &ctx->params, error);
     if (!img)
         return FALSE;
@@ -247,6 +260,7 @@ static Vm *launch(CaseCtx *ctx, gboolean is_dst, gboolean plain, GError **error)
          * postcopy it must run, or it would never fault a page in. */
         .start_paused = is_dst && !ctx->d->postcopy,
         .extra_args = (const char *const *)extra->pdata,
+        .gdbstub = !is_dst && ctx->guard,
     };
 
     if (is_dst)
@@ -324,10 +338,82 @@ static gboolean measure_dirty_ring(CaseCtx *ctx, GError **error)
     }
 }
 
+static gboolean stop_source(CaseCtx *ctx, GError **error)
+{
+    gboolean running = TRUE;
+
+    if (!qmp_execute_simple(vm_qmp(ctx->src), "stop", NULL, ctx->deadline, error) ||
+        !vm_is_running(ctx->src, ctx->deadline, &running, error))
+        return FALSE;
+    if (running) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "src still running after 'stop'");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The coherency policy acts on an unsafe check made at @when. */
+static gboolean guard_act(CaseCtx *ctx, const char *when, gboolean *cancel, GError **error)
+{
+    CoherencyResult *co = &ctx->r->coherency;
+    const CoherencyCheck *c = &g_array_index(co->checks, CoherencyCheck, co->checks->len - 1);
+
+    if (!co->fired)             /* the first check that acted */
+        co->fired = when;
+    switch (ctx->policy) {
+    case MMU_POLICY_WARN: {
+        char *more = g_strdup_printf("%s%smigrated although at %s %s",
+                                     co->warning ? co->warning : "", co->warning ? "; " : "",
+                                     when, c->detail);
+        g_free(co->warning);
+        co->warning = more;
+        return TRUE;
+    }
+    case MMU_POLICY_STOP_COPY:
+        /* At start: pause the vCPUs and migrate non-live.  At
+         * pre-switchover pages already went out live: refuse. */
+        if (g_str_equal(when, "start"))
+            return stop_source(ctx, error);
+        /* fall through */
+    case MMU_POLICY_REFUSE:
+        ctx->refused = TRUE;
+        *cancel = TRUE;
+        return TRUE;
+    case MMU_POLICY_IGNORE:
+        break;
+    }
+    g_assert_not_reached();
+}
+
+static gboolean guard_at_pre_switchover(gpointer opaque, gboolean *cancel, GError **error)
+{
+    CaseCtx *ctx = opaque;
+    gboolean safe;
+
+    if (!coherency_check(ctx->src, "pre-switchover", &ctx->r->coherency, &safe,
+                         ctx->deadline, error))
+        return FALSE;
+    return safe || guard_act(ctx, "pre-switchover", cancel, error);
+}
+
+static gboolean guard_at_start(CaseCtx *ctx, GError **error)
+{
+    gboolean safe, cancel = FALSE;
+
+    if (!coherency_check(ctx->src, "start", &ctx->r->coherency, &safe, ctx->deadline, error))
+        return FALSE;
+    return safe || guard_act(ctx, "start", &cancel, error);
+}
+
 /* What the case does to the source before migrating. */
 static gboolean before_migration(CaseCtx *ctx, GError **error)
 {
     const CaseDesc *d = ctx->d;
+
+    if (ctx->guard && !guard_at_start(ctx, error))
+        return FALSE;
+    if (ctx->refused)
+        return TRUE;
 
     if (d->observe == OBSERVE_DIRTY_RING && !measure_dirty_ring(ctx, error))
         return FALSE;
@@ -338,22 +424,22 @@ static gboolean before_migration(CaseCtx *ctx, GError **error)
         ctx->r->observed = g_strdup("migrate_cancel with no migration was accepted");
     }
     if (d->stop_source_first) {
-        gboolean running = TRUE;
-        if (!qmp_execute_simple(vm_qmp(ctx->src), "stop", NULL, ctx->deadline, error) ||
-            !vm_is_running(ctx->src, ctx->deadline, &running, error))
+        if (!stop_source(ctx, error))
             return FALSE;
-        if (running) {
-            g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "src still running after 'stop'");
-            return FALSE;
-        }
         ctx->r->observed = g_strdup("source vCPUs stopped before migrate");
     }
     return TRUE;
 }
 
-static void migrate_config_from_case(const CaseDesc *d, MigrateConfig *mc)
+static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
 {
+    const CaseDesc *d = ctx->d;
+    /* After stop-copy at start nothing can change: the vCPUs are paused. */
+    gboolean hook = ctx->guard && !(ctx->r->coherency.fired && ctx->policy == MMU_POLICY_STOP_COPY);
+
     *mc = (MigrateConfig){
+        .at_pre_switchover = hook ? guard_at_pre_switchover : NULL,
+        .hook_opaque = ctx,
         .transport = d->transport,
         .max_bandwidth = d->max_bandwidth ? d->max_bandwidth : RUNNER_MAX_BANDWIDTH,
         .downtime_limit_ms = d->downtime_limit_ms ? d->downtime_limit_ms : RUNNER_DOWNTIME_MS,
@@ -365,6 +451,7 @@ static void migrate_config_from_case(const CaseDesc *d, MigrateConfig *mc)
         .cancel_at = d->cancel_at,
         .hold_active_ms = d->hold_active_ms,
         .release_when = d->release_when,
+        .release_stops_source = d->release_stops_source,
         .bad_destination = d->fault == FAULT_BAD_DESTINATION,
     };
 }
@@ -383,9 +470,13 @@ static gboolean migrate_case(CaseCtx *ctx, GError **error)
     MigrateConfig mc;
     const char *want = expect_status(ctx->d->expect);
 
-    migrate_config_from_case(ctx->d, &mc);
+    if (ctx->refused)           /* refused at start: nothing to migrate */
+        return TRUE;
+    migrate_config_from_case(ctx, &mc);
     if (!migrate_run(ctx->src, ctx->dst, &mc, ctx->run_dir, ctx->deadline, &ctx->r->mig, error))
         return FALSE;
+    if (ctx->refused)           /* cancelled by the guard: see after_migration */
+        return TRUE;
     /* A side that died explains an unexpected end better than the end. */
     if (!g_str_equal(ctx->r->mig.final_status, want) &&
         (!vm_check_alive(ctx->dst, error) || !vm_check_alive(ctx->src, error)))
@@ -572,7 +663,7 @@ static gboolean second_migration(CaseCtx *ctx, GError **error)
     ctx->dst = launch(ctx, TRUE, TRUE, error);
     if (!ctx->dst)
         return FALSE;
-    migrate_config_from_case(ctx->d, &mc);
+    migrate_config_from_case(ctx, &mc);
     mc.cancel_at = NULL;
     mc.hold_active_ms = 0;
     mc.bad_destination = FALSE;
@@ -662,11 +753,51 @@ static gboolean check_observation(CaseCtx *ctx, GError **error)
     return TRUE;
 }
 
+/* A coherency-matrix row says where its policy must act. */
+static gboolean check_guard_expectation(CaseCtx *ctx, GError **error)
+{
+    const char *fired = ctx->r->coherency.fired;
+
+    if (!ctx->d->coherency_case)
+        return TRUE;
+    if (g_strcmp0(fired, ctx->d->expect_fired) == 0) {
+        if (!ctx->r->observed)
+            ctx->r->observed = g_strdup_printf("guard %s: %u checks, %s",
+                                               mmu_policy_name(ctx->policy),
+                                               ctx->r->coherency.checks->len,
+                                               fired ? fired
+                                               : ctx->r->coherency.checks->len ? "all safe"
+                                               : "nothing checked");
+        return TRUE;
+    }
+    g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "coherency guard (%s) acted at %s, "
+                "expected %s", mmu_policy_name(ctx->policy), fired ? fired : "no check",
+                ctx->d->expect_fired ? ctx->d->expect_fired : "no check");
+    return FALSE;
+}
+
+/* Refused: the source must run on, clean; the case is then a SKIP that
+ * names the check, the vCPU and its SCTLR value. */
+static gboolean refused(CaseCtx *ctx, GError **error)
+{
+    const CoherencyResult *co = &ctx->r->coherency;
+    const CoherencyCheck *c = &g_array_index(co->checks, CoherencyCheck, co->checks->len - 1);
+
+    if (!check_guard_expectation(ctx, error) || !source_survives(ctx, error))
+        return FALSE;
+    ctx->r->observed = g_strdup_printf("refused at %s; the source ran on", co->fired);
+    g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "refused by --mmu-policy %s at %s: %s",
+                mmu_policy_name(ctx->policy), co->fired, c->detail);
+    return FALSE;
+}
+
 static gboolean after_migration(CaseCtx *ctx, GError **error)
 {
     CaseVerify mask = ctx->d->verify ? ctx->d->verify : VERIFY_ALL;
 
-    if (!check_observation(ctx, error))
+    if (ctx->refused)
+        return refused(ctx, error);
+    if (!check_observation(ctx, error) || !check_guard_expectation(ctx, error))
         return FALSE;
     if (ctx->d->expect == EXPECT_COMPLETED)
         return verify_completed(ctx, mask, ctx->r->mig.dst_completed_us, error);
@@ -713,6 +844,10 @@ CaseResult *runner_run_case(const CaseInstance *c, const RunOptions *opts)
     r->observed_downtime_ms = -1;
     r->accel = g_strdup(opts->accel ? opts->accel
                         : vm_kvm_usable(c->arch) ? "kvm" : "tcg");
+    ctx.policy = c->desc->coherency_case ? c->desc->mmu_policy : opts->mmu_policy;
+    ctx.guard = c->arch->coherency_guard && ctx.policy != MMU_POLICY_IGNORE;
+    r->coherency_ran = ctx.guard;
+    coherency_result_init(&r->coherency, ctx.policy);
     ctx.deadline = deadline_in_ms(opts->timeout_ms);
     run_phases(&ctx);
     case_ctx_clear(&ctx);

@@ -33,6 +33,7 @@ typedef struct {
     gboolean keep;              /* keep run and log directories */
     gint64 timeout_ms;          /* per-case deadline */
     VmGroup *group;             /* may be NULL */
+    MmuPolicy mmu_policy;       /* for arches with a coherency guard */
     /* Fault injection for migtest's own tests: after the migration
      * completes, write one byte of source RAM at this gpa (0: off). */
     guint64 poke_src_gpa;
@@ -56,6 +57,8 @@ typedef struct {
     gboolean selfcheck_ran;
     SelfcheckResult selfcheck;
     gint64 verify_ms;           /* exact + invariant */
+    gboolean coherency_ran;     /* the Arm coherency guard was active */
+    CoherencyResult coherency;
     /* Longest heartbeat gap the guest saw across the switchover, on host
      * timestamps, less the time migtest itself held the destination
      * paused to verify it; -1 when not measured.  Resolution: one pass. */

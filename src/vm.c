@@ -87,6 +87,7 @@ struct Vm {
     char *stderr_path;
     char *qmp_path;
     char *serial_path;
+    char *gdb_path;
     FILE *qmp_log;
     QmpClient *qmp;
     Serial *serial;
@@ -97,6 +98,7 @@ Serial *vm_serial(Vm *vm) { return vm->serial; }
 const char *vm_name(Vm *vm) { return vm->name; }
 GPid vm_pid(Vm *vm) { return vm->pid; }
 const RamLayout *vm_ram_layout(Vm *vm) { return &vm->layout; }
+const char *vm_gdb_path(Vm *vm) { return vm->gdb_path; }
 
 gboolean vm_kvm_usable(const ArchDesc *arch)
 {
@@ -161,6 +163,12 @@ static GPtrArray *vm_build_argv(const VmConfig *cfg, const Vm *vm)
     add(argv, "unix:%s,server=on,wait=off", vm->qmp_path);
     add(argv, "%s", cfg->arch->load_option);
     add(argv, "%s", cfg->image_path);
+    if (vm->gdb_path) {
+        add(argv, "-chardev");
+        add(argv, "socket,id=mt-gdb,path=%s,server=on,wait=off", vm->gdb_path);
+        add(argv, "-gdb");
+        add(argv, "chardev:mt-gdb");
+    }
     if (cfg->start_paused)
         add(argv, "-S");
     if (cfg->incoming) {
@@ -327,6 +335,9 @@ void vm_free(Vm *vm)
     g_free(vm->stderr_path);
     g_free(vm->qmp_path);
     g_free(vm->serial_path);
+    if (vm->gdb_path)
+        unlink(vm->gdb_path);
+    g_free(vm->gdb_path);
     g_free(vm->name);
     g_free(vm);
 }
@@ -384,6 +395,8 @@ Vm *vm_launch(const VmConfig *cfg, Deadline deadline, GError **error)
     vm->qmp_path = g_strdup_printf("%s/%s.qmp", cfg->run_dir, cfg->name);
     vm->stderr_path = g_strdup_printf("%s/%s.stderr", cfg->log_dir, cfg->name);
     vm->serial_path = g_strdup_printf("%s/%s.serial", cfg->run_dir, cfg->name);
+    if (cfg->gdbstub)
+        vm->gdb_path = g_strdup_printf("%s/%s.gdb", cfg->run_dir, cfg->name);
     if (cfg->ram_mode == VM_RAM_SHARED)
         vm->ram_path = g_strdup_printf("%s/%s.ram", cfg->run_dir, cfg->name);
     vm->serial = serial_listen(vm->serial_path, serial_log, error);

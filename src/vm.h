@@ -45,6 +45,7 @@ typedef struct {
     const char *log_dir;        /* command line and stderr go here */
     gboolean incoming;          /* -incoming defer */
     gboolean start_paused;      /* -S */
+    gboolean gdbstub;           /* a gdbstub on <run_dir>/<name>.gdb */
     const char *const *extra_args;  /* NULL-terminated, may be NULL */
 } VmConfig;
 
@@ -63,6 +64,8 @@ Serial *vm_serial(Vm *vm);
 const char *vm_name(Vm *vm);
 GPid vm_pid(Vm *vm);
 const RamLayout *vm_ram_layout(Vm *vm);
+/* The gdbstub's unix socket, or NULL if started without one. */
+const char *vm_gdb_path(Vm *vm);
 
 /* FALSE with MT_ERROR_PEER_DIED (naming the side and how it died) when
  * the process has exited. */
