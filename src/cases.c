@@ -37,21 +37,16 @@ static const MigrateParam params_tls[] = {
     { NULL },
 };
 
-static gboolean throttled(const MigrateStats *s)
+static gboolean throttled(const MigrateStats *s, gpointer unused)
 {
+    (void)unused;
     return s->max_throttle_pct > 0;
 }
 
-static gboolean xbzrle_hit(const MigrateStats *s)
+static gboolean xbzrle_hit(const MigrateStats *s, gpointer unused)
 {
+    (void)unused;
     return s->xbzrle_pages > 0;
-}
-
-/* Pass 1 of the migration is sent: time enough for mmu-off-late's guest
- * to have turned its MMU off; now let it converge. */
-static gboolean first_pass_sent(const MigrateStats *s)
-{
-    return s->dirty_sync_count >= 2;
 }
 
 /* A bandwidth that keeps precopy going for seconds, so that a feature
@@ -66,9 +61,11 @@ static gboolean first_pass_sent(const MigrateStats *s)
 /* A hot set like a real guest's per-cpu data and locks: 64 pages
  * rewritten between every two sweep steps (issue: "at least 64"). */
 #define HOT_PAGES 64
-/* mmu-off-late: ~1 s of passes under TCG after the first 'B', so the
- * start check sees the MMU on and pre-switchover, seconds later, off. */
-#define MMU_OFF_LATE_PASSES 100
+/* mmu-off-late: ~2 s of passes under TCG after the first 'B', so the
+ * start check, made right after that 'B', sees the MMU on; the migration
+ * is held back (SLOW_BANDWIDTH) until the guest has printed this many
+ * 'B' and so has turned it off, then released to reach pre-switchover. */
+#define MMU_OFF_LATE_PASSES 200
 /* Long enough to prove "does not converge" across many iterations. */
 #define HOLD_ACTIVE_MS 3000
 
@@ -162,7 +159,7 @@ static const CaseDesc case_table[] = {
       .mmu_policy = MMU_POLICY_##pol, .expect_fired = fired,                  \
       .mmu_off_after = (late) ? MMU_OFF_LATE_PASSES : 0,                      \
       .max_bandwidth = (late) ? SLOW_BANDWIDTH : 0,                           \
-      .release_when = (late) ? first_pass_sent : NULL }
+      .release_after_mmu_off = (late) }
     COHERENCY("mmu-on", REFUSE, "refuse", NULL, 0),
     COHERENCY("mmu-on", WARN, "warn", NULL, 0),
     COHERENCY("mmu-on", STOP_COPY, "stop-copy", NULL, 0),

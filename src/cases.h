@@ -74,8 +74,9 @@ typedef struct {
     gboolean continue_at_pre_switchover;
     const char *cancel_at;
     gint64 hold_active_ms;
-    gboolean (*release_when)(const MigrateStats *stats);
+    gboolean (*release_when)(const MigrateStats *stats, gpointer unused);
     gboolean release_stops_source;
+    gboolean release_after_mmu_off; /* once the guest has passed mmu_off_after */
     guint hot_pages;                /* payload hot set size, 0: none */
     const char *variant;            /* payload variant, NULL: the arch's default */
     guint mmu_off_after;            /* mmu-off-late: passes before MMU off */

@@ -387,7 +387,7 @@ static gboolean on_sample(Session *s, GError **error)
     s->remaining = member_int(ram, "remaining");
     /* The feature has acted: lift the limits so it converges, and for
      * xbzrle (bound by encoding speed here) finish as stop-copy. */
-    if (s->cfg->release_when && !s->released && s->cfg->release_when(st)) {
+    if (s->cfg->release_when && !s->released && s->cfg->release_when(st, s->cfg->hook_opaque)) {
         s->released = TRUE;
         if (!set_limits(s->src, RELEASE_BANDWIDTH, RELEASE_DOWNTIME_MS, s->deadline, error) ||
             (s->cfg->release_stops_source &&

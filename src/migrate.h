@@ -48,13 +48,13 @@ typedef struct {
      * pause-before-switchover capability); set *cancel to refuse the
      * switchover.  The migration then continues or is cancelled. */
     gboolean (*at_pre_switchover)(gpointer opaque, gboolean *cancel, GError **error);
-    gpointer hook_opaque;
+    gpointer hook_opaque;       /* passed to both hooks */
     /* release_when also stops the source (stop-copy finish). */
     gboolean release_stops_source;
     /* Once this returns TRUE on the figures sampled so far, lift the
      * bandwidth cap so the migration converges: a case first proves its
      * feature acted (throttling, xbzrle hits), then lets it finish. */
-    gboolean (*release_when)(const MigrateStats *stats);
+    gboolean (*release_when)(const MigrateStats *stats, gpointer opaque);
 } MigrateConfig;
 
 struct MigrateStats {

@@ -431,6 +431,18 @@ static gboolean before_migration(CaseCtx *ctx, GError **error)
     return TRUE;
 }
 
+/* Release a held-back migration once the first pass is sent and the
+ * mmu-off-late guest has printed the 'B' after which it turns its MMU
+ * off: the serial stream, not the clock, says the guest got there. */
+static gboolean past_mmu_off(const MigrateStats *stats, gpointer opaque)
+{
+    CaseCtx *ctx = opaque;
+    SerialCounts c;
+
+    serial_counts(vm_serial(ctx->src), &c);
+    return stats->dirty_sync_count >= 2 && c.b > ctx->params.mmu_off_after;
+}
+
 static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
 {
     const CaseDesc *d = ctx->d;
@@ -450,7 +462,7 @@ static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
         .continue_at_pre_switchover = d->continue_at_pre_switchover,
         .cancel_at = d->cancel_at,
         .hold_active_ms = d->hold_active_ms,
-        .release_when = d->release_when,
+        .release_when = d->release_after_mmu_off ? past_mmu_off : d->release_when,
         .release_stops_source = d->release_stops_source,
         .bad_destination = d->fault == FAULT_BAD_DESTINATION,
     };

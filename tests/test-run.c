@@ -204,6 +204,51 @@ static void test_catalogue_postcopy(Fixture *f, gconstpointer u)
     expect_catalogue_pass(f, "aarch64", "/aarch64/postcopy/tcp", "postcopy-active");
 }
 
+/* The Arm coherency guard refuses where it must: a guest with its MMU off
+ * at the start check, and one that turns it off mid-migration at
+ * pre-switchover (not at the start); both are SKIPs naming the vCPU's
+ * SCTLR_EL1, and the source ran on. */
+static void expect_refused(Fixture *f, const char *name, const char *when)
+{
+    g_autoptr(CaseResult) r = run_one(f, "aarch64", name, "tcg", 0, NULL);
+    g_autofree char *at = g_strdup_printf("at %s: vCPU 0 SCTLR_EL1=0x", when);
+
+    if (r->outcome != OUTCOME_SKIP)
+        g_printerr("%s: %s: %s\n", r->name, outcome_name(r->outcome), r->reason);
+    g_assert_cmpstr(outcome_name(r->outcome), ==, "skip");
+    g_assert_nonnull(strstr(r->reason, at));
+    g_assert_nonnull(strstr(r->reason, "(M=0 C=0)"));
+    g_assert_true(r->coherency_ran);
+    g_assert_cmpstr(r->coherency.fired, ==, when);
+    /* Each check that ran is recorded; the last one is the one that fired. */
+    g_assert_cmpstr(g_array_index(r->coherency.checks, CoherencyCheck,
+                                  r->coherency.checks->len - 1).when, ==, when);
+    g_assert_true(r->selfcheck_ran && r->selfcheck.ok);   /* the source ran on */
+}
+
+static void test_coherency_refused_at_start(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    expect_refused(f, "/aarch64/coherency/mmu-off/refuse", "start");
+}
+
+static void test_coherency_refused_at_pre_switchover(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    expect_refused(f, "/aarch64/coherency/mmu-off-late/refuse", "pre-switchover");
+}
+
+static void test_coherency_mmu_on_passes(Fixture *f, gconstpointer u)
+{
+    g_autoptr(CaseResult) r = run_one(f, "aarch64", "/aarch64/coherency/mmu-on/refuse",
+                                      "tcg", 0, NULL);
+
+    (void)u;
+    expect_pass(r);
+    g_assert_null(r->coherency.fired);
+    g_assert_cmpuint(r->coherency.checks->len, ==, 2);     /* start, pre-switchover */
+}
+
 /* ---- the CLI ---------------------------------------------------------- */
 
 static char *migtest_path(void)
@@ -347,6 +392,9 @@ int main(int argc, char **argv)
     ADD("/run/catalogue/bad-destination", test_catalogue_bad_destination);
     ADD("/run/catalogue/non-converging", test_catalogue_non_converging);
     ADD("/run/catalogue/postcopy", test_catalogue_postcopy);
+    ADD("/run/coherency/refused-at-start", test_coherency_refused_at_start);
+    ADD("/run/coherency/refused-at-pre-switchover", test_coherency_refused_at_pre_switchover);
+    ADD("/run/coherency/mmu-on-passes", test_coherency_mmu_on_passes);
     ADD("/run/cli/usage-errors", test_cli_usage_errors);
     ADD("/run/cli/list", test_cli_list);
     ADD("/run/cli/sigterm-mid-migration", test_sigterm_mid_migration);
