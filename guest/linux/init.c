@@ -114,6 +114,18 @@ static void flush_line(void)
     len = 0;
 }
 
+/* Send the MTFATAL line being built and idle forever. */
+static _Noreturn void fatal_line(void)
+{
+    if (errno) {
+        put_str(" errno=");
+        put_dec((uint64_t)errno);
+    }
+    flush_line();
+    for (;;)            /* init must never exit: that would panic */
+        pause();
+}
+
 static _Noreturn void fatal(const char *why, const char *what)
 {
     len = 0;
@@ -123,13 +135,7 @@ static _Noreturn void fatal(const char *why, const char *what)
         put_str(" ");
         put_str(what);
     }
-    if (errno) {
-        put_str(" errno=");
-        put_dec((uint64_t)errno);
-    }
-    flush_line();
-    for (;;)            /* init must never exit: that would panic */
-        pause();
+    fatal_line();
 }
 
 static uint64_t now_ms(void)
@@ -246,8 +252,13 @@ static void setup_memory(void)
     avail = (uint64_t)si.freeram * si.mem_unit;
     /* Keep 32 MiB for the kernel: running out would OOM-kill init. */
     if (bytes + (32ull << 20) > avail) {
+        put_str("MTFATAL not enough memory: need_mib=");
+        put_dec((bytes >> 20) + 32);
+        put_str(" free_mib=");
+        put_dec(avail >> 20);
+        put_str(" (migtest.mem + migtest.hot pages + 32 MiB reserve)");
         errno = 0;
-        fatal("not enough memory for migtest.mem + migtest.hot", NULL);
+        fatal_line();
     }
 
     /* Keep the kernel from moving our pages, so the VA->GPA map holds:
