@@ -504,12 +504,17 @@ static gboolean collect_stats(Vm *src, Deadline deadline, MigrateStats *stats,
     return TRUE;
 }
 
-/* A QEMU that died explains more than the error that noticed it. */
+/* A QEMU that died explains more than the error that noticed it.  When
+ * a QMP socket closed, its QEMU is exiting: give it a moment to be reaped. */
+#define EXIT_GRACE_MS 2000
+
 static void explain_failure(Vm *src, Vm *dst, GError **error)
 {
     g_autoptr(GError) dead = NULL;
+    gint64 grace = g_error_matches(*error, MT_ERROR, MT_ERROR_DISCONNECTED) ? EXIT_GRACE_MS : 0;
 
-    if (!vm_check_alive(dst, &dead) || !vm_check_alive(src, &dead)) {
+    if (!vm_check_alive(dst, &dead) || !vm_check_alive_within(src, grace, &dead) ||
+        !vm_check_alive_within(dst, grace, &dead)) {
         g_clear_error(error);
         g_propagate_error(error, g_steal_pointer(&dead));
     }

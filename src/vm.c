@@ -280,6 +280,12 @@ static char *vm_describe_exit(Vm *vm)
     return g_strdup("ended");
 }
 
+gboolean vm_check_alive_within(Vm *vm, gint64 grace_ms, GError **error)
+{
+    vm_wait_exit(vm, deadline_in_ms(grace_ms));
+    return vm_check_alive(vm, error);
+}
+
 gboolean vm_check_alive(Vm *vm, GError **error)
 {
     g_autofree char *how = NULL;

@@ -71,6 +71,10 @@ const char *vm_gdb_path(Vm *vm);
  * the process has exited. */
 gboolean vm_check_alive(Vm *vm, GError **error);
 
+/* Same, but first give a QEMU that is going away (its QMP socket just
+ * closed) up to @grace_ms to be reaped. */
+gboolean vm_check_alive_within(Vm *vm, gint64 grace_ms, GError **error);
+
 /* The last two lines QEMU wrote to stderr (its own error message), or
  * NULL.  New string. */
 char *vm_stderr_tail(Vm *vm);
