@@ -49,6 +49,7 @@ static guint count_run_dirs(const char *base)
 typedef struct {
     char *results;
     char *run_base;             /* MIGTEST_RUN_BASE: ours alone, on tmpfs */
+    VmRamMode ram_mode;         /* shared unless a test says otherwise */
 } Fixture;
 
 static void fixture_setup(Fixture *f, gconstpointer u)
@@ -83,7 +84,7 @@ static CaseResult *run_one(Fixture *f, const char *arch, const char *name,
         .accel = accel,
         .src_qemu = src_qemu,
         .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
-        .ram_mode = VM_RAM_SHARED,
+        .ram_mode = f->ram_mode,
         .results_dir = f->results,
         .timeout_ms = 120000,
         .poke_src_gpa = poke_offset ? archs[0]->ram_base + poke_offset : 0,
@@ -151,6 +152,19 @@ static void test_exact_sees_poke_aarch64(Fixture *f, gconstpointer u)
 {
     (void)u;
     expect_poke_caught(f, "aarch64", "/aarch64/precopy/tcp");
+}
+
+/* --ram private: plain anonymous RAM, read (and poked) through
+ * /proc/PID/mem; the same change behind QEMU's back must be caught. */
+static void test_exact_sees_poke_private_ram(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    f->ram_mode = VM_RAM_PRIVATE;
+    {
+        g_autoptr(CaseResult) clean = run_one(f, "x86_64", "/x86_64/precopy/tcp", "tcg", 0, NULL);
+        expect_pass(clean);
+    }
+    expect_poke_caught(f, "x86_64", "/x86_64/precopy/tcp");
 }
 
 static void test_missing_qemu_is_skip(Fixture *f, gconstpointer u)
@@ -387,6 +401,7 @@ int main(int argc, char **argv)
     ADD("/run/smoke/aarch64-unix", test_smoke_aarch64_unix);
     ADD("/run/exact-sees-poke/x86_64", test_exact_sees_poke_x86);
     ADD("/run/exact-sees-poke/aarch64", test_exact_sees_poke_aarch64);
+    ADD("/run/exact-sees-poke/private-ram", test_exact_sees_poke_private_ram);
     ADD("/run/missing-qemu-is-skip", test_missing_qemu_is_skip);
     ADD("/run/catalogue/cancel-active", test_catalogue_cancel_active);
     ADD("/run/catalogue/bad-destination", test_catalogue_bad_destination);
