@@ -121,7 +121,7 @@ class Qmp:
 def qemu_argv(a, args, ram_path, qmp_path, incoming, binary):
     append = "console=%s quiet loglevel=4 panic=-1 migtest.mem=%d migtest.hot=%d migtest.hb_ms=%d" % (
         a["console"], args.buf, args.hot, args.hb_ms)
-    argv = [binary or a["qemu"], "-machine", "%s,memory-backend=mt-ram" % a["machine"],
+    argv = [binary or a["qemu"], "-machine", "%s,memory-backend=mt-ram" % (args.machine or a["machine"]),
             "-object", "memory-backend-file,id=mt-ram,size=%dM,mem-path=%s,share=on"
             % (args.mem, ram_path),
             "-accel", "tcg", "-m", "%dM" % args.mem]
@@ -171,6 +171,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", required=True, choices=sorted(ARCH))
     ap.add_argument("--kernel")
+    ap.add_argument("--machine", help="machine type (default pc / virt); e.g. pc-i440fx-7.2 across versions")
     ap.add_argument("--src-qemu", help="QEMU binary for the source (default: the system's)")
     ap.add_argument("--dst-qemu", help="QEMU binary for the destination")
     ap.add_argument("--initramfs")
