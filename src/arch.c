@@ -59,6 +59,7 @@ static const ArchDesc arch_x86_64 = {
     .cpu_kvm = NULL,
     .kvm_host_arch = "x86_64",
     .ram_base = MT_X86_RAM_BASE,
+    .linux_console = "ttyS0",
     .default_variant = "default",
     .variants = x86_variants,
     .ram_layout = x86_ram_layout,
@@ -74,6 +75,10 @@ static const ArchDesc arch_aarch64 = {
     .cpu_kvm = "host",
     .kvm_host_arch = "aarch64",
     .ram_base = MT_ARM_RAM_BASE,
+    .linux_console = "ttyAMA0",
+    /* Cheap pointer authentication: a stock kernel uses it on every call,
+     * and QEMU's architected algorithm is slow under TCG. */
+    .linux_cpu_tcg = "max,pauth-impdef=on",
     .default_variant = "mmu-on",
     .coherency_guard = TRUE,
     .variants = arm_variants,

@@ -34,6 +34,8 @@ typedef struct ArchDesc {
     const char *machine_family;  /* versioned machine types: "pc-i440fx-" */
     const char *default_variant;
     gboolean coherency_guard;   /* guests can run uncached: check SCTLR */
+    const char *linux_console;  /* the linux payload's console device */
+    const char *linux_cpu_tcg;  /* -cpu for a stock kernel under TCG */
     const char *const *variants;    /* NULL-terminated payload variant names */
     /* Fill @out for @machine with @mem bytes of RAM. */
     void (*ram_layout)(const char *machine, guint64 mem, RamLayout *out);

@@ -177,6 +177,14 @@ static const CaseDesc case_table[] = {
     COHERENCY("mmu-off-late", STOP_COPY, "stop-copy", "pre-switchover", 1),
     COHERENCY("mmu-off-late", IGNORE, "ignore", NULL, 1),
 #undef COHERENCY
+    /* A real kernel: its pattern lives in guest virtual memory, so the
+     * invariant (guest physical) does not apply; exact and the guest's
+     * own checks do. */
+    { .name = "linux/precopy/tcp", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
+      .verify = VERIFY_EXACT | VERIFY_SELFCHECK },
+    { .name = "linux/postcopy/tcp", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
+      .verify = VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
     { .name = "non-converging/tcp", .transport = TRANSPORT_TCP,
       .max_bandwidth = TINY_BANDWIDTH, .downtime_limit_ms = 1,
       .hold_active_ms = HOLD_ACTIVE_MS, .expect = EXPECT_CANCELLED,

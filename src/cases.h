@@ -79,6 +79,7 @@ typedef struct {
     gboolean release_after_mmu_off; /* once the guest has passed mmu_off_after */
     guint hot_pages;                /* payload hot set size, 0: none */
     const char *variant;            /* payload variant, NULL: the arch's default */
+    gboolean linux_guest;           /* a stock kernel with our /init */
     guint mmu_off_after;            /* mmu-off-late: passes before MMU off */
     /* Coherency matrix rows fix the policy and say where it must act. */
     gboolean coherency_case;

@@ -9,6 +9,15 @@
 #include "payload-aarch64-mmu-off-dc-civac.h"
 #include "payload-aarch64-mmu-off.h"
 #include "payload-aarch64-mmu-off-late.h"
+/* An initramfs is left out of the build when its compiler is missing. */
+#if __has_include("linux-initramfs-x86_64.h")
+#include "linux-initramfs-x86_64.h"
+#define HAVE_INITRAMFS_X86_64 1
+#endif
+#if __has_include("linux-initramfs-aarch64.h")
+#include "linux-initramfs-aarch64.h"
+#define HAVE_INITRAMFS_AARCH64 1
+#endif
 
 typedef struct {
     const char *arch;
@@ -36,6 +45,21 @@ GBytes *payload_image_lookup(const char *arch_name, const char *variant)
         if (g_str_equal(p->arch, arch_name) && g_str_equal(p->variant, variant))
             return g_bytes_new_static(p->data, p->len);
     }
+    return NULL;
+}
+
+GBytes *payload_linux_initramfs(const char *arch_name)
+{
+#ifdef HAVE_INITRAMFS_X86_64
+    if (g_str_equal(arch_name, "x86_64"))
+        return g_bytes_new_static(mt_linux_initramfs_x86_64, sizeof(mt_linux_initramfs_x86_64));
+#endif
+#ifdef HAVE_INITRAMFS_AARCH64
+    if (g_str_equal(arch_name, "aarch64"))
+        return g_bytes_new_static(mt_linux_initramfs_aarch64,
+                                  sizeof(mt_linux_initramfs_aarch64));
+#endif
+    (void)arch_name;
     return NULL;
 }
 

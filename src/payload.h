@@ -26,6 +26,10 @@ typedef struct {
 /* The embedded image for @arch_name/@variant, or NULL if there is none. */
 GBytes *payload_image_lookup(const char *arch_name, const char *variant);
 
+/* The linux payload's initramfs for @arch_name (our /init), or NULL if
+ * this build could not make one (no cross compiler). */
+GBytes *payload_linux_initramfs(const char *arch_name);
+
 /* Decode the parameter block of @image.  FALSE with @error if the block
  * is missing, has the wrong magic or version, or is inconsistent. */
 gboolean payload_params_read(GBytes *image, PayloadParams *out, GError **error);

@@ -22,6 +22,13 @@
 #define PSK_OTHER "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 /* calc-dirty-rate sampling period for the dirty-ring case. */
 #define DIRTY_RATE_CALC_S 1
+/* The linux payload: a 64 MiB buffer (16 hot pages) checked by our /init,
+ * a heartbeat every 10 ms (the resolution of observed downtime), and
+ * loglevel=4 so that a clean boot prints nothing but our lines: anything
+ * else is KERN_ERR or worse (docs/linux-guest.md). */
+#define LINUX_APPEND "quiet loglevel=4 panic=-1 migtest.mem=64 migtest.hot=16 migtest.hb_ms=10"
+/* Kernel + initramfs + the buffer, with room to spare. */
+#define LINUX_MEM_MIB 512
 /* Unlimited in practice: the guest rewrites its whole window every pass,
  * so precopy converges only when a full window fits in the downtime. */
 #define RUNNER_MAX_BANDWIDTH (10ull << 30)
@@ -84,6 +91,9 @@ typedef struct {
     char *dst_bin;
     char *machine;
     char *tls_dir;              /* client side (and x509 for both) */
+    char *kernel;               /* linux payload */
+    char *initrd;
+    char *append;
     char *tls_dir_dst;
     PayloadParams params;
     Vm *src;
@@ -108,6 +118,9 @@ static void case_ctx_clear(CaseCtx *ctx)
     g_free(ctx->machine);
     g_free(ctx->tls_dir);
     g_free(ctx->tls_dir_dst);
+    g_free(ctx->kernel);
+    g_free(ctx->initrd);
+    g_free(ctx->append);
 }
 
 /* The seed's window: RAM base + 1 MiB .. + 100 MiB, a 'B' every pass. */
@@ -120,6 +133,38 @@ static void default_params(const ArchDesc *arch, PayloadParams *p)
     p->ranges[0].end = arch->ram_base + MT_DEFAULT_WINDOW_END;
 }
 
+/* The linux payload: Debian's kernel from scripts/fetch-kernel, our
+ * initramfs from this build.  What is missing makes the case a SKIP. */
+static gboolean write_linux_payload(CaseCtx *ctx, GError **error)
+{
+    const char *dir = g_getenv("MIGTEST_KERNEL_DIR") ? g_getenv("MIGTEST_KERNEL_DIR")
+                                                     : "/opt/migtest-kernels";
+    const ArchDesc *arch = ctx->c->arch;
+    g_autoptr(GBytes) cpio = payload_linux_initramfs(arch->name);
+
+    if (g_str_has_prefix(ctx->r->accel, "kvm")) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "linux cases run under TCG: "
+                    "a stock kernel did not boot under the nested KVM migtest is developed "
+                    "on (emulation failure); use --accel tcg");
+        return FALSE;
+    }
+    ctx->kernel = g_build_filename(dir, arch->name, "kernel", NULL);
+    if (!g_file_test(ctx->kernel, G_FILE_TEST_EXISTS)) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "no kernel at %s; run "
+                    "scripts/fetch-kernel (or set MIGTEST_KERNEL_DIR)", ctx->kernel);
+        return FALSE;
+    }
+    if (!cpio) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "this build has no %s initramfs "
+                    "(its cross compiler is missing; run scripts/setup)", arch->name);
+        return FALSE;
+    }
+    ctx->initrd = g_build_filename(ctx->run_dir, "initramfs.cpio", NULL);
+    ctx->append = g_strdup_printf("console=%s " LINUX_APPEND, arch->linux_console);
+    return g_file_set_contents(ctx->initrd, g_bytes_get_data(cpio, NULL),
+                               g_bytes_get_size(cpio), error);
+}
+
 static gboolean write_payload(CaseCtx *ctx, GError **error)
 {
     const char *variant = ctx->d->variant ? ctx->d->variant : ctx->c->arch->default_variant;
@@ -127,6 +172,8 @@ static gboolean write_payload(CaseCtx *ctx, GError **error)
     g_autoptr(GBytes) img = NULL;
     PayloadParams shipped;
 
+    if (ctx->d->linux_guest)
+        return write_linux_payload(ctx, error);
     if (!base || !payload_params_read(base, &shipped, error)) {
         if (!base)
             g_set_error(error, MT_ERROR, MT_ERROR_ENV, "no %s payload '%s'",
@@ -249,9 +296,17 @@ static Vm *launch(CaseCtx *ctx, gboolean is_dst, gboolean plain, GError **error)
         .qemu_binary = is_dst ? ctx->dst_bin : ctx->src_bin,
         .machine = ctx->machine,
         .accel = accel,
-        .mem_bytes = ctx->opts->mem_bytes,
+        .mem_bytes = ctx->d->linux_guest ? MAX(ctx->opts->mem_bytes,
+                                               (guint64)LINUX_MEM_MIB << 20)
+                                         : ctx->opts->mem_bytes,
         .ram_mode = ctx->opts->ram_mode,
         .image_path = ctx->image_path,
+        .kernel = ctx->kernel,
+        .initrd = ctx->initrd,
+        .append = ctx->append,
+        .cpu = ctx->d->linux_guest && !g_str_has_prefix(ctx->r->accel, "kvm")
+               ? ctx->c->arch->linux_cpu_tcg : NULL,
+        .serial_lines = ctx->d->linux_guest,
         .run_dir = ctx->run_dir,
         .log_dir = ctx->r->log_dir,
         .incoming = is_dst,
@@ -565,6 +620,7 @@ static void selfcheck_side_fill(SelfcheckSide *side, Vm *vm, guint expect_a)
     side->expect_a = expect_a;
     serial_counts(vm_serial(vm), &side->counts);
     side->errors = serial_errors_dup(vm_serial(vm));
+    side->first_junk = serial_first_junk_dup(vm_serial(vm));
 }
 
 /* Let @vm run RUNNER_DST_PASSES more passes; @resumed_us gets the time
@@ -592,8 +648,11 @@ static gboolean run_more_passes(CaseCtx *ctx, Vm *vm, gboolean resume,
 static gint64 observed_downtime_ms(Vm *src, Vm *dst, gint64 dst_completed_us,
                                    gint64 resumed_us)
 {
-    g_autoptr(GArray) s = serial_b_times_dup(vm_serial(src));
-    g_autoptr(GArray) d = serial_b_times_dup(vm_serial(dst));
+    /* The linux payload's heartbeats are finer than its passes. */
+    g_autoptr(GArray) hs = serial_hb_times_dup(vm_serial(src));
+    g_autoptr(GArray) hd = serial_hb_times_dup(vm_serial(dst));
+    g_autoptr(GArray) s = hs->len ? g_array_ref(hs) : serial_b_times_dup(vm_serial(src));
+    g_autoptr(GArray) d = hd->len ? g_array_ref(hd) : serial_b_times_dup(vm_serial(dst));
     gint64 first_dst, held = 0;
 
     if (s->len == 0 || d->len == 0)
@@ -620,9 +679,35 @@ static gboolean selfcheck(CaseCtx *ctx, Vm *dst, GError **error)
     selfcheck_result_clear(&ctx->r->selfcheck);
     ctx->r->selfcheck_ran = TRUE;
     ok = verify_selfcheck(sides, n, &ctx->r->selfcheck, error);
-    for (guint i = 0; i < n; i++)
+    for (guint i = 0; i < n; i++) {
         g_array_unref(sides[i].errors);
+        g_free((char *)sides[i].first_junk);
+    }
     return ok;
+}
+
+/* Heartbeats carry a sequence number: the destination must go on from
+ * the source's last one, or it resumed from an older state. */
+static gboolean heartbeats_continue(Vm *src, Vm *dst, GError **error)
+{
+    g_autoptr(GArray) s = serial_hb_seqs_dup(vm_serial(src));
+    g_autoptr(GArray) d = serial_hb_seqs_dup(vm_serial(dst));
+    guint64 last, next;
+
+    if (s->len == 0 || d->len == 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "heartbeats: src sent %u, %s sent %u",
+                    s->len, vm_name(dst), d->len);
+        return FALSE;
+    }
+    last = g_array_index(s, guint64, s->len - 1);
+    next = g_array_index(d, guint64, 0);
+    if (next != last + 1) {
+        g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "heartbeats: src's last was %"
+                    G_GUINT64_FORMAT ", %s's first %" G_GUINT64_FORMAT " (expected %"
+                    G_GUINT64_FORMAT ")", last, vm_name(dst), next, last + 1);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, gint64 dst_completed_us,
@@ -646,7 +731,8 @@ static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, gint64 dst_compl
         return FALSE;
     ctx->r->observed_downtime_ms = observed_downtime_ms(ctx->src, ctx->dst, dst_completed_us,
                                                         resumed);
-    return selfcheck(ctx, ctx->dst, error);
+    return selfcheck(ctx, ctx->dst, error) &&
+           (!ctx->d->linux_guest || heartbeats_continue(ctx->src, ctx->dst, error));
 }
 
 /* After a failed or cancelled migration the source must run on, clean,

@@ -19,12 +19,6 @@ void serial_parser_init(SerialParser *p)
     p->errors = g_array_new(FALSE, FALSE, sizeof(SerialError));
 }
 
-void serial_parser_clear(SerialParser *p)
-{
-    g_clear_pointer(&p->b_times, g_array_unref);
-    g_clear_pointer(&p->errors, g_array_unref);
-}
-
 static gboolean parse_hex16(const char *s, guint64 *out)
 {
     guint64 v = 0;
@@ -37,6 +31,85 @@ static gboolean parse_hex16(const char *s, guint64 *out)
     }
     *out = v;
     return TRUE;
+}
+
+void serial_parser_init_lines(SerialParser *p)
+{
+    serial_parser_init(p);
+    p->lines = TRUE;
+    p->line = g_string_new(NULL);
+    p->hb_times = g_array_new(FALSE, FALSE, sizeof(gint64));
+    p->hb_seqs = g_array_new(FALSE, FALSE, sizeof(guint64));
+}
+
+void serial_parser_clear(SerialParser *p)
+{
+    g_clear_pointer(&p->b_times, g_array_unref);
+    g_clear_pointer(&p->errors, g_array_unref);
+    g_clear_pointer(&p->hb_times, g_array_unref);
+    g_clear_pointer(&p->hb_seqs, g_array_unref);
+    if (p->line)
+        g_string_free(g_steal_pointer(&p->line), TRUE);
+    g_clear_pointer(&p->first_junk, g_free);
+}
+
+/* "MTERR <va> <expected> <found> <gpa>": 16 lowercase hex digits each. */
+static gboolean parse_mterr(const char *args, SerialError *e)
+{
+    g_auto(GStrv) f = g_strsplit(args, " ", -1);
+    guint64 va;
+
+    return g_strv_length(f) == 4 && strlen(f[0]) == MT_HEX_DIGITS &&
+           strlen(f[1]) == MT_HEX_DIGITS && strlen(f[2]) == MT_HEX_DIGITS &&
+           strlen(f[3]) == MT_HEX_DIGITS && parse_hex16(f[0], &va) &&
+           parse_hex16(f[1], &e->expected) && parse_hex16(f[2], &e->found) &&
+           parse_hex16(f[3], &e->gpa);
+}
+
+static void serial_parser_junk_line(SerialParser *p, const char *line)
+{
+    p->junk_bytes += strlen(line) + 1;
+    if (!p->first_junk)
+        p->first_junk = g_strdup(line);
+}
+
+static void serial_parser_line(SerialParser *p, const char *line, gint64 now_us)
+{
+    SerialError e = { .time_us = now_us };
+    guint64 seq, gen, bad;
+
+    if (!*line)
+        return;
+    if (g_str_has_prefix(line, "MTSTART ") || g_str_equal(line, "MTSTART")) {
+        p->a_count++;
+    } else if (sscanf(line, "MTPASS %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, &gen, &bad) == 2) {
+        g_array_append_val(p->b_times, now_us);
+        if (bad && p->errors->len == 0)     /* the MTERR lines say where */
+            p->bad_records++;
+    } else if (sscanf(line, "MTHB %" G_GUINT64_FORMAT, &seq) == 1) {
+        g_array_append_val(p->hb_times, now_us);
+        g_array_append_val(p->hb_seqs, seq);
+    } else if (g_str_has_prefix(line, "MTERR ") && parse_mterr(line + 6, &e)) {
+        g_array_append_val(p->errors, e);
+    } else if (g_str_has_prefix(line, "MTMAP") || g_str_has_prefix(line, "MTMAPEND")) {
+        /* the buffer's map: informational */
+    } else {
+        serial_parser_junk_line(p, line);   /* kernel error, MTFATAL, garbage */
+    }
+}
+
+static void serial_parser_feed_lines(SerialParser *p, const guint8 *buf, gsize len,
+                                     gint64 now_us)
+{
+    for (gsize i = 0; i < len; i++) {
+        if (buf[i] == '\n') {
+            g_strchomp(p->line->str);           /* the kernel ends lines \r\n */
+            serial_parser_line(p, p->line->str, now_us);
+            g_string_truncate(p->line, 0);
+        } else if (p->line->len < 4096) {       /* a runaway line is junk anyway */
+            g_string_append_c(p->line, (char)buf[i]);
+        }
+    }
 }
 
 /* rec holds MT_ERR_LEN bytes: E<16 hex> <16 hex> <16 hex>\n */
@@ -58,6 +131,10 @@ static void serial_parser_finish_record(SerialParser *p, gint64 now_us)
 void serial_parser_feed(SerialParser *p, const guint8 *buf, gsize len,
                         gint64 now_us)
 {
+    if (p->lines) {
+        serial_parser_feed_lines(p, buf, len, now_us);
+        return;
+    }
     for (gsize i = 0; i < len; i++) {
         guint8 c = buf[i];
 
@@ -186,13 +263,22 @@ static int serial_bind(const char *path, GError **error)
 
 Serial *serial_listen(const char *path, const char *log_path, GError **error)
 {
+    return serial_listen_full(path, log_path, FALSE, error);
+}
+
+Serial *serial_listen_full(const char *path, const char *log_path, gboolean lines,
+                           GError **error)
+{
     g_autoptr(Serial) s = g_new0(Serial, 1);
 
     s->listen_fd = -1;
     s->wake_pipe[0] = s->wake_pipe[1] = -1;
     g_mutex_init(&s->lock);
     g_cond_init(&s->cond);
-    serial_parser_init(&s->parser);
+    if (lines)
+        serial_parser_init_lines(&s->parser);
+    else
+        serial_parser_init(&s->parser);
     s->path = g_strdup(path);
     s->listen_fd = serial_bind(path, error);
     if (s->listen_fd < 0)
@@ -299,4 +385,34 @@ GArray *serial_b_times_dup(Serial *s)
     copy = array_dup(s->parser.b_times);
     g_mutex_unlock(&s->lock);
     return copy;
+}
+
+static GArray *array_dup_locked(Serial *s, GArray *a)
+{
+    GArray *copy;
+
+    g_mutex_lock(&s->lock);
+    copy = a ? array_dup(a) : g_array_new(FALSE, FALSE, sizeof(gint64));
+    g_mutex_unlock(&s->lock);
+    return copy;
+}
+
+GArray *serial_hb_times_dup(Serial *s)
+{
+    return array_dup_locked(s, s->parser.hb_times);
+}
+
+GArray *serial_hb_seqs_dup(Serial *s)
+{
+    return array_dup_locked(s, s->parser.hb_seqs);
+}
+
+char *serial_first_junk_dup(Serial *s)
+{
+    char *junk;
+
+    g_mutex_lock(&s->lock);
+    junk = g_strdup(s->parser.first_junk);
+    g_mutex_unlock(&s->lock);
+    return junk;
 }

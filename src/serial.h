@@ -17,8 +17,14 @@ typedef struct {
     gint64 time_us;             /* host monotonic time of arrival */
 } SerialError;
 
-/* The protocol decoder, separate from any socket so it can be tested. */
+/* The protocol decoder, separate from any socket so it can be tested.
+ * Byte mode decodes the assembly payloads' protocol (guest/migtest-abi.h);
+ * line mode the linux payload's console (docs/linux-guest.md): MTSTART
+ * counts as 'A', MTPASS as 'B', MTERR as an error record, MTHB lines are
+ * heartbeats, and any other non-empty line (the kernel at KERN_ERR or
+ * worse, with quiet loglevel=4) is junk whose first line is kept. */
 typedef struct {
+    gboolean lines;             /* line mode */
     guint a_count;
     GArray *b_times;            /* gint64 arrival time of each 'B' */
     GArray *errors;             /* SerialError */
@@ -26,9 +32,14 @@ typedef struct {
     guint bad_records;          /* 'E' records that did not parse */
     char rec[64];
     guint rec_len;              /* > 0 while inside an 'E' record */
+    GString *line;              /* line mode: the line so far */
+    GArray *hb_times;           /* line mode: gint64 arrival of each MTHB */
+    GArray *hb_seqs;            /* line mode: guint64 seq of each MTHB */
+    char *first_junk;           /* line mode: the first foreign line */
 } SerialParser;
 
 void serial_parser_init(SerialParser *p);
+void serial_parser_init_lines(SerialParser *p);
 void serial_parser_clear(SerialParser *p);
 void serial_parser_feed(SerialParser *p, const guint8 *buf, gsize len,
                         gint64 now_us);
@@ -40,6 +51,9 @@ typedef struct Serial Serial;
 /* Listen on @path (created, must not exist) and decode whatever a
  * connecting QEMU sends; the raw stream is also appended to @log_path. */
 Serial *serial_listen(const char *path, const char *log_path, GError **error);
+/* Same, choosing the decoder: @lines for the linux payload's console. */
+Serial *serial_listen_full(const char *path, const char *log_path, gboolean lines,
+                           GError **error);
 void serial_free(Serial *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Serial, serial_free)
 
@@ -61,5 +75,10 @@ gboolean serial_wait_b(Serial *s, guint b_target, const char *who,
 /* Copies of the decoded records (free with g_array_unref). */
 GArray *serial_errors_dup(Serial *s);
 GArray *serial_b_times_dup(Serial *s);
+/* Line mode: heartbeat arrival times (gint64) and sequence numbers
+ * (guint64); the first foreign line or NULL (new string). */
+GArray *serial_hb_times_dup(Serial *s);
+GArray *serial_hb_seqs_dup(Serial *s);
+char *serial_first_junk_dup(Serial *s);
 
 #endif

@@ -326,7 +326,11 @@ static void selfcheck_side(GPtrArray *out, const SelfcheckSide *s)
         g_ptr_array_add(out, g_strdup_printf("%s: guest printed 'A' %u times, "
                                              "expected %u", s->side, s->counts.a,
                                              s->expect_a));
-    if (s->counts.junk)
+    if (s->counts.junk && s->first_junk)
+        g_ptr_array_add(out, g_strdup_printf("%s: the console printed '%s' (%u bytes "
+                                             "outside the protocol)", s->side,
+                                             s->first_junk, s->counts.junk));
+    else if (s->counts.junk)
         g_ptr_array_add(out, g_strdup_printf("%s: %u bytes outside the serial "
                                              "protocol", s->side, s->counts.junk));
 }

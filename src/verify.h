@@ -74,6 +74,7 @@ typedef struct {
     guint expect_a;             /* 'A' count the side must show */
     SerialCounts counts;
     GArray *errors;             /* SerialError, may be NULL */
+    const char *first_junk;     /* linux console: the first foreign line */
 } SelfcheckSide;
 
 /* No 'E' record, no byte outside the protocol, and 'A' exactly as often

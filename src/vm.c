@@ -128,8 +128,9 @@ static void add(GPtrArray *argv, const char *fmt, ...)
 static GPtrArray *vm_build_argv(const VmConfig *cfg, const Vm *vm)
 {
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
-    const char *cpu = g_str_equal(cfg->accel, "kvm") ? cfg->arch->cpu_kvm
-                                                     : cfg->arch->cpu_tcg;
+    const char *cpu = cfg->cpu ? cfg->cpu
+                      : g_str_has_prefix(cfg->accel, "kvm") ? cfg->arch->cpu_kvm
+                      : cfg->arch->cpu_tcg;
 
     add(argv, "%s", cfg->qemu_binary);
     add(argv, "-name");
@@ -161,8 +162,18 @@ static GPtrArray *vm_build_argv(const VmConfig *cfg, const Vm *vm)
     add(argv, "chardev:mt-serial");
     add(argv, "-qmp");
     add(argv, "unix:%s,server=on,wait=off", vm->qmp_path);
-    add(argv, "%s", cfg->arch->load_option);
-    add(argv, "%s", cfg->image_path);
+    if (cfg->kernel) {
+        add(argv, "-kernel");
+        add(argv, "%s", cfg->kernel);
+        add(argv, "-initrd");
+        add(argv, "%s", cfg->initrd);
+        add(argv, "-append");
+        add(argv, "%s", cfg->append);
+        add(argv, "-no-reboot");        /* a panic ends QEMU, not loops */
+    } else {
+        add(argv, "%s", cfg->arch->load_option);
+        add(argv, "%s", cfg->image_path);
+    }
     if (vm->gdb_path) {
         add(argv, "-chardev");
         add(argv, "socket,id=mt-gdb,path=%s,server=on,wait=off", vm->gdb_path);
@@ -405,7 +416,7 @@ Vm *vm_launch(const VmConfig *cfg, Deadline deadline, GError **error)
         vm->gdb_path = g_strdup_printf("%s/%s.gdb", cfg->run_dir, cfg->name);
     if (cfg->ram_mode == VM_RAM_SHARED)
         vm->ram_path = g_strdup_printf("%s/%s.ram", cfg->run_dir, cfg->name);
-    vm->serial = serial_listen(vm->serial_path, serial_log, error);
+    vm->serial = serial_listen_full(vm->serial_path, serial_log, cfg->serial_lines, error);
     if (!vm->serial || !vm_spawn(vm, cfg, error))
         return NULL;
     vm->qmp_log = fopen(qmp_log, "we");

@@ -40,7 +40,12 @@ typedef struct {
     const char *accel;          /* "kvm" or "tcg" */
     guint64 mem_bytes;
     VmRamMode ram_mode;
-    const char *image_path;     /* patched payload image */
+    const char *image_path;     /* patched payload image, or NULL with kernel */
+    const char *kernel;         /* linux payload: -kernel, -initrd, -append */
+    const char *initrd;
+    const char *append;
+    const char *cpu;            /* overrides the arch's -cpu, may be NULL */
+    gboolean serial_lines;      /* decode the console as lines (linux) */
     const char *run_dir;        /* private 0700 directory on tmpfs */
     const char *log_dir;        /* command line and stderr go here */
     gboolean incoming;          /* -incoming defer */

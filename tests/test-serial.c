@@ -682,12 +682,47 @@ static const struct {
     { "/serial/listen/bad-paths", test_listen_bad_paths },
 };
 
+/* Line mode (the linux payload's console): MTSTART counts as 'A', MTPASS
+ * as 'B', MTERR as an error with its guest physical address, MTHB as a
+ * heartbeat with its sequence number; a kernel line is junk and kept. */
+static void test_parser_lines(void)
+{
+    static const char stream[] =
+        "MTSTART v1 mem=64 hot=16 hb_ms=10 step=64 buf=00007f0000000000 hotbuf=00007f0004000000\n"
+        "MTMAP 00007f0000000000 0000000001200000 512\nMTMAPEND 1 512\n"
+        "MTHB 1 1 5 10\r\nMTPASS 1 0\nMTHB 2 2 9 20\n"
+        "MTERR 00007f0000001000 0000000000000002 0000000000000001 0000000001201000\n"
+        "[   12.345678] BUG: unable to handle page fault\r\n"
+        "MTPASS 2 1\nMTHB 3";                 /* a line cut short: not counted */
+    SerialParser p;
+    const SerialError *e;
+
+    serial_parser_init_lines(&p);
+    /* Feed it in uneven pieces, as a socket would. */
+    for (gsize i = 0; i < sizeof(stream) - 1; i += 7)
+        serial_parser_feed(&p, (const guint8 *)stream + i, MIN(7, sizeof(stream) - 1 - i),
+                           1000 + i);
+    g_assert_cmpuint(p.a_count, ==, 1);
+    g_assert_cmpuint(p.b_times->len, ==, 2);
+    g_assert_cmpuint(p.hb_seqs->len, ==, 2);
+    g_assert_cmpuint(g_array_index(p.hb_seqs, guint64, 1), ==, 2);
+    g_assert_cmpuint(p.errors->len, ==, 1);
+    e = &g_array_index(p.errors, SerialError, 0);
+    g_assert_cmphex(e->gpa, ==, 0x1201000);
+    g_assert_cmphex(e->expected, ==, 2);
+    g_assert_cmphex(e->found, ==, 1);
+    g_assert_cmpstr(p.first_junk, ==, "[   12.345678] BUG: unable to handle page fault");
+    g_assert_cmpuint(p.junk_bytes, >, 0);
+    serial_parser_clear(&p);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     signal(SIGALRM, watchdog_fired);
     for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
         g_test_add_data_func(tests[i].path, &tests[i].func, run_with_watchdog);
+    g_test_add_func("/serial/parser/lines", test_parser_lines);
     g_test_add("/serial/listen/wait-b", Fixture, NULL, fixture_setup,
                test_listen_wait_b, fixture_teardown);
     g_test_add("/serial/listen/disconnect", Fixture, NULL, fixture_setup,
