@@ -1,5 +1,6 @@
 /* gdbstub.c: the GDB remote protocol client that reads SCTLR_EL1 (see gdbstub.h). */
 #include "gdbstub.h"
+#include "unix-socket.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,6 @@
 #define MAX_VCPUS       4096
 #define MAX_RETRANSMIT  3               /* '-' answers to one frame */
 #define MAX_CORRUPT     8               /* damaged frames in one session */
-#define CONNECT_RETRY_US (10 * 1000)
 
 /* ---- packets ------------------------------------------------------------ */
 
@@ -868,43 +868,10 @@ GdbSctlrReport *gdbstub_read_sctlr_fd(int fd, GdbVmState vm, Deadline deadline,
     return g_steal_pointer(&rep);
 }
 
-static int gdb_dial(const char *path, Deadline deadline, GError **error)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        g_set_error(error, MT_ERROR, MT_ERROR_ENV,
-                    "gdbstub socket path '%s' is longer than %zu bytes", path,
-                    sizeof(sa.sun_path) - 1);
-        return -1;
-    }
-    strcpy(sa.sun_path, path);
-    for (;;) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        if (fd < 0) {
-            g_set_error(error, MT_ERROR, MT_ERROR_ENV, "socket: %s", g_strerror(errno));
-            return -1;
-        }
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-            return fd;
-        close(fd);
-        if ((errno != ENOENT && errno != ECONNREFUSED) || deadline_expired(deadline)) {
-            g_set_error(error, MT_ERROR, errno == ENOENT || errno == ECONNREFUSED
-                        ? MT_ERROR_TIMEOUT : MT_ERROR_DISCONNECTED,
-                        "cannot connect to the gdbstub socket '%s': %s", path,
-                        g_strerror(errno));
-            return -1;
-        }
-        /* Nothing to wait on until QEMU creates its socket but time. */
-        g_usleep(MIN(CONNECT_RETRY_US, (gint64)deadline_remaining_ms(deadline) * 1000));
-    }
-}
-
 GdbSctlrReport *gdbstub_read_sctlr(const char *socket_path, GdbVmState vm,
                                    Deadline deadline, GError **error)
 {
-    int fd = gdb_dial(socket_path, deadline, error);
+    int fd = unix_socket_connect(socket_path, "the gdbstub socket", deadline, error);
 
     if (fd < 0)
         return NULL;

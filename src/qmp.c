@@ -1,5 +1,6 @@
 /* qmp.c: the QMP client (see qmp.h). */
 #include "qmp.h"
+#include "unix-socket.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +13,6 @@
 /* A QMP line larger than this is garbage, not a reply: query-qmp-schema,
  * the largest legitimate reply, is a few hundred KiB. */
 #define QMP_MAX_LINE (16 * 1024 * 1024)
-/* How often to retry connecting while QEMU creates its socket. */
-#define QMP_CONNECT_RETRY_US (10 * 1000)
 
 struct QmpClient {
     int fd;
@@ -535,43 +534,9 @@ QmpClient *qmp_new_from_fd(int fd, Deadline deadline, GError **error)
     return g_steal_pointer(&qmp);
 }
 
-static int qmp_dial(const char *path, Deadline deadline, GError **error)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        g_set_error(error, MT_ERROR, MT_ERROR_ENV,
-                    "QMP socket path '%s' is longer than %zu bytes", path,
-                    sizeof(sa.sun_path) - 1);
-        return -1;
-    }
-    strcpy(sa.sun_path, path);
-    for (;;) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        if (fd < 0) {
-            g_set_error(error, MT_ERROR, MT_ERROR_ENV, "socket: %s",
-                        g_strerror(errno));
-            return -1;
-        }
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-            return fd;
-        close(fd);
-        if ((errno != ENOENT && errno != ECONNREFUSED) || deadline_expired(deadline)) {
-            g_set_error(error, MT_ERROR, errno == ENOENT || errno == ECONNREFUSED
-                        ? MT_ERROR_TIMEOUT : MT_ERROR_DISCONNECTED,
-                        "cannot connect to QMP socket '%s': %s", path,
-                        g_strerror(errno));
-            return -1;
-        }
-        /* QEMU has not created its socket yet: nothing to wait on but time. */
-        g_usleep(QMP_CONNECT_RETRY_US);
-    }
-}
-
 QmpClient *qmp_connect(const char *path, Deadline deadline, GError **error)
 {
-    int fd = qmp_dial(path, deadline, error);
+    int fd = unix_socket_connect(path, "QMP socket", deadline, error);
 
     if (fd < 0)
         return NULL;

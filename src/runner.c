@@ -6,6 +6,7 @@
 #include <string.h>
 #include "payload.h"
 #include "probe.h"
+#include "rundir.h"
 #include "tlscreds.h"
 
 /* Guest boot to first 'B': 0.7 s under TCG, ~10 s under this kind of
@@ -63,22 +64,6 @@ void case_result_free(CaseResult *r)
     g_free(r);
 }
 
-static void remove_tree(const char *path)
-{
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    while (dir && (name = g_dir_read_name(dir))) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-        if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
-            !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree(child);
-        else
-            g_unlink(child);
-    }
-    g_rmdir(path);
-}
-
 /* Everything one case owns; torn down by case_ctx_clear(). */
 typedef struct {
     const CaseInstance *c;
@@ -110,7 +95,7 @@ static void case_ctx_clear(CaseCtx *ctx)
     g_clear_pointer(&ctx->dst, vm_free);
     g_clear_pointer(&ctx->src, vm_free);
     if (ctx->run_dir && !ctx->opts->keep)
-        remove_tree(ctx->run_dir);
+        rundir_remove(ctx->run_dir);
     g_free(ctx->run_dir);
     g_free(ctx->image_path);
     g_free(ctx->src_bin);
@@ -196,18 +181,11 @@ static gboolean make_dirs(CaseCtx *ctx, GError **error)
 {
     g_autofree char *leaf = g_strdelimit(g_strdup(ctx->c->name + 1), "/", '-');
 
-    /* tmpfs: postcopy's userfaultfd needs shmem-backed guest RAM. */
-    const char *base = g_getenv("MIGTEST_RUN_BASE") ? g_getenv("MIGTEST_RUN_BASE") : "/dev/shm";
-
-    ctx->run_dir = g_mkdtemp_full(g_build_filename(base, "migtest-XXXXXX", NULL), 0700);
-    if (!ctx->run_dir) {
-        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot create a run directory "
-                    "in '%s': %s; set MIGTEST_RUN_BASE to a writable tmpfs", base,
-                    g_strerror(errno));
+    ctx->run_dir = rundir_new(error);
+    if (!ctx->run_dir)
         return FALSE;
-    }
     ctx->r->log_dir = g_build_filename(ctx->opts->results_dir, leaf, NULL);
-    remove_tree(ctx->r->log_dir);
+    rundir_remove(ctx->r->log_dir);
     if (g_mkdir_with_parents(ctx->r->log_dir, 0700) < 0) {
         g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot create log directory "
                     "'%s': %s; pass a writable --results DIR", ctx->r->log_dir,
@@ -956,7 +934,7 @@ CaseResult *runner_run_case(const CaseInstance *c, const RunOptions *opts)
         r->reason = g_strdup_printf("interrupted by signal %d (%s)", sig, g_strsignal(sig));
     }
     if ((r->outcome == OUTCOME_PASS || r->outcome == OUTCOME_SKIP) && !opts->keep && r->log_dir) {
-        remove_tree(r->log_dir);
+        rundir_remove(r->log_dir);
         g_clear_pointer(&r->log_dir, g_free);
     }
     r->wall_ms = (g_get_monotonic_time() - t0) / 1000;

@@ -1,5 +1,6 @@
 /* guest-harness.c: one payload in one QEMU, no migration (see guest-harness.h). */
 #include "guest-harness.h"
+#include "rundir.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -137,22 +138,6 @@ void harness_assert_no_leftovers(void)
             g_error("run dir %s was left behind", (char *)all_run_dirs->pdata[i]);
 }
 
-static void remove_tree(const char *path)
-{
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    while (dir && (name = g_dir_read_name(dir))) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-        if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
-            !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree(child);
-        else
-            g_unlink(child);
-    }
-    g_rmdir(path);
-}
-
 /* ---- Boot and teardown -------------------------------------------------- */
 
 static void fill_params(const GuestSpec *spec, const ArchDesc *arch, PayloadParams *p)
@@ -204,7 +189,7 @@ Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)
     if (!qemu)
         g_error("%s not found in PATH", g->arch->qemu_binary);
 
-    g->run_dir = g_mkdtemp_full(g_strdup("/dev/shm/migtest-XXXXXX"), 0700);
+    g->run_dir = rundir_new(NULL);
     g_assert_nonnull(g->run_dir);
     if (!all_run_dirs)
         all_run_dirs = g_ptr_array_new_with_free_func(g_free);
@@ -258,11 +243,11 @@ void guest_free(Guest *g)
                 (int)pid, GH_SHUTDOWN_MS);
     /* Reaped: the pid no longer names our child. */
     g_assert_cmpint(kill(pid, 0) == 0 ? 0 : errno, ==, ESRCH);
-    remove_tree(g->run_dir);
+    rundir_remove(g->run_dir);
     g_assert_false(g_file_test(g->run_dir, G_FILE_TEST_EXISTS));
     if (slot)
         slot->used = 0;
-    remove_tree(g->log_dir);
+    rundir_remove(g->log_dir);
     g_free(g->run_dir);
     g_free(g->log_dir);
     g_free(g->label);

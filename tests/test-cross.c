@@ -24,6 +24,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include "deadline.h"
+#include "rundir.h"
 
 #define DEFAULT_PREFIX "/opt/migtest-qemu/bookworm-backports"
 #define CASE_TIMEOUT_S 45                       /* migtest --timeout, per case */
@@ -58,21 +59,6 @@ static guint count_run_dirs(void)
     while (d && (name = g_dir_read_name(d)))
         n += g_str_has_prefix(name, "migtest-");
     return n;
-}
-
-static void remove_tree(const char *path)
-{
-    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-        if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree(child);
-        else
-            g_unlink(child);
-    }
-    g_rmdir(path);
 }
 
 typedef struct {
@@ -329,7 +315,7 @@ static void test_cross(gconstpointer data)
         /* Exit status and outcomes agree: 0 only when every case passed. */
         g_assert_cmpint(rc, ==, failed ? 1 : 0);
     }
-    remove_tree(results);
+    rundir_remove(results);
 }
 
 int main(int argc, char **argv)
