@@ -3,7 +3,7 @@
  * RAM of two QEMUs, against QEMU's own approach of reading one byte per
  * page through qtest ("readb"), measured in the same run.
  *
- * Method: two x86_64 QEMUs (accel qtest, so no vCPU runs) with 150 MiB of
+ * Method: two x86_64 QEMUs (started with -S, so no vCPU runs) with 150 MiB of
  * shared RAM each.  exact: map both RAM files and compare every byte,
  * RUNS times.  qtest: read one byte of each of the 38400 pages of one
  * guest over the qtest socket, RUNS times.  Prints median and spread of
@@ -63,17 +63,21 @@ static gint64 qtest_read_pages(FILE *io)
 
 static Vm *launch(const char *name, const char *dir, const char *image, const char *qtest_path)
 {
+    /* Logs apart from the sockets: both are named after the VM. */
+    g_autofree char *logs = g_build_filename(dir, "logs", NULL);
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
     const char *extra[] = { "-qtest", NULL, NULL };
     g_autofree char *qtest_arg = g_strdup_printf("unix:%s", qtest_path);
     g_autoptr(GError) error = NULL;
     VmConfig cfg = {
-        .arch = arch_lookup("x86_64"), .name = name, .qemu_binary = "qemu-system-x86_64",
-        .machine = "pc", .accel = "qtest", .mem_bytes = MEM, .ram_mode = VM_RAM_SHARED,
-        .image_path = image, .run_dir = dir, .log_dir = dir, .extra_args = extra,
+        .arch = arch_lookup("x86_64"), .name = name, .qemu_binary = qemu,
+        .machine = "pc", .accel = "tcg", .start_paused = TRUE, .mem_bytes = MEM, .ram_mode = VM_RAM_SHARED,
+        .image_path = image, .run_dir = dir, .log_dir = logs, .extra_args = extra,
     };
     Vm *vm;
 
     extra[1] = qtest_arg;
+    g_mkdir_with_parents(logs, 0700);
     vm = vm_launch(&cfg, deadline_in_ms(30000), &error);
     g_assert_no_error(error);
     return vm;
