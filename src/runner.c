@@ -650,6 +650,9 @@ static gboolean selfcheck(CaseCtx *ctx, Vm *dst, GError **error)
     guint n = 0;
     gboolean ok;
 
+    /* A console line the source began and the destination finished. */
+    if (dst && ctx->d->linux_guest)
+        serial_join_switchover(vm_serial(ctx->src), vm_serial(dst));
     selfcheck_side_fill(&sides[n++], ctx->src, 1);
     /* A destination continues the source's run: no second 'A'. */
     if (dst)

@@ -69,8 +69,10 @@ static gboolean parse_mterr(const char *args, SerialError *e)
 static void serial_parser_junk_line(SerialParser *p, const char *line)
 {
     p->junk_bytes += strlen(line) + 1;
-    if (!p->first_junk)
+    if (!p->first_junk) {
         p->first_junk = g_strdup(line);
+        p->first_line_junk = p->lines_seen == 1;
+    }
 }
 
 static void serial_parser_line(SerialParser *p, const char *line, gint64 now_us)
@@ -80,6 +82,7 @@ static void serial_parser_line(SerialParser *p, const char *line, gint64 now_us)
 
     if (!*line)
         return;
+    p->lines_seen++;
     if (g_str_has_prefix(line, "MTSTART ") || g_str_equal(line, "MTSTART")) {
         p->a_count++;
     } else if (sscanf(line, "MTPASS %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, &gen, &bad) == 2) {
@@ -415,4 +418,49 @@ char *serial_first_junk_dup(Serial *s)
     junk = g_strdup(s->parser.first_junk);
     g_mutex_unlock(&s->lock);
     return junk;
+}
+
+static void move_last_first(GArray *a)
+{
+    guint8 tmp[16];
+    guint sz = g_array_get_element_size(a);
+
+    g_assert(sz <= sizeof(tmp) && a->len > 0);
+    memcpy(tmp, a->data + (gsize)(a->len - 1) * sz, sz);
+    g_array_remove_index(a, a->len - 1);
+    g_array_prepend_vals(a, tmp, 1);
+}
+
+gboolean serial_join_switchover(Serial *src, Serial *dst)
+{
+    g_autofree char *head = NULL;
+    g_autofree char *joined = NULL;
+    gboolean ok = FALSE;
+
+    g_mutex_lock(&src->lock);
+    head = src->parser.line ? g_strdup(src->parser.line->str) : NULL;
+    g_mutex_unlock(&src->lock);
+    g_mutex_lock(&dst->lock);
+    if (head && *head && dst->parser.first_line_junk) {
+        joined = g_strconcat(head, dst->parser.first_junk, NULL);
+        if (g_str_has_prefix(joined, "MT")) {
+            SerialParser *p = &dst->parser;
+            guint hb = p->hb_seqs->len, b = p->b_times->len;
+
+            p->junk_bytes -= strlen(p->first_junk) + 1;
+            g_clear_pointer(&p->first_junk, g_free);
+            p->first_line_junk = FALSE;
+            serial_parser_line(p, joined, g_get_monotonic_time());
+            /* It was the destination's first line: put it first. */
+            if (p->hb_seqs->len > hb) {
+                move_last_first(p->hb_seqs);
+                move_last_first(p->hb_times);
+            }
+            if (p->b_times->len > b)
+                move_last_first(p->b_times);
+            ok = TRUE;
+        }
+    }
+    g_mutex_unlock(&dst->lock);
+    return ok;
 }

@@ -36,6 +36,8 @@ typedef struct {
     GArray *hb_times;           /* line mode: gint64 arrival of each MTHB */
     GArray *hb_seqs;            /* line mode: guint64 seq of each MTHB */
     char *first_junk;           /* line mode: the first foreign line */
+    gboolean first_line_junk;   /* line mode: ... and it was the stream's first */
+    guint lines_seen;
 } SerialParser;
 
 void serial_parser_init(SerialParser *p);
@@ -80,5 +82,11 @@ GArray *serial_b_times_dup(Serial *s);
 GArray *serial_hb_times_dup(Serial *s);
 GArray *serial_hb_seqs_dup(Serial *s);
 char *serial_first_junk_dup(Serial *s);
+
+/* Line mode, across a migration: the source may have sent the start of a
+ * line and the destination its end.  If @dst's first line was foreign and
+ * @src's unfinished line joined to it makes a line of ours, decode the
+ * joined line on @dst instead; returns TRUE if it did. */
+gboolean serial_join_switchover(Serial *src, Serial *dst);
 
 #endif

@@ -716,6 +716,21 @@ static void test_parser_lines(void)
     serial_parser_clear(&p);
 }
 
+/* The parser side of a line cut by the switchover: the destination's
+ * first line is foreign until joined (serial_join_switchover). */
+static void test_parser_first_line_junk(void)
+{
+    static const char dst_stream[] = "TPASS 356 0\nMTHB 9 9 9 9\n";
+    SerialParser p;
+
+    serial_parser_init_lines(&p);
+    serial_parser_feed(&p, (const guint8 *)dst_stream, sizeof(dst_stream) - 1, 1);
+    g_assert_true(p.first_line_junk);
+    g_assert_cmpstr(p.first_junk, ==, "TPASS 356 0");
+    g_assert_cmpuint(p.hb_seqs->len, ==, 1);
+    serial_parser_clear(&p);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -723,6 +738,7 @@ int main(int argc, char **argv)
     for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
         g_test_add_data_func(tests[i].path, &tests[i].func, run_with_watchdog);
     g_test_add_func("/serial/parser/lines", test_parser_lines);
+    g_test_add_func("/serial/parser/first-line-junk", test_parser_first_line_junk);
     g_test_add("/serial/listen/wait-b", Fixture, NULL, fixture_setup,
                test_listen_wait_b, fixture_teardown);
     g_test_add("/serial/listen/disconnect", Fixture, NULL, fixture_setup,
