@@ -269,13 +269,17 @@ static void watch_signals(VmGroup *group)
 static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pending)
 {
     struct utsname u;
-    ReportHost host = { "unknown", "unknown" };
+    ReportHost host = { "unknown", "unknown", NULL };
     g_autoptr(GError) error = NULL;
+    g_autofree char *midr = NULL;
 
     if (uname(&u) == 0) {
         host.host_arch = u.machine;
         host.kernel = u.release;
     }
+    if (g_file_get_contents("/sys/devices/system/cpu/cpu0/regs/identification/midr_el1",
+                            &midr, NULL, NULL))
+        host.midr = g_strstrip(midr);
     if (o->json && !report_write_json(o->json, results, pending, &host, &error))
         g_printerr("migtest: cannot write '%s': %s\n", o->json, error->message);
     g_clear_error(&error);

@@ -213,6 +213,8 @@ gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pend
     json_builder_begin_object(b);
     json_str(b, "arch", host->host_arch);
     json_str(b, "kernel", host->kernel);
+    /* Arm KVM hosts differ in FEAT_S2FWB: the CPU says which one this is. */
+    json_str(b, "midr", host->midr);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "cases");
     json_builder_begin_array(b);

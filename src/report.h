@@ -17,6 +17,7 @@ void report_summary(FILE *out, GPtrArray *results);
 typedef struct {
     const char *host_arch;
     const char *kernel;
+    const char *midr;           /* aarch64 hosts: MIDR_EL1 of CPU 0, else NULL */
 } ReportHost;
 
 /* @results holds CaseResult; @pending holds the names (char *) of cases
