@@ -1,5 +1,6 @@
 /* guest-harness.c: one payload in one QEMU, no migration (see guest-harness.h). */
 #include "guest-harness.h"
+#include "leftovers.h"
 #include "rundir.h"
 
 #include <errno.h>
@@ -110,22 +111,7 @@ static LiveSlot *live_find(const char *dir)
 
 guint harness_count_children(void)
 {
-    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
-    const char *name;
-    guint n = 0;
-
-    while ((name = g_dir_read_name(d))) {
-        g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
-        g_autofree char *stat = NULL;
-        const char *p;
-
-        if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &stat, NULL, NULL))
-            continue;
-        p = strrchr(stat, ')');
-        if (p && atoi(p + 4) == getpid())   /* ") S <ppid>" */
-            n++;
-    }
-    return n;
+    return leftovers_children(getpid(), NULL, NULL);
 }
 
 void harness_assert_no_leftovers(void)

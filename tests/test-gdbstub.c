@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include "gdbstub.h"
+#include "watchdog.h"
 
 #define OK_MS           3000
 #define SHORT_MS        300
@@ -29,7 +30,6 @@
  * after, the deadline. */
 #define EARLY_SLACK_MS  20
 #define LATE_SLACK_MS   1500
-#define WATCHDOG_S      20
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -1564,25 +1564,6 @@ static void test_connect_path_length(void)
 
 /* ---- main --------------------------------------------------------------- */
 
-static void watchdog_fired(int sig)
-{
-    static const char msg[] = "Bail out! watchdog: test still running after "
-                              G_STRINGIFY(WATCHDOG_S) " s\n";
-
-    (void)sig;
-    (void)!write(STDOUT_FILENO, msg, sizeof(msg) - 1);
-    abort();
-}
-
-static void run_with_watchdog(gconstpointer data)
-{
-    GTestFunc func = *(const GTestFunc *)data;
-
-    alarm(WATCHDOG_S);
-    func();
-    alarm(0);
-}
-
 static const struct {
     const char *path;
     GTestFunc func;
@@ -1638,8 +1619,8 @@ static const struct {
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    signal(SIGALRM, watchdog_fired);
+    watchdog_install();
     for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
-        g_test_add_data_func(tests[i].path, &tests[i].func, run_with_watchdog);
+        g_test_add_data_func(tests[i].path, &tests[i].func, watchdog_run);
     return g_test_run();
 }

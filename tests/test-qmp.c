@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include "qmp.h"
+#include "watchdog.h"
 
 /* Deadlines: generous where success is expected, short where a timeout is
  * the expected outcome; the server side gives up after SERVER_WAIT_MS. */
@@ -31,9 +32,6 @@
  * after, the deadline. */
 #define EARLY_SLACK_MS  20
 #define LATE_SLACK_MS   1500
-
-/* A test still running after this long is stuck: fail it, do not hang. */
-#define WATCHDOG_S      20
 
 #define GREETING_7_2_22                                                     \
     "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, "      \
@@ -1722,25 +1720,6 @@ static void test_log(void)
     g_assert_cmpstr(lines[2], ==, "");
 }
 
-static void watchdog_fired(int sig)
-{
-    static const char msg[] = "Bail out! watchdog: test still running after "
-                              G_STRINGIFY(WATCHDOG_S) " s\n";
-
-    (void)sig;
-    (void)!write(STDOUT_FILENO, msg, sizeof(msg) - 1);
-    abort();
-}
-
-static void run_with_watchdog(gconstpointer data)
-{
-    GTestFunc func = *(const GTestFunc *)data;
-
-    alarm(WATCHDOG_S);
-    func();
-    alarm(0);
-}
-
 static const struct {
     const char *path;
     GTestFunc func;
@@ -1791,8 +1770,8 @@ static const struct {
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    signal(SIGALRM, watchdog_fired);
+    watchdog_install();
     for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
-        g_test_add_data_func(tests[i].path, &tests[i].func, run_with_watchdog);
+        g_test_add_data_func(tests[i].path, &tests[i].func, watchdog_run);
     return g_test_run();
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include "deadline.h"
+#include "leftovers.h"
 
 static char *build_path(const char *leaf)
 {
@@ -33,43 +34,6 @@ static gboolean wait_for_text(const char *path, const char *needle, gint64 timeo
         g_usleep(1000);
     }
     return FALSE;
-}
-
-/* The pid of @parent's child whose command line contains @needle, or 0. */
-static GPid find_child(GPid parent, const char *needle)
-{
-    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
-    const char *name;
-
-    while ((name = g_dir_read_name(d))) {
-        g_autofree char *stat_path = g_strdup_printf("/proc/%s/stat", name);
-        g_autofree char *cmd_path = g_strdup_printf("/proc/%s/cmdline", name);
-        g_autofree char *stat = NULL, *cmd = NULL;
-        gsize len = 0;
-        const char *p;
-
-        if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(stat_path, &stat, NULL, NULL) ||
-            !g_file_get_contents(cmd_path, &cmd, &len, NULL))
-            continue;
-        p = strrchr(stat, ')');
-        for (gsize i = 0; i + 1 < len; i++)
-            if (!cmd[i])
-                cmd[i] = ' ';
-        if (p && atoi(p + 4) == parent && strstr(cmd, needle))
-            return atoi(name);
-    }
-    return 0;
-}
-
-/* Entries left in the private run base migtest was pointed at. */
-static guint count_run_dirs(const char *base)
-{
-    g_autoptr(GDir) d = g_dir_open(base, 0, NULL);
-    guint n = 0;
-
-    while (d && g_dir_read_name(d))
-        n++;
-    return n;
 }
 
 typedef struct {
@@ -161,8 +125,8 @@ static void test_silent_qemu_times_out(void)
     report = run_report(&r);
     g_assert_nonnull(strstr(report, "\"outcome\" : \"error\""));
     g_assert_nonnull(strstr(report, "timed out waiting for the reply to"));
-    g_assert_cmpuint(find_child(r.pid, "fake-qemu"), ==, 0);
-    g_assert_cmpuint(count_run_dirs(r.run_base), ==, 0);
+    g_assert_cmpuint(leftovers_children(r.pid, "fake-qemu", NULL), ==, 0);
+    g_assert_cmpuint(leftovers_entries(r.run_base), ==, 0);
     run_clear(&r);
 }
 
@@ -183,7 +147,7 @@ static void kill_side_mid_migration(const char *side)
     qmp_log = g_build_filename(r.dir, "x86_64-auto-converge-tcp", "src.qmp", NULL);
     /* auto-converge runs at 32 MiB/s: seconds of "active" to hit. */
     g_assert_true(wait_for_text(qmp_log, "\"status\": \"active\"", 60000));
-    victim = find_child(r.pid, needle);
+    leftovers_children(r.pid, needle, &victim);
     g_assert_cmpint(victim, >, 0);
     t_kill = g_get_monotonic_time();
     kill(victim, SIGKILL);
@@ -198,8 +162,8 @@ static void kill_side_mid_migration(const char *side)
     g_test_message("report: %s", report);
     g_assert_nonnull(strstr(report, want));
     g_assert_nonnull(strstr(report, "\"outcome\" : \"fail\""));
-    g_assert_cmpuint(find_child(r.pid, "migtest-"), ==, 0);
-    g_assert_cmpuint(count_run_dirs(r.run_base), ==, 0);
+    g_assert_cmpuint(leftovers_children(r.pid, "migtest-", NULL), ==, 0);
+    g_assert_cmpuint(leftovers_entries(r.run_base), ==, 0);
     run_clear(&r);
 }
 

@@ -10,41 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
+#include "leftovers.h"
 #include "runner.h"
 
 #define POKE_OFFSET 0x7000000   /* 112 MiB: past the window, inside RAM */
-
-/* Children of this process and migtest run dirs: must not outlive a run. */
-static guint count_children(void)
-{
-    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
-    const char *name;
-    guint n = 0;
-
-    while ((name = g_dir_read_name(d))) {
-        g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
-        g_autofree char *stat = NULL;
-        const char *p;
-
-        if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &stat, NULL, NULL))
-            continue;
-        p = strrchr(stat, ')');
-        if (p && atoi(p + 4) == getpid())   /* ") S <ppid>" */
-            n++;
-    }
-    return n;
-}
-
-/* Entries in the private run base this test points migtest at. */
-static guint count_run_dirs(const char *base)
-{
-    g_autoptr(GDir) d = g_dir_open(base, 0, NULL);
-    guint n = 0;
-
-    while (d && g_dir_read_name(d))
-        n++;
-    return n;
-}
 
 typedef struct {
     char *results;
@@ -65,8 +34,8 @@ static void fixture_teardown(Fixture *f, gconstpointer u)
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->results);
 
     (void)u;
-    g_assert_cmpuint(count_children(), ==, 0);
-    g_assert_cmpuint(count_run_dirs(f->run_base), ==, 0);
+    g_assert_cmpuint(leftovers_children(getpid(), NULL, NULL), ==, 0);
+    g_assert_cmpuint(leftovers_entries(f->run_base), ==, 0);
     g_assert_cmpint(system(cmd), ==, 0);
     g_assert_cmpint(g_rmdir(f->run_base), ==, 0);
     g_unsetenv("MIGTEST_RUN_BASE");

@@ -15,14 +15,12 @@
 #include "serial.h"
 #include "mt-error.h"
 #include "migtest-abi.h"
+#include "watchdog.h"
 
 #define OK_MS           2000
 #define SHORT_MS        200
 #define EARLY_SLACK_MS  20
 #define LATE_SLACK_MS   1500
-/* A test still running after this long is stuck: fail it, do not hang. */
-#define WATCHDOG_S      20
-
 /* Three fields, as the guest prints them. */
 #define REC_GPA      "0000000000100000"
 #define REC_EXPECTED "0000000000000002"
@@ -648,25 +646,6 @@ static void test_listen_bad_paths(void)
     g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
-static void watchdog_fired(int sig)
-{
-    static const char msg[] = "Bail out! watchdog: test still running after "
-                              G_STRINGIFY(WATCHDOG_S) " s\n";
-
-    (void)sig;
-    (void)!write(STDOUT_FILENO, msg, sizeof(msg) - 1);
-    abort();
-}
-
-static void run_with_watchdog(gconstpointer data)
-{
-    GTestFunc func = *(const GTestFunc *)data;
-
-    alarm(WATCHDOG_S);
-    func();
-    alarm(0);
-}
-
 static const struct {
     const char *path;
     GTestFunc func;
@@ -734,9 +713,9 @@ static void test_parser_first_line_junk(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    signal(SIGALRM, watchdog_fired);
+    watchdog_install();
     for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
-        g_test_add_data_func(tests[i].path, &tests[i].func, run_with_watchdog);
+        g_test_add_data_func(tests[i].path, &tests[i].func, watchdog_run);
     g_test_add_func("/serial/parser/lines", test_parser_lines);
     g_test_add_func("/serial/parser/first-line-junk", test_parser_first_line_junk);
     g_test_add("/serial/listen/wait-b", Fixture, NULL, fixture_setup,

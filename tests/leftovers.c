@@ -1,0 +1,61 @@
+/* leftovers.c: child processes and directory entries left behind (see leftovers.h). */
+#include "leftovers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* @pid's parent from /proc/<pid>/stat (") S <ppid>"), or -1. */
+static GPid parent_of(const char *pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%s/stat", pid);
+    g_autofree char *stat = NULL;
+    const char *p;
+
+    if (!g_file_get_contents(path, &stat, NULL, NULL) || !(p = strrchr(stat, ')')))
+        return -1;
+    return atoi(p + 4);
+}
+
+static gboolean cmdline_has(const char *pid, const char *needle)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", pid);
+    g_autofree char *cmd = NULL;
+    gsize len = 0;
+
+    if (!needle)
+        return TRUE;
+    if (!g_file_get_contents(path, &cmd, &len, NULL))
+        return FALSE;
+    for (gsize i = 0; i + 1 < len; i++)     /* NUL-separated words */
+        if (!cmd[i])
+            cmd[i] = ' ';
+    return strstr(cmd, needle) != NULL;
+}
+
+guint leftovers_children(GPid parent, const char *needle, GPid *first)
+{
+    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    if (first)
+        *first = 0;
+    while (d && (name = g_dir_read_name(d))) {
+        if (!g_ascii_isdigit(name[0]) || parent_of(name) != parent || !cmdline_has(name, needle))
+            continue;
+        if (first && !*first)
+            *first = atoi(name);
+        n++;
+    }
+    return n;
+}
+
+guint leftovers_entries(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    guint n = 0;
+
+    while (d && g_dir_read_name(d))
+        n++;
+    return n;
+}
