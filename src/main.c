@@ -238,32 +238,45 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
     return 0;
 }
 
-static gpointer signal_thread(gpointer group)
+/* The stop signals, plus SIGUSR1 by which the run ends the watcher. */
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
+}
+
+static void *signal_thread(void *group)
 {
     sigset_t set;
     int sig;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    while (sigwait(&set, &sig) == 0)
+    stop_signals(&set);
+    while (sigwait(&set, &sig) == 0 && sig != SIGUSR1)
         vm_group_interrupt(group, sig);
     return NULL;
 }
 
 /* Block the stop signals in every thread, and turn them into
- * vm_group_interrupt() on a thread of their own. */
-static void watch_signals(VmGroup *group)
+ * vm_group_interrupt() on a thread of their own, until unwatch_signals():
+ * the group must outlive the watcher. */
+static pthread_t watch_signals(VmGroup *group)
 {
     sigset_t set;
+    pthread_t tid;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    stop_signals(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    g_thread_unref(g_thread_new("signals", signal_thread, group));
+    pthread_create(&tid, NULL, signal_thread, group);
+    return tid;
+}
+
+static void unwatch_signals(pthread_t tid)
+{
+    pthread_kill(tid, SIGUSR1);
+    pthread_join(tid, NULL);
 }
 
 static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pending)
@@ -381,9 +394,9 @@ static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
                 .tty = isatty(STDERR_FILENO) };
     g_autoptr(GPtrArray) done = g_ptr_array_new();
     GThreadPool *pool;
+    pthread_t watcher = watch_signals(group);
     int rc;
 
-    watch_signals(group);
     run->group = group;
     g_mutex_init(&b.lock);
     b.slots = g_ptr_array_new_with_free_func((GDestroyNotify)case_result_free);
@@ -400,6 +413,7 @@ static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
             g_ptr_array_add(done, b.slots->pdata[i]);
     report_summary(stdout, done);
     rc = batch_exit_code(&b);
+    unwatch_signals(watcher);
     g_hash_table_unref(b.running);
     g_ptr_array_unref(b.slots);
     g_mutex_clear(&b.lock);
