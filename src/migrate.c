@@ -60,28 +60,6 @@ typedef struct {
     gint64 remaining;
 } Session;
 
-static JsonObject *member_obj(JsonObject *o, const char *name)
-{
-    JsonNode *n = o ? json_object_get_member(o, name) : NULL;
-
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
-static gint64 member_int(JsonObject *o, const char *name)
-{
-    JsonNode *n = o ? json_object_get_member(o, name) : NULL;
-
-    return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_int(n) : 0;
-}
-
-static const char *member_str(JsonObject *o, const char *name)
-{
-    JsonNode *n = o ? json_object_get_member(o, name) : NULL;
-
-    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-           ? json_node_get_string(n) : NULL;
-}
-
 static void add_capability(JsonBuilder *b, const char *name)
 {
     json_builder_begin_object(b);
@@ -193,8 +171,8 @@ static char *incoming_tcp_uri(Vm *dst, Deadline deadline, GError **error)
                     "dst query-migrate shows no listening socket-address");
         return NULL;
     }
-    return g_strdup_printf("tcp:%s:%s", member_str(a, "host") ? member_str(a, "host") : "?",
-                           member_str(a, "port") ? member_str(a, "port") : "?");
+    return g_strdup_printf("tcp:%s:%s", qmp_get_string(a, "host") ? qmp_get_string(a, "host") : "?",
+                           qmp_get_string(a, "port") ? qmp_get_string(a, "port") : "?");
 }
 
 /* Hand one end of a socketpair to each QEMU under the name "mt-mig". */
@@ -269,7 +247,7 @@ static gboolean open_transport(Session *s, char **src_uri, char **dst_uri, GErro
 
 static const char *event_status(JsonObject *ev)
 {
-    const char *st = member_str(member_obj(ev, "data"), "status");
+    const char *st = qmp_get_string(qmp_get_object(ev, "data"), "status");
 
     return st ? st : "?";
 }
@@ -291,8 +269,8 @@ static gboolean cancel(Session *s, GError **error)
  * clock time, and serial bytes are stamped with the monotonic one. */
 static gint64 event_monotonic_us(JsonObject *ev)
 {
-    JsonObject *ts = member_obj(ev, "timestamp");
-    gint64 wall = member_int(ts, "seconds") * G_USEC_PER_SEC + member_int(ts, "microseconds");
+    JsonObject *ts = qmp_get_object(ev, "timestamp");
+    gint64 wall = qmp_get_int(ts, "seconds") * G_USEC_PER_SEC + qmp_get_int(ts, "microseconds");
 
     return wall - (g_get_real_time() - g_get_monotonic_time());
 }
@@ -373,18 +351,18 @@ static gboolean on_sample(Session *s, GError **error)
     g_autoptr(JsonNode) info = qmp_execute(vm_qmp(s->src), "query-migrate", NULL,
                                            s->deadline, error);
     JsonObject *o = info ? json_node_get_object(info) : NULL;
-    JsonObject *ram = member_obj(o, "ram");
+    JsonObject *ram = qmp_get_object(o, "ram");
     MigrateStats *st = s->stats;
 
     if (!info)
         return FALSE;
-    st->max_throttle_pct = MAX(st->max_throttle_pct, member_int(o, "cpu-throttle-percentage"));
-    st->xbzrle_pages = MAX(st->xbzrle_pages, member_int(member_obj(o, "xbzrle-cache"), "pages"));
-    st->multifd_bytes = MAX(st->multifd_bytes, member_int(ram, "multifd-bytes"));
-    st->postcopy_requests = MAX(st->postcopy_requests, member_int(ram, "postcopy-requests"));
-    st->dirty_sync_count = member_int(ram, "dirty-sync-count");
-    s->expected_downtime_ms = member_int(o, "expected-downtime");
-    s->remaining = member_int(ram, "remaining");
+    st->max_throttle_pct = MAX(st->max_throttle_pct, qmp_get_int(o, "cpu-throttle-percentage"));
+    st->xbzrle_pages = MAX(st->xbzrle_pages, qmp_get_int(qmp_get_object(o, "xbzrle-cache"), "pages"));
+    st->multifd_bytes = MAX(st->multifd_bytes, qmp_get_int(ram, "multifd-bytes"));
+    st->postcopy_requests = MAX(st->postcopy_requests, qmp_get_int(ram, "postcopy-requests"));
+    st->dirty_sync_count = qmp_get_int(ram, "dirty-sync-count");
+    s->expected_downtime_ms = qmp_get_int(o, "expected-downtime");
+    s->remaining = qmp_get_int(ram, "remaining");
     /* The feature has acted: lift the limits so it converges, and for
      * xbzrle (bound by encoding speed here) finish as stop-copy. */
     if (s->cfg->release_when && !s->released && s->cfg->release_when(st, s->cfg->hook_opaque)) {
@@ -396,7 +374,7 @@ static gboolean on_sample(Session *s, GError **error)
     }
     /* "After the first pass": dirty-sync-count 2 means pass 1 is done. */
     if (s->cfg->postcopy && !s->switched_postcopy && g_str_equal(s->status, "active") &&
-        member_int(ram, "dirty-sync-count") >= 2) {
+        qmp_get_int(ram, "dirty-sync-count") >= 2) {
         s->switched_postcopy = TRUE;
         return qmp_execute_simple(vm_qmp(s->src), "migrate-start-postcopy", NULL,
                                   s->deadline, error);
@@ -463,7 +441,7 @@ static JsonNode *query_settled(Vm *src, const char *status, Deadline deadline,
         JsonNode *info = qmp_execute(vm_qmp(src), "query-migrate", NULL, deadline, error);
 
         if (!info || !g_str_equal(status, "completed") ||
-            member_int(json_node_get_object(info), "total-time") > 0 ||
+            qmp_get_int(json_node_get_object(info), "total-time") > 0 ||
             deadline_expired(settle))
             return info;
         json_node_unref(info);
@@ -481,23 +459,23 @@ static gboolean collect_stats(Vm *src, Deadline deadline, MigrateStats *stats,
     if (!info)
         return FALSE;
     o = json_node_get_object(info);
-    ram = member_obj(o, "ram");
-    stats->total_ms = member_int(o, "total-time");
-    stats->downtime_ms = member_int(o, "downtime");
-    stats->setup_ms = member_int(o, "setup-time");
-    stats->transferred_bytes = member_int(ram, "transferred");
-    stats->dirty_sync_count = member_int(ram, "dirty-sync-count");
-    stats->xbzrle_pages = MAX(stats->xbzrle_pages, member_int(member_obj(o, "xbzrle-cache"), "pages"));
-    stats->multifd_bytes = MAX(stats->multifd_bytes, member_int(ram, "multifd-bytes"));
-    stats->postcopy_requests = MAX(stats->postcopy_requests, member_int(ram, "postcopy-requests"));
+    ram = qmp_get_object(o, "ram");
+    stats->total_ms = qmp_get_int(o, "total-time");
+    stats->downtime_ms = qmp_get_int(o, "downtime");
+    stats->setup_ms = qmp_get_int(o, "setup-time");
+    stats->transferred_bytes = qmp_get_int(ram, "transferred");
+    stats->dirty_sync_count = qmp_get_int(ram, "dirty-sync-count");
+    stats->xbzrle_pages = MAX(stats->xbzrle_pages, qmp_get_int(qmp_get_object(o, "xbzrle-cache"), "pages"));
+    stats->multifd_bytes = MAX(stats->multifd_bytes, qmp_get_int(ram, "multifd-bytes"));
+    stats->postcopy_requests = MAX(stats->postcopy_requests, qmp_get_int(ram, "postcopy-requests"));
     mbps = ram ? json_object_get_member(ram, "mbps") : NULL;
     if (mbps && JSON_NODE_HOLDS_VALUE(mbps))
         stats->throughput_mbps = json_node_get_double(mbps);
     /* Cross-check the event stream against QEMU's own view. */
-    if (g_strcmp0(member_str(o, "status"), stats->final_status) != 0) {
+    if (g_strcmp0(qmp_get_string(o, "status"), stats->final_status) != 0) {
         g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
                     "src query-migrate says '%s' but events said '%s'",
-                    member_str(o, "status") ? member_str(o, "status") : "?",
+                    qmp_get_string(o, "status") ? qmp_get_string(o, "status") : "?",
                     stats->final_status);
         return FALSE;
     }

@@ -29,14 +29,6 @@ static GHashTable *string_set(void)
     return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
 
-static const char *obj_str(JsonObject *o, const char *name)
-{
-    JsonNode *n = json_object_get_member(o, name);
-
-    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-           ? json_node_get_string(n) : NULL;
-}
-
 static gboolean probe_caps(QemuFeatures *f, QmpClient *qmp, Deadline d, GError **error)
 {
     g_autoptr(JsonNode) ret = qmp_execute(qmp, "query-migrate-capabilities", NULL, d, error);
@@ -46,8 +38,8 @@ static gboolean probe_caps(QemuFeatures *f, QmpClient *qmp, Deadline d, GError *
     for (guint i = 0; JSON_NODE_HOLDS_ARRAY(ret) &&
                       i < json_array_get_length(json_node_get_array(ret)); i++) {
         JsonObject *c = json_array_get_object_element(json_node_get_array(ret), i);
-        if (c && obj_str(c, "capability"))
-            g_hash_table_add(f->caps, g_strdup(obj_str(c, "capability")));
+        if (c && qmp_get_string(c, "capability"))
+            g_hash_table_add(f->caps, g_strdup(qmp_get_string(c, "capability")));
     }
     return TRUE;
 }
@@ -68,13 +60,13 @@ static gboolean probe_params(QemuFeatures *f, QmpClient *qmp, Deadline d, GError
 
 static void schema_entry(QemuFeatures *f, JsonObject *e)
 {
-    const char *meta = obj_str(e, "meta-type");
+    const char *meta = qmp_get_string(e, "meta-type");
     JsonNode *values;
 
     if (!meta)
         return;
-    if (g_str_equal(meta, "command") && obj_str(e, "name"))
-        g_hash_table_add(f->commands, g_strdup(obj_str(e, "name")));
+    if (g_str_equal(meta, "command") && qmp_get_string(e, "name"))
+        g_hash_table_add(f->commands, g_strdup(qmp_get_string(e, "name")));
     values = json_object_get_member(e, "values");
     if (g_str_equal(meta, "enum") && values && JSON_NODE_HOLDS_ARRAY(values)) {
         JsonArray *a = json_node_get_array(values);

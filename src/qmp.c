@@ -240,14 +240,14 @@ static JsonObject *qmp_read_message(QmpClient *qmp, gboolean block,
  * member of the wrong type as a programming error (a g_critical, fatal
  * under G_DEBUG=fatal-criticals and in GTest); for us it is just a
  * malformed message: treat it as absent. */
-static JsonObject *qmp_get_object(JsonObject *obj, const char *name)
+JsonObject *qmp_get_object(JsonObject *obj, const char *name)
 {
     JsonNode *n = obj ? json_object_get_member(obj, name) : NULL;
 
     return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
 }
 
-static const char *qmp_get_string(JsonObject *obj, const char *name)
+const char *qmp_get_string(JsonObject *obj, const char *name)
 {
     JsonNode *n = obj ? json_object_get_member(obj, name) : NULL;
 
@@ -255,7 +255,7 @@ static const char *qmp_get_string(JsonObject *obj, const char *name)
            ? json_node_get_string(n) : NULL;
 }
 
-static gint64 qmp_get_int(JsonObject *obj, const char *name)
+gint64 qmp_get_int(JsonObject *obj, const char *name)
 {
     JsonNode *n = obj ? json_object_get_member(obj, name) : NULL;
 

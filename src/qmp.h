@@ -71,6 +71,13 @@ gboolean qmp_pump(QmpClient *qmp, GError **error);
 /* Drop every queued event named @name (NULL: all). */
 void qmp_discard_events(QmpClient *qmp, const char *name);
 
+/* Typed members of what QEMU sent: a member that is absent or of the
+ * wrong type reads as NULL / 0 (json-glib's own getters would treat it as
+ * a programming error).  @obj may be NULL. */
+JsonObject *qmp_get_object(JsonObject *obj, const char *name);
+const char *qmp_get_string(JsonObject *obj, const char *name);
+gint64 qmp_get_int(JsonObject *obj, const char *name);
+
 /* Convenience: a MIGRATION event matcher for data.status == @opaque. */
 gboolean qmp_match_status(JsonObject *data, gpointer status);
 

@@ -356,8 +356,7 @@ static gboolean measure_dirty_ring(CaseCtx *ctx, GError **error)
         if (!q)
             return FALSE;
         rate = json_object_get_member(o, "dirty-rate");
-        if (g_strcmp0(json_object_get_string_member_with_default(o, "status", ""),
-                      "measured") == 0 && rate) {
+        if (g_strcmp0(qmp_get_string(o, "status"), "measured") == 0 && rate) {
             ctx->r->observed = g_strdup_printf("dirty ring measured %" G_GINT64_FORMAT
                                                " MB/s", json_node_get_int(rate));
             return TRUE;
@@ -538,8 +537,7 @@ static gboolean migrate_case(CaseCtx *ctx, GError **error)
         if (!qmp_execute_simple(vm_qmp(ctx->src), "migrate_cancel", NULL, ctx->deadline, error) ||
             !(q = qmp_execute(vm_qmp(ctx->src), "query-migrate", NULL, ctx->deadline, error)))
             return FALSE;
-        if (g_strcmp0(json_object_get_string_member_with_default(json_node_get_object(q),
-                                                                 "status", ""), "completed")) {
+        if (g_strcmp0(qmp_get_string(json_node_get_object(q), "status"), "completed")) {
             g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "migrate_cancel after "
                         "completion changed the status");
             return FALSE;
@@ -767,8 +765,7 @@ static gboolean tls_in_force(CaseCtx *ctx, GError **error)
     g_autoptr(JsonNode) p = qmp_execute(vm_qmp(ctx->src), "query-migrate-parameters", NULL,
                                         ctx->deadline, error);
 
-    return p && g_strcmp0(json_object_get_string_member_with_default(
-                              json_node_get_object(p), "tls-creds", ""), "mt-tls") == 0;
+    return p && g_strcmp0(qmp_get_string(json_node_get_object(p), "tls-creds"), "mt-tls") == 0;
 }
 
 /* Did the case's feature act?  Returns the observation, or NULL. */
