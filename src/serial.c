@@ -370,26 +370,8 @@ static GArray *array_dup(GArray *a)
     return copy;
 }
 
-GArray *serial_errors_dup(Serial *s)
-{
-    GArray *copy;
-
-    g_mutex_lock(&s->lock);
-    copy = array_dup(s->parser.errors);
-    g_mutex_unlock(&s->lock);
-    return copy;
-}
-
-GArray *serial_b_times_dup(Serial *s)
-{
-    GArray *copy;
-
-    g_mutex_lock(&s->lock);
-    copy = array_dup(s->parser.b_times);
-    g_mutex_unlock(&s->lock);
-    return copy;
-}
-
+/* A copy of one of the parser's arrays, taken under the lock; line-mode
+ * arrays are NULL in byte mode and copy as empty. */
 static GArray *array_dup_locked(Serial *s, GArray *a)
 {
     GArray *copy;
@@ -398,6 +380,16 @@ static GArray *array_dup_locked(Serial *s, GArray *a)
     copy = a ? array_dup(a) : g_array_new(FALSE, FALSE, sizeof(gint64));
     g_mutex_unlock(&s->lock);
     return copy;
+}
+
+GArray *serial_errors_dup(Serial *s)
+{
+    return array_dup_locked(s, s->parser.errors);
+}
+
+GArray *serial_b_times_dup(Serial *s)
+{
+    return array_dup_locked(s, s->parser.b_times);
 }
 
 GArray *serial_hb_times_dup(Serial *s)

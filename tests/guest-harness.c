@@ -497,3 +497,10 @@ guint64 guest_page_index(Guest *g, guint64 gpa)
     }
     g_error("gpa 0x%" G_GINT64_MODIFIER "x is outside the window", gpa);
 }
+
+void harness_fixture_check(HarnessFixture *f, gconstpointer unused)
+{
+    (void)f;
+    (void)unused;
+    harness_assert_no_leftovers();
+}

@@ -111,4 +111,12 @@ void harness_assert_no_leftovers(void);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(InvariantResult, invariant_result_clear)
 
+/* A GTest fixture whose setup and teardown both assert that no QEMU
+ * child and no run directory of ours is left. */
+typedef struct {
+    int unused;
+} HarnessFixture;
+
+void harness_fixture_check(HarnessFixture *f, gconstpointer unused);
+
 #endif

@@ -19,21 +19,7 @@
 #define SLOW_B_MS 600000
 #define SLOW_B 4                /* the ask is 2; 4 gives a better per-pass mean */
 
-typedef struct {
-    int unused;
-} Fixture;
-
-static void fixture_setup(Fixture *f, gconstpointer u)
-{
-    (void)f; (void)u;
-    harness_assert_no_leftovers();
-}
-
-static void fixture_teardown(Fixture *f, gconstpointer u)
-{
-    (void)f; (void)u;
-    harness_assert_no_leftovers();
-}
+typedef HarnessFixture Fixture;
 
 /* Boot, two clean 'B', timing, then pause and check the invariant. */
 static Guest *boot_big(const GuestSpec *spec, InvariantResult *inv)
@@ -153,11 +139,11 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     harness_init();
-    g_test_add("/guest-slow/x86_64/pc/2g-window", Fixture, "x86_64", fixture_setup,
-               test_2g_window, fixture_teardown);
-    g_test_add("/guest-slow/aarch64/mmu-on/2g-window", Fixture, "aarch64", fixture_setup,
-               test_2g_window, fixture_teardown);
-    g_test_add("/guest-slow/x86_64/pc/cross-4g", Fixture, NULL, fixture_setup,
-               test_cross_4g, fixture_teardown);
+    g_test_add("/guest-slow/x86_64/pc/2g-window", Fixture, "x86_64", harness_fixture_check,
+               test_2g_window, harness_fixture_check);
+    g_test_add("/guest-slow/aarch64/mmu-on/2g-window", Fixture, "aarch64", harness_fixture_check,
+               test_2g_window, harness_fixture_check);
+    g_test_add("/guest-slow/x86_64/pc/cross-4g", Fixture, NULL, harness_fixture_check,
+               test_cross_4g, harness_fixture_check);
     return g_test_run();
 }

@@ -22,21 +22,7 @@
 #define RECORD_MS 30000         /* cont to the expected 'E' records */
 #define TAIL_FLIP 0x100         /* bits changed in "tail only" */
 
-typedef struct {
-    int unused;
-} Fixture;
-
-static void fixture_setup(Fixture *f, gconstpointer u)
-{
-    (void)f; (void)u;
-    harness_assert_no_leftovers();
-}
-
-static void fixture_teardown(Fixture *f, gconstpointer u)
-{
-    (void)f; (void)u;
-    harness_assert_no_leftovers();
-}
+typedef HarnessFixture Fixture;
 
 /* ---- boot ------------------------------------------------------------- */
 
@@ -274,15 +260,15 @@ int main(int argc, char **argv)
         const BootCase *bc = &boot_cases[i];
         g_autofree char *path = g_strdup_printf("/guest/boot/%s/%s/%s/%s", bc->arch,
                                                 bc->variant, bc->machine, bc->accel);
-        g_test_add(path, Fixture, bc, fixture_setup, test_boot, fixture_teardown);
+        g_test_add(path, Fixture, bc, harness_fixture_check, test_boot, harness_fixture_check);
     }
-    g_test_add("/guest/corrupt/x86_64", Fixture, &boot_cases[0], fixture_setup,
-               test_corrupt, fixture_teardown);
-    g_test_add("/guest/corrupt/aarch64-mmu-on", Fixture, &boot_cases[3], fixture_setup,
-               test_corrupt, fixture_teardown);
-    g_test_add("/guest/b-every/x86_64", Fixture, &boot_cases[0], fixture_setup,
-               test_b_every, fixture_teardown);
-    g_test_add("/guest/b-every/aarch64-mmu-on", Fixture, &boot_cases[3], fixture_setup,
-               test_b_every, fixture_teardown);
+    g_test_add("/guest/corrupt/x86_64", Fixture, &boot_cases[0], harness_fixture_check,
+               test_corrupt, harness_fixture_check);
+    g_test_add("/guest/corrupt/aarch64-mmu-on", Fixture, &boot_cases[3], harness_fixture_check,
+               test_corrupt, harness_fixture_check);
+    g_test_add("/guest/b-every/x86_64", Fixture, &boot_cases[0], harness_fixture_check,
+               test_b_every, harness_fixture_check);
+    g_test_add("/guest/b-every/aarch64-mmu-on", Fixture, &boot_cases[3], harness_fixture_check,
+               test_b_every, harness_fixture_check);
     return g_test_run();
 }

@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 #include "deadline.h"
 #include "leftovers.h"
+#include "logwait.h"
 
 static char *build_path(const char *leaf)
 {
@@ -21,19 +22,6 @@ static char *build_path(const char *leaf)
 static char *source_path(const char *leaf)
 {
     return g_build_filename(g_getenv("MIGTEST_SOURCE_ROOT"), leaf, NULL);
-}
-
-static gboolean wait_for_text(const char *path, const char *needle, gint64 timeout_ms)
-{
-    Deadline d = deadline_in_ms(timeout_ms);
-
-    while (!deadline_expired(d)) {
-        g_autofree char *text = NULL;
-        if (g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle))
-            return TRUE;
-        g_usleep(1000);
-    }
-    return FALSE;
 }
 
 typedef struct {
@@ -146,7 +134,7 @@ static void kill_side_mid_migration(const char *side)
     run_start(&r, extra);
     qmp_log = g_build_filename(r.dir, "x86_64-auto-converge-tcp", "src.qmp", NULL);
     /* auto-converge runs at 32 MiB/s: seconds of "active" to hit. */
-    g_assert_true(wait_for_text(qmp_log, "\"status\": \"active\"", 60000));
+    g_assert_true(logwait_for_text(qmp_log, "\"status\": \"active\"", 60000));
     leftovers_children(r.pid, needle, &victim);
     g_assert_cmpint(victim, >, 0);
     t_kill = g_get_monotonic_time();

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include "leftovers.h"
+#include "logwait.h"
 #include "runner.h"
 
 #define POKE_OFFSET 0x7000000   /* 112 MiB: past the window, inside RAM */
@@ -316,20 +317,6 @@ static void test_cli_list(Fixture *f, gconstpointer u)
     g_assert_nonnull(strstr(out, "/aarch64/precopy/unix\n"));
 }
 
-/* Wait until @path contains @needle; the poll has a deadline. */
-static gboolean wait_for_text(const char *path, const char *needle, gint64 timeout_ms)
-{
-    Deadline d = deadline_in_ms(timeout_ms);
-
-    while (!deadline_expired(d)) {
-        g_autofree char *text = NULL;
-        if (g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle))
-            return TRUE;
-        g_usleep(500);
-    }
-    return FALSE;
-}
-
 static void test_sigterm_mid_migration(Fixture *f, gconstpointer u)
 {
     g_autofree char *bin = migtest_path();
@@ -348,7 +335,7 @@ static void test_sigterm_mid_migration(Fixture *f, gconstpointer u)
                                 G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid, &error));
     g_assert_no_error(error);
     /* The migrate command is in flight once it shows in the QMP log. */
-    g_assert_true(wait_for_text(qmp_log, "\"execute\":\"migrate\"", 60000));
+    g_assert_true(logwait_for_text(qmp_log, "\"execute\":\"migrate\"", 60000));
     t0 = g_get_monotonic_time();
     kill(pid, SIGTERM);
     g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
