@@ -275,33 +275,21 @@ static gint64 event_monotonic_us(JsonObject *ev)
     return wall - (g_get_real_time() - g_get_monotonic_time());
 }
 
-/* Wait for @vm to report @status (a MIGRATION event); @when (may be NULL)
- * gets the time QEMU reported it. */
-static gboolean wait_status_at(Vm *vm, const char *status, Deadline deadline,
-                               gint64 *when, GError **error)
+/* Wait for @vm to report @status (a MIGRATION event). */
+static gboolean wait_status(Vm *vm, const char *status, Deadline deadline, GError **error)
 {
     g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(vm), "MIGRATION", qmp_match_status,
                                               (gpointer)status, deadline, error);
 
-    if (!ev) {
+    if (!ev)
         g_prefix_error(error, "%s: waiting for migration status '%s': ", vm_name(vm), status);
-        return FALSE;
-    }
-    if (when)
-        *when = event_monotonic_us(ev);
-    return TRUE;
-}
-
-static gboolean wait_status(Vm *vm, const char *status, Deadline deadline, GError **error)
-{
-    return wait_status_at(vm, status, deadline, NULL, error);
+    return ev != NULL;
 }
 
 /* Postcopy recovery: cut the stream, then resume over a new socket. */
 static gboolean pause_and_recover(Session *s, GError **error)
 {
     g_autofree char *uri = g_strdup_printf("unix:%s/recover.sock", s->run_dir);
-
     g_autoptr(JsonObject) resumed = NULL;
 
     s->recovered = TRUE;
