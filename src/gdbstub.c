@@ -871,7 +871,7 @@ GdbSctlrReport *gdbstub_read_sctlr_fd(int fd, GdbVmState vm, Deadline deadline,
 GdbSctlrReport *gdbstub_read_sctlr(const char *socket_path, GdbVmState vm,
                                    Deadline deadline, GError **error)
 {
-    int fd = unix_socket_connect(socket_path, "the gdbstub socket", deadline, error);
+    int fd = unix_socket_connect(socket_path, "the gdbstub socket", -1, deadline, error);
 
     if (fd < 0)
         return NULL;

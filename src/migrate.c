@@ -9,6 +9,11 @@
 /* How often to sample query-migrate while waiting for the next event:
  * fast enough to catch a 100 ms-long state, cheap for QEMU. */
 #define SAMPLE_MS 50
+/* A source notices a dead destination's stream within milliseconds; a
+ * source that has not ended its migration 300 ms after the destination
+ * exited never will (postcopy waits for a recovery), and the death is
+ * still named within a second. */
+#define PEER_DEATH_GRACE_MS 300
 /* Raised limits once a case has seen its feature act (release_when). */
 #define RELEASE_BANDWIDTH (10ull << 30)
 #define RELEASE_DOWNTIME_MS 500
@@ -58,6 +63,7 @@ typedef struct {
     gint64 active_since;
     gint64 expected_downtime_ms;    /* last sample, for timeout messages */
     gint64 remaining;
+    gint64 peer_died_at;        /* when dst's pidfd said it exited, or 0 */
 } Session;
 
 static void add_capability(JsonBuilder *b, const char *name)
@@ -385,6 +391,16 @@ static gboolean follow(Session *s, GError **error)
         g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(s->src), "MIGRATION", NULL, NULL,
                                                   tick, &local);
 
+        /* A destination whose incoming migration failed exits by design:
+         * give the source a moment to report the end before naming it. */
+        if (!ev && !s->peer_died_at && vm_has_exited(s->dst))
+            s->peer_died_at = g_get_monotonic_time();
+        if (!ev && s->peer_died_at &&
+            g_get_monotonic_time() - s->peer_died_at >= PEER_DEATH_GRACE_MS * 1000) {
+            g_set_error(error, MT_ERROR, MT_ERROR_PEER_DIED, "dst QEMU exited and src "
+                        "stayed in '%s'", s->status);
+            return FALSE;
+        }
         if (!ev) {
             if (!g_error_matches(local, MT_ERROR, MT_ERROR_TIMEOUT) ||
                 deadline_expired(s->deadline)) {
@@ -542,9 +558,16 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
         .deadline = deadline, .stats = stats, .status = "none",
     };
 
+    gboolean ok;
+
     stats->statuses = g_ptr_array_new_with_free_func(g_free);
-    if (drive(&s, error))
-        return TRUE;
-    explain_failure(src, dst, error);
-    return FALSE;
+    /* The destination's waits watch the source; the source's wait for
+     * its next event ticks every SAMPLE_MS and looks at the destination
+     * then (see follow()). */
+    vm_watch_peer(dst, src);
+    ok = drive(&s, error);
+    vm_unwatch_peer(dst, src);
+    if (!ok)
+        explain_failure(src, dst, error);
+    return ok;
 }

@@ -13,6 +13,14 @@
 /* A QMP line larger than this is garbage, not a reply: query-qmp-schema,
  * the largest legitimate reply, is a few hundred KiB. */
 #define QMP_MAX_LINE (16 * 1024 * 1024)
+/* Processes a client can watch besides its own peer: the other QEMU of a
+ * migration is the only one today. */
+#define QMP_MAX_WATCH 4
+
+typedef struct {
+    int fd;
+    char *what;
+} QmpWatch;
 
 struct QmpClient {
     int fd;
@@ -23,6 +31,8 @@ struct QmpClient {
     char *tag;
     char *version;
     int version_code;
+    QmpWatch watch[QMP_MAX_WATCH];
+    guint nwatch;
 };
 
 void qmp_free(QmpClient *qmp)
@@ -35,7 +45,27 @@ void qmp_free(QmpClient *qmp)
     g_queue_clear_full(&qmp->events, (GDestroyNotify)json_object_unref);
     g_free(qmp->tag);
     g_free(qmp->version);
+    for (guint i = 0; i < qmp->nwatch; i++)
+        g_free(qmp->watch[i].what);
     g_free(qmp);
+}
+
+void qmp_watch(QmpClient *qmp, int fd, const char *what)
+{
+    if (fd < 0)
+        return;
+    g_return_if_fail(qmp->nwatch < QMP_MAX_WATCH);
+    qmp->watch[qmp->nwatch++] = (QmpWatch){ .fd = fd, .what = g_strdup(what) };
+}
+
+void qmp_unwatch(QmpClient *qmp, int fd)
+{
+    for (guint i = 0; i < qmp->nwatch; i++)
+        if (qmp->watch[i].fd == fd) {
+            g_free(qmp->watch[i].what);
+            qmp->watch[i] = qmp->watch[--qmp->nwatch];
+            return;
+        }
 }
 
 void qmp_set_log(QmpClient *qmp, FILE *log, const char *tag)
@@ -69,11 +99,21 @@ static gboolean qmp_poll(QmpClient *qmp, short events, Deadline deadline,
                          const char *what, GError **error)
 {
     for (;;) {
-        struct pollfd pfd = { .fd = qmp->fd, .events = events };
-        int n = poll(&pfd, 1, deadline_remaining_ms(deadline));
+        struct pollfd pfd[1 + QMP_MAX_WATCH] = { { .fd = qmp->fd, .events = events } };
+        int n;
 
-        if (n > 0)
+        for (guint i = 0; i < qmp->nwatch; i++)
+            pfd[1 + i] = (struct pollfd){ .fd = qmp->watch[i].fd, .events = POLLIN };
+        n = poll(pfd, 1 + qmp->nwatch, deadline_remaining_ms(deadline));
+        /* What the peer said comes first: it may explain the watched exit. */
+        if (n > 0 && pfd[0].revents)
             return TRUE;
+        for (guint i = 0; n > 0 && i < qmp->nwatch; i++)
+            if (pfd[1 + i].revents) {
+                g_set_error(error, MT_ERROR, MT_ERROR_PEER_DIED, "%s exited while "
+                            "waiting for %s on QMP", qmp->watch[i].what, what);
+                return FALSE;
+            }
         if (n == 0) {
             g_set_error(error, MT_ERROR, MT_ERROR_TIMEOUT,
                         "timed out waiting for %s on QMP", what);
@@ -536,7 +576,13 @@ QmpClient *qmp_new_from_fd(int fd, Deadline deadline, GError **error)
 
 QmpClient *qmp_connect(const char *path, Deadline deadline, GError **error)
 {
-    int fd = unix_socket_connect(path, "QMP socket", deadline, error);
+    return qmp_connect_watching(path, -1, deadline, error);
+}
+
+QmpClient *qmp_connect_watching(const char *path, int pidfd, Deadline deadline,
+                                GError **error)
+{
+    int fd = unix_socket_connect(path, "QMP socket", pidfd, deadline, error);
 
     if (fd < 0)
         return NULL;

@@ -23,6 +23,12 @@ typedef struct QmpClient QmpClient;
  * and negotiate capabilities.  Returns a new client; free with qmp_free(). */
 QmpClient *qmp_connect(const char *path, Deadline deadline, GError **error);
 
+/* Same, but QEMU's @pidfd (-1: none) is watched while waiting for the
+ * socket to appear: a QEMU that exits first ends the wait at once with
+ * MT_ERROR_PEER_DIED. */
+QmpClient *qmp_connect_watching(const char *path, int pidfd, Deadline deadline,
+                                GError **error);
+
 /* Same, over an already connected stream socket @fd (taken over). */
 QmpClient *qmp_new_from_fd(int fd, Deadline deadline, GError **error);
 
@@ -32,6 +38,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpClient, qmp_free)
 /* Every line sent and received is appended to @log (borrowed, may be
  * NULL), each prefixed with a timestamp and "<tag> >" or "<tag> <". */
 void qmp_set_log(QmpClient *qmp, FILE *log, const char *tag);
+
+/* Every wait on @qmp also watches @fd (borrowed; -1 is ignored), a pidfd
+ * of a process the conversation depends on, such as the other QEMU of a
+ * migration: when it exits, the wait ends with MT_ERROR_PEER_DIED naming
+ * @what, unless the QMP peer had something to say first.  Unwatch before
+ * closing @fd.  A handful of watches at most. */
+void qmp_watch(QmpClient *qmp, int fd, const char *what);
+void qmp_unwatch(QmpClient *qmp, int fd);
 
 /* The greeting's QEMU version as "major.minor.micro" (owned by @qmp). */
 const char *qmp_version(QmpClient *qmp);

@@ -2,6 +2,7 @@
 #include "unix-socket.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -10,8 +11,20 @@
 /* How often to retry while QEMU creates its socket. */
 #define CONNECT_RETRY_US (10 * 1000)
 
-int unix_socket_connect(const char *path, const char *what, Deadline deadline,
-                        GError **error)
+/* Sleep up to @us, or less if @watch_fd becomes readable; TRUE if it did. */
+static gboolean watch_fd_fired(int watch_fd, gint64 us)
+{
+    struct pollfd pfd = { .fd = watch_fd, .events = POLLIN };
+
+    if (watch_fd < 0) {
+        g_usleep(us);
+        return FALSE;
+    }
+    return poll(&pfd, 1, (int)((us + 999) / 1000)) > 0 && (pfd.revents & (POLLIN | POLLHUP));
+}
+
+int unix_socket_connect(const char *path, const char *what, int watch_fd,
+                        Deadline deadline, GError **error)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
@@ -37,7 +50,13 @@ int unix_socket_connect(const char *path, const char *what, Deadline deadline,
                         "cannot connect to %s '%s': %s", what, path, g_strerror(errno));
             return -1;
         }
-        /* QEMU has not created its socket yet: nothing to wait on but time. */
-        g_usleep(MIN(CONNECT_RETRY_US, (gint64)deadline_remaining_ms(deadline) * 1000));
+        /* QEMU has not created its socket yet: no event says when it
+         * does, but its pidfd says at once if it exited instead. */
+        if (watch_fd_fired(watch_fd, MIN(CONNECT_RETRY_US,
+                                         (gint64)deadline_remaining_ms(deadline) * 1000))) {
+            g_set_error(error, MT_ERROR, MT_ERROR_PEER_DIED, "the process serving %s '%s' "
+                        "exited before creating it", what, path);
+            return -1;
+        }
     }
 }

@@ -251,6 +251,20 @@ static gboolean vm_spawn(Vm *vm, const VmConfig *cfg, GError **error)
     return TRUE;
 }
 
+void vm_watch_peer(Vm *vm, Vm *peer)
+{
+    g_autofree char *what = g_strdup_printf("%s QEMU (pid %d)", peer->name, (int)peer->pid);
+
+    if (vm->qmp)
+        qmp_watch(vm->qmp, peer->pidfd, what);
+}
+
+void vm_unwatch_peer(Vm *vm, Vm *peer)
+{
+    if (vm->qmp)
+        qmp_unwatch(vm->qmp, peer->pidfd);
+}
+
 /* Reap the child if it has exited; TRUE if it has. */
 static gboolean vm_try_reap(Vm *vm)
 {
@@ -277,6 +291,11 @@ static gboolean vm_wait_exit(Vm *vm, Deadline deadline)
             poll(&pfd, 1, left);
     }
     return TRUE;
+}
+
+gboolean vm_has_exited(Vm *vm)
+{
+    return vm_try_reap(vm);
 }
 
 static char *vm_describe_exit(Vm *vm)
@@ -420,7 +439,7 @@ Vm *vm_launch(const VmConfig *cfg, Deadline deadline, GError **error)
     if (!vm->serial || !vm_spawn(vm, cfg, error))
         return NULL;
     vm->qmp_log = fopen(qmp_log, "we");
-    vm->qmp = qmp_connect(vm->qmp_path, deadline, error);
+    vm->qmp = qmp_connect_watching(vm->qmp_path, vm->pidfd, deadline, error);
     if (!vm->qmp) {
         vm_explain_launch_failure(vm, cfg, error);
         return NULL;

@@ -72,6 +72,15 @@ const RamLayout *vm_ram_layout(Vm *vm);
 /* The gdbstub's unix socket, or NULL if started without one. */
 const char *vm_gdb_path(Vm *vm);
 
+/* While two QEMUs work together (a migration), every QMP wait on @vm
+ * also watches @peer's process, so the peer's death ends it at once
+ * (MT_ERROR_PEER_DIED).  Unwatch before either is freed. */
+void vm_watch_peer(Vm *vm, Vm *peer);
+void vm_unwatch_peer(Vm *vm, Vm *peer);
+
+/* TRUE once the process has exited (it is reaped then); never blocks. */
+gboolean vm_has_exited(Vm *vm);
+
 /* FALSE with MT_ERROR_PEER_DIED (naming the side and how it died) when
  * the process has exited. */
 gboolean vm_check_alive(Vm *vm, GError **error);
