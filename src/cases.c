@@ -2,6 +2,7 @@
 #include "cases.h"
 
 #include "mt-error.h"
+#include "tlscreds.h"
 
 #define MiB (1024ull * 1024)
 #define QEMU_VERSION(a, b, c) ((a) * 10000 + (b) * 100 + (c))
@@ -33,7 +34,7 @@ static const MigrateParam params_multifd_none[] = MULTIFD_PARAMS("none");
 static const MigrateParam params_multifd_zlib[] = MULTIFD_PARAMS("zlib");
 static const MigrateParam params_multifd_zstd[] = MULTIFD_PARAMS("zstd");
 static const MigrateParam params_tls[] = {
-    { .name = "tls-creds", .str = "mt-tls", .both_sides = TRUE },
+    { .name = "tls-creds", .str = TLSCREDS_ID, .both_sides = TRUE },
     { NULL },
 };
 

@@ -14,6 +14,12 @@
 #include "coherency.h"
 #include "migrate.h"
 
+/* Which machinery can run a row (backend.h); a mask in CaseDesc.backends. */
+typedef enum {
+    BACKEND_QEMU = 1 << 0,
+    BACKEND_LIBVIRT = 1 << 1,
+} BackendKind;
+
 typedef enum {
     EXPECT_COMPLETED,
     EXPECT_FAILED,
@@ -92,6 +98,7 @@ typedef struct {
     CaseVerify verify;              /* 0: VERIFY_ALL */
     CaseObserve observe;
     gboolean smoke;                 /* part of the default run */
+    guint backends;                 /* BackendKind mask; 0: BACKEND_QEMU only */
 } CaseDesc;
 
 typedef struct {

@@ -41,6 +41,7 @@ typedef struct {
     gint timeout_s;
     gint jobs;
     char *mmu_policy;
+    char *backend;
 } CliOptions;
 
 static void cli_options_clear(CliOptions *o)
@@ -48,6 +49,7 @@ static void cli_options_clear(CliOptions *o)
     g_free(o->arch); g_free(o->accel); g_free(o->case_glob); g_free(o->mem);
     g_free(o->src_qemu); g_free(o->dst_qemu); g_free(o->machine); g_free(o->ram);
     g_free(o->json); g_free(o->junit); g_free(o->results); g_free(o->mmu_policy);
+    g_free(o->backend);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CliOptions, cli_options_clear)
 
@@ -198,6 +200,10 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
 {
     int rc;
 
+    if (o->backend && !backend_parse(o->backend, &run->backend))
+        return usage_error("unknown --backend '%s'; use qemu or libvirt", o->backend);
+    if (!o->backend)
+        run->backend = BACKEND_QEMU;
     if (o->accel && !g_str_equal(o->accel, "kvm") && !g_str_equal(o->accel, "tcg"))
         return usage_error("unknown --accel '%s'; use kvm or tcg", o->accel);
     if (o->mmu_policy && !mmu_policy_parse(o->mmu_policy, &run->mmu_policy))
@@ -431,6 +437,7 @@ int main(int argc, char **argv)
 {
     g_auto(CliOptions) o = { .timeout_s = DEFAULT_TIMEOUT_S, .jobs = 1 };
     GOptionEntry entries[] = {
+        { "backend", 0, 0, G_OPTION_ARG_STRING, &o.backend, "What drives the VM pair (default qemu)", "qemu|libvirt" },
         { "arch", 0, 0, G_OPTION_ARG_STRING, &o.arch, "Architectures (comma list; default: all)", "x86_64,aarch64" },
         { "accel", 0, 0, G_OPTION_ARG_STRING, &o.accel, "Accelerator (default: kvm if usable, else tcg)", "kvm|tcg" },
         { "case", 0, 0, G_OPTION_ARG_STRING, &o.case_glob, "Cases to run (shell glob; default: the smoke cases)", "GLOB" },

@@ -5,24 +5,11 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include "payload.h"
-#include "probe.h"
 #include "rundir.h"
-#include "tlscreds.h"
 
-/* Guest boot to first 'B': 0.7 s under TCG, ~10 s under this kind of
- * nested KVM with SeaBIOS; 60 s leaves room for a loaded host. */
-#define RUNNER_BOOT_MS 60000
 /* Passes the destination must complete after resuming: three, so one
  * full pass checks every page the migration delivered, with margin. */
 #define RUNNER_DST_PASSES 3
-/* Fixed UUIDs for validate-uuid: any two distinct values do. */
-#define UUID_SRC "6d696774-6573-7400-0000-000000000001"
-#define UUID_OTHER "6d696774-6573-7400-0000-000000000002"
-/* 32 random-looking bytes per side; they differ only for the mismatch. */
-#define PSK_KEY "9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9"
-#define PSK_OTHER "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-/* calc-dirty-rate sampling period for the dirty-ring case. */
-#define DIRTY_RATE_CALC_S 1
 /* The linux payload: a 64 MiB buffer (16 hot pages) checked by our /init,
  * a heartbeat every 10 ms (the resolution of observed downtime), and
  * loglevel=4 so that a clean boot prints nothing but our lines: anything
@@ -71,19 +58,13 @@ typedef struct {
     const RunOptions *opts;
     CaseResult *r;
     char *run_dir;
-    char *image_path;
-    char *src_bin;
-    char *dst_bin;
-    char *machine;
-    char *tls_dir;              /* client side (and x509 for both) */
     char *kernel;               /* linux payload */
-    char *initrd;
     char *append;
-    char *tls_dir_dst;
+    GBytes *image;              /* the patched payload */
+    GBytes *initrd;
+    PairSpec spec;              /* what the backend is asked to boot */
     PayloadParams params;
-    Vm *src;
-    Vm *dst;
-    guint dst_count;            /* destinations launched so far */
+    Pair *pair;
     Deadline deadline;
     MmuPolicy policy;           /* the coherency policy in force */
     gboolean guard;             /* the coherency guard is active */
@@ -92,20 +73,14 @@ typedef struct {
 
 static void case_ctx_clear(CaseCtx *ctx)
 {
-    g_clear_pointer(&ctx->dst, vm_free);
-    g_clear_pointer(&ctx->src, vm_free);
+    g_clear_pointer(&ctx->pair, pair_free);
     if (ctx->run_dir && !ctx->opts->keep)
         rundir_remove(ctx->run_dir);
     g_free(ctx->run_dir);
-    g_free(ctx->image_path);
-    g_free(ctx->src_bin);
-    g_free(ctx->dst_bin);
-    g_free(ctx->machine);
-    g_free(ctx->tls_dir);
-    g_free(ctx->tls_dir_dst);
     g_free(ctx->kernel);
-    g_free(ctx->initrd);
     g_free(ctx->append);
+    g_clear_pointer(&ctx->image, g_bytes_unref);
+    g_clear_pointer(&ctx->initrd, g_bytes_unref);
 }
 
 /* The seed's window: RAM base + 1 MiB .. + 100 MiB, a 'B' every pass. */
@@ -120,12 +95,12 @@ static void default_params(const ArchDesc *arch, PayloadParams *p)
 
 /* The linux payload: Debian's kernel from scripts/fetch-kernel, our
  * initramfs from this build.  What is missing makes the case a SKIP. */
-static gboolean write_linux_payload(CaseCtx *ctx, GError **error)
+static gboolean make_linux_payload(CaseCtx *ctx, GError **error)
 {
     const char *dir = g_getenv("MIGTEST_KERNEL_DIR") ? g_getenv("MIGTEST_KERNEL_DIR")
                                                      : "/opt/migtest-kernels";
     const ArchDesc *arch = ctx->c->arch;
-    g_autoptr(GBytes) cpio = payload_linux_initramfs(arch->name);
+    GBytes *cpio = payload_linux_initramfs(arch->name);
 
     if (g_str_has_prefix(ctx->r->accel, "kvm")) {
         g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "linux cases run under TCG: "
@@ -133,6 +108,7 @@ static gboolean write_linux_payload(CaseCtx *ctx, GError **error)
                     "on (emulation failure); use --accel tcg");
         return FALSE;
     }
+    ctx->initrd = cpio;
     ctx->kernel = g_build_filename(dir, arch->name, "kernel", NULL);
     if (!g_file_test(ctx->kernel, G_FILE_TEST_EXISTS)) {
         g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "no kernel at %s; run "
@@ -144,21 +120,18 @@ static gboolean write_linux_payload(CaseCtx *ctx, GError **error)
                     "(its cross compiler is missing; run scripts/setup)", arch->name);
         return FALSE;
     }
-    ctx->initrd = g_build_filename(ctx->run_dir, "initramfs.cpio", NULL);
     ctx->append = g_strdup_printf("console=%s " LINUX_APPEND, arch->linux_console);
-    return g_file_set_contents(ctx->initrd, g_bytes_get_data(cpio, NULL),
-                               g_bytes_get_size(cpio), error);
+    return TRUE;
 }
 
-static gboolean write_payload(CaseCtx *ctx, GError **error)
+static gboolean make_payload(CaseCtx *ctx, GError **error)
 {
     const char *variant = ctx->d->variant ? ctx->d->variant : ctx->c->arch->default_variant;
     g_autoptr(GBytes) base = payload_image_lookup(ctx->c->arch->name, variant);
-    g_autoptr(GBytes) img = NULL;
     PayloadParams shipped;
 
     if (ctx->d->linux_guest)
-        return write_linux_payload(ctx, error);
+        return make_linux_payload(ctx, error);
     if (!base || !payload_params_read(base, &shipped, error)) {
         if (!base)
             g_set_error(error, MT_ERROR, MT_ERROR_ENV, "no %s payload '%s'",
@@ -169,12 +142,8 @@ static gboolean write_payload(CaseCtx *ctx, GError **error)
     ctx->params.hot_pages = ctx->d->hot_pages;
     ctx->params.mmu_off_after = ctx->d->mmu_off_after ? ctx->d->mmu_off_after
                                                       : shipped.mmu_off_after;
-    img = payload_image_patch(base, &ctx->params, error);
-    if (!img)
-        return FALSE;
-    ctx->image_path = g_build_filename(ctx->run_dir, "payload.bin", NULL);
-    return g_file_set_contents(ctx->image_path, g_bytes_get_data(img, NULL),
-                               g_bytes_get_size(img), error);
+    ctx->image = payload_image_patch(base, &ctx->params, error);
+    return ctx->image != NULL;
 }
 
 static gboolean make_dirs(CaseCtx *ctx, GError **error)
@@ -196,186 +165,80 @@ static gboolean make_dirs(CaseCtx *ctx, GError **error)
 }
 
 /* Binaries, accelerator and machine type, before any QEMU starts. */
-static gboolean resolve_setup(CaseCtx *ctx, GError **error)
+/* What the backend is asked to boot: the same for every backend. */
+static gboolean make_spec(CaseCtx *ctx, GError **error)
 {
-    const ArchDesc *arch = ctx->c->arch;
-    const char *want_src = ctx->opts->src_qemu ? ctx->opts->src_qemu : arch->qemu_binary;
-    const char *want_dst = ctx->opts->dst_qemu ? ctx->opts->dst_qemu : arch->qemu_binary;
+    const CaseDesc *d = ctx->d;
+    const char *why = backend_cannot_run(ctx->opts->backend, d);
 
-    ctx->src_bin = g_find_program_in_path(want_src);
-    ctx->dst_bin = g_find_program_in_path(want_dst);
-    if (!ctx->src_bin || !ctx->dst_bin) {
-        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "%s not found; install "
-                    "Debian's qemu-system package for %s",
-                    ctx->src_bin ? want_dst : want_src, arch->name);
+    if (why) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "%s", why);
         return FALSE;
     }
-    if (ctx->d->only_accel && !g_str_equal(ctx->d->only_accel, ctx->r->accel)) {
+    /* The hazard the guard exists for is Arm KVM's: under TCG QEMU's view
+     * of RAM is coherent, so a backend without the guard may go on. */
+    if (ctx->c->arch->coherency_guard && ctx->policy != MMU_POLICY_IGNORE &&
+        !backend_has_guard(ctx->opts->backend) && g_str_has_prefix(ctx->r->accel, "kvm")) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "the coherency guard reads "
+                    "SCTLR_EL1 through QEMU's gdbstub, which the %s backend lacks; pass "
+                    "--mmu-policy ignore to migrate unguarded",
+                    backend_name(ctx->opts->backend));
+        return FALSE;
+    }
+    if (d->only_accel && !g_str_equal(d->only_accel, ctx->r->accel)) {
         g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "needs accel %s; this run "
-                    "uses %s", ctx->d->only_accel, ctx->r->accel);
+                    "uses %s", d->only_accel, ctx->r->accel);
         return FALSE;
     }
-    if (ctx->opts->machine)
-        ctx->machine = g_strdup(ctx->opts->machine);
-    else if (g_str_equal(ctx->src_bin, ctx->dst_bin))
-        ctx->machine = g_strdup(arch->default_machine);
-    else    /* two releases: the newest machine type both know */
-        ctx->machine = probe_common_machine(ctx->src_bin, ctx->dst_bin,
-                                            arch->machine_family, error);
-    return ctx->machine != NULL;
-}
-
-static gboolean make_tls(CaseCtx *ctx, GError **error)
-{
-    gboolean mismatch = ctx->d->fault == FAULT_TLS_MISMATCH;
-
-    if (ctx->d->tls == TLS_NONE)
-        return TRUE;
-    ctx->tls_dir = g_build_filename(ctx->run_dir, "tls", NULL);
-    if (ctx->d->tls == TLS_X509) {
-        ctx->tls_dir_dst = g_strdup(ctx->tls_dir);
-        return tlscreds_make_x509(ctx->tls_dir, error);
-    }
-    ctx->tls_dir_dst = g_build_filename(ctx->run_dir, mismatch ? "tls-dst" : "tls", NULL);
-    return tlscreds_make_psk(ctx->tls_dir, PSK_KEY, error) &&
-           (!mismatch || tlscreds_make_psk(ctx->tls_dir_dst, PSK_OTHER, error));
-}
-
-/* -uuid and TLS objects for one side. */
-static GPtrArray *side_args(CaseCtx *ctx, gboolean is_dst, gboolean plain)
-{
-    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-
-    if (ctx->d->uuid) {
-        g_ptr_array_add(a, g_strdup("-uuid"));
-        g_ptr_array_add(a, g_strdup(is_dst && !plain && ctx->d->fault == FAULT_UUID_MISMATCH
-                                    ? UUID_OTHER : UUID_SRC));
-    }
-    if (ctx->d->tls != TLS_NONE) {
-        g_ptr_array_add(a, g_strdup("-object"));
-        g_ptr_array_add(a, tlscreds_object(ctx->d->tls == TLS_X509, is_dst,
-                                           is_dst && !plain ? ctx->tls_dir_dst : ctx->tls_dir));
-    }
-    g_ptr_array_add(a, NULL);
-    return a;
-}
-
-/* @plain: a destination for the second migration, without the fault. */
-static Vm *launch(CaseCtx *ctx, gboolean is_dst, gboolean plain, GError **error)
-{
-    g_autoptr(GPtrArray) extra = side_args(ctx, is_dst, plain);
-    g_autofree char *accel = g_strconcat(ctx->r->accel, ctx->d->accel_props ? ctx->d->accel_props : "", NULL);
-    g_autofree char *name = is_dst ? g_strdup_printf("dst%s", ctx->dst_count ? "2" : "")
-                                   : g_strdup("src");
-    VmConfig cfg = {
-        .group = ctx->opts->group,
+    ctx->spec = (PairSpec){
         .arch = ctx->c->arch,
-        .name = name,
-        .qemu_binary = is_dst ? ctx->dst_bin : ctx->src_bin,
-        .machine = ctx->machine,
-        .accel = accel,
-        .mem_bytes = ctx->d->linux_guest ? MAX(ctx->opts->mem_bytes,
-                                               (guint64)LINUX_MEM_MIB << 20)
-                                         : ctx->opts->mem_bytes,
-        .ram_mode = ctx->opts->ram_mode,
-        .image_path = ctx->image_path,
+        .desc = d,
+        .opts = ctx->opts,
+        .case_name = ctx->c->name,
+        .accel = ctx->r->accel,
+        .run_dir = ctx->run_dir,
+        .log_dir = ctx->r->log_dir,
+        .mem_bytes = d->linux_guest ? MAX(ctx->opts->mem_bytes, (guint64)LINUX_MEM_MIB << 20)
+                                    : ctx->opts->mem_bytes,
+        .image = ctx->image,
         .kernel = ctx->kernel,
         .initrd = ctx->initrd,
         .append = ctx->append,
-        .cpu = ctx->d->linux_guest && !g_str_has_prefix(ctx->r->accel, "kvm")
+        .cpu = d->linux_guest && !g_str_has_prefix(ctx->r->accel, "kvm")
                ? ctx->c->arch->linux_cpu_tcg : NULL,
-        .serial_lines = ctx->d->linux_guest,
-        .run_dir = ctx->run_dir,
-        .log_dir = ctx->r->log_dir,
-        .incoming = is_dst,
-        /* The destination stays paused after completion, so exact can
-         * compare it with the stopped source before it runs again; under
-         * postcopy it must run, or it would never fault a page in. */
-        .start_paused = is_dst && !ctx->d->postcopy,
-        .extra_args = (const char *const *)extra->pdata,
-        .gdbstub = !is_dst && ctx->guard,
+        .serial_lines = d->linux_guest,
+        .guard = ctx->guard,
+        .deadline = ctx->deadline,
     };
-
-    if (is_dst)
-        ctx->dst_count++;
-    return vm_launch(&cfg, deadline_min(ctx->deadline, deadline_in_ms(RUNNER_BOOT_MS)), error);
-}
-
-static gboolean probe_pair(CaseCtx *ctx, GError **error)
-{
-    g_autoptr(QemuFeatures) fs = probe_features(vm_qmp(ctx->src), ctx->deadline, error);
-    g_autoptr(QemuFeatures) fd = fs ? probe_features(vm_qmp(ctx->dst), ctx->deadline, error) : NULL;
-
-    return fd && probe_case(ctx->d, fs, fd, error);
+    return TRUE;
 }
 
 static gboolean boot_both(CaseCtx *ctx, GError **error)
 {
-    ctx->src = launch(ctx, FALSE, FALSE, error);
-    if (!ctx->src)
+    ctx->pair = pair_new(&ctx->spec, error);
+    if (!ctx->pair || !pair_boot(ctx->pair, error))
         return FALSE;
-    ctx->dst = launch(ctx, TRUE, FALSE, error);
-    if (!ctx->dst)
-        return FALSE;
-    ctx->r->src_version = g_strdup(qmp_version(vm_qmp(ctx->src)));
-    ctx->r->dst_version = g_strdup(qmp_version(vm_qmp(ctx->dst)));
-    /* The first 'B' proves the whole window has been written once. */
-    return probe_pair(ctx, error) &&
-           serial_wait_b(vm_serial(ctx->src), 1, "src",
-                         deadline_min(ctx->deadline, deadline_in_ms(RUNNER_BOOT_MS)), error);
-}
-
-static gboolean vm_is_running(Vm *vm, Deadline deadline, gboolean *running, GError **error)
-{
-    g_autoptr(JsonNode) st = qmp_execute(vm_qmp(vm), "query-status", NULL, deadline, error);
-    JsonNode *n;
-
-    if (!st)
-        return FALSE;
-    n = json_object_get_member(json_node_get_object(st), "running");
-    *running = n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_boolean(n);
+    ctx->r->src_version = g_strdup(pair_version(ctx->pair, SIDE_SRC));
+    ctx->r->dst_version = g_strdup(pair_version(ctx->pair, SIDE_DST));
     return TRUE;
 }
 
-/* calc-dirty-rate in dirty-ring mode only works when KVM's dirty ring
- * is enabled: it is the proof that the accelerator property took. */
-static gboolean measure_dirty_ring(CaseCtx *ctx, GError **error)
+static Serial *side_serial(CaseCtx *ctx, Side side)
 {
-    g_autoptr(JsonObject) args = json_object_new();
-    Deadline d = deadline_min(ctx->deadline, deadline_in_ms(DIRTY_RATE_CALC_S * 1000 + 5000));
+    return pair_serial(ctx->pair, side);
+}
 
-    json_object_set_int_member(args, "calc-time", DIRTY_RATE_CALC_S);
-    json_object_set_string_member(args, "mode", "dirty-ring");
-    if (!qmp_execute_simple(vm_qmp(ctx->src), "calc-dirty-rate", args, d, error))
-        return FALSE;
-    for (;;) {
-        g_autoptr(JsonNode) q = qmp_execute(vm_qmp(ctx->src), "query-dirty-rate", NULL, d, error);
-        JsonObject *o = q ? json_node_get_object(q) : NULL;
-        JsonNode *rate;
-
-        if (!q)
-            return FALSE;
-        rate = json_object_get_member(o, "dirty-rate");
-        if (g_strcmp0(qmp_get_string(o, "status"), "measured") == 0 && rate) {
-            ctx->r->observed = g_strdup_printf("dirty ring measured %" G_GINT64_FORMAT
-                                               " MB/s", json_node_get_int(rate));
-            return TRUE;
-        }
-        if (deadline_expired(d)) {
-            g_set_error(error, MT_ERROR, MT_ERROR_TIMEOUT, "calc-dirty-rate (dirty-ring) "
-                        "never reached 'measured'");
-            return FALSE;
-        }
-        g_usleep(100 * 1000);       /* query-dirty-rate sends no event */
-    }
+static const char *side_name(CaseCtx *ctx, Side side)
+{
+    return pair_side_name(ctx->pair, side);
 }
 
 static gboolean stop_source(CaseCtx *ctx, GError **error)
 {
     gboolean running = TRUE;
 
-    if (!qmp_execute_simple(vm_qmp(ctx->src), "stop", NULL, ctx->deadline, error) ||
-        !vm_is_running(ctx->src, ctx->deadline, &running, error))
+    if (!pair_stop(ctx->pair, SIDE_SRC, error) ||
+        !pair_is_running(ctx->pair, SIDE_SRC, &running, error))
         return FALSE;
     if (running) {
         g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "src still running after 'stop'");
@@ -422,8 +285,7 @@ static gboolean guard_at_pre_switchover(gpointer opaque, gboolean *cancel, GErro
     CaseCtx *ctx = opaque;
     gboolean safe;
 
-    if (!coherency_check(ctx->src, "pre-switchover", &ctx->r->coherency, &safe,
-                         ctx->deadline, error))
+    if (!pair_coherency_check(ctx->pair, "pre-switchover", &ctx->r->coherency, &safe, error))
         return FALSE;
     return safe || guard_act(ctx, "pre-switchover", cancel, error);
 }
@@ -432,7 +294,7 @@ static gboolean guard_at_start(CaseCtx *ctx, GError **error)
 {
     gboolean safe, cancel = FALSE;
 
-    if (!coherency_check(ctx->src, "start", &ctx->r->coherency, &safe, ctx->deadline, error))
+    if (!pair_coherency_check(ctx->pair, "start", &ctx->r->coherency, &safe, error))
         return FALSE;
     return safe || guard_act(ctx, "start", &cancel, error);
 }
@@ -447,11 +309,12 @@ static gboolean before_migration(CaseCtx *ctx, GError **error)
     if (ctx->refused)
         return TRUE;
 
-    if (d->observe == OBSERVE_DIRTY_RING && !measure_dirty_ring(ctx, error))
+    if (d->observe == OBSERVE_DIRTY_RING &&
+        !(ctx->r->observed = pair_measure_dirty_ring(ctx->pair, error)))
         return FALSE;
     if (d->fault == FAULT_CANCEL_BEFORE) {
         /* Nothing to cancel: it must be a harmless no-op. */
-        if (!qmp_execute_simple(vm_qmp(ctx->src), "migrate_cancel", NULL, ctx->deadline, error))
+        if (!pair_cancel(ctx->pair, error))
             return FALSE;
         ctx->r->observed = g_strdup("migrate_cancel with no migration was accepted");
     }
@@ -471,7 +334,7 @@ static gboolean past_mmu_off(const MigrateStats *stats, gpointer opaque)
     CaseCtx *ctx = opaque;
     SerialCounts c;
 
-    serial_counts(vm_serial(ctx->src), &c);
+    serial_counts(side_serial(ctx, SIDE_SRC), &c);
     return stats->dirty_sync_count >= 2 && c.b > ctx->params.mmu_off_after;
 }
 
@@ -517,13 +380,14 @@ static gboolean migrate_case(CaseCtx *ctx, GError **error)
     if (ctx->refused)           /* refused at start: nothing to migrate */
         return TRUE;
     migrate_config_from_case(ctx, &mc);
-    if (!migrate_run(ctx->src, ctx->dst, &mc, ctx->run_dir, ctx->deadline, &ctx->r->mig, error))
+    if (!pair_migrate(ctx->pair, &mc, &ctx->r->mig, error))
         return FALSE;
     if (ctx->refused)           /* cancelled by the guard: see after_migration */
         return TRUE;
     /* A side that died explains an unexpected end better than the end. */
     if (!g_str_equal(ctx->r->mig.final_status, want) &&
-        (!vm_check_alive(ctx->dst, error) || !vm_check_alive(ctx->src, error)))
+        (!pair_check_alive(ctx->pair, SIDE_DST, error) ||
+         !pair_check_alive(ctx->pair, SIDE_SRC, error)))
         return FALSE;
     if (!g_str_equal(ctx->r->mig.final_status, want)) {
         g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "migration ended '%s', expected "
@@ -533,13 +397,13 @@ static gboolean migrate_case(CaseCtx *ctx, GError **error)
     }
     if (ctx->d->fault == FAULT_CANCEL_AFTER) {
         /* Cancelling a finished migration must change nothing. */
-        g_autoptr(JsonNode) q = NULL;
-        if (!qmp_execute_simple(vm_qmp(ctx->src), "migrate_cancel", NULL, ctx->deadline, error) ||
-            !(q = qmp_execute(vm_qmp(ctx->src), "query-migrate", NULL, ctx->deadline, error)))
+        g_autofree char *status = NULL;
+        if (!pair_cancel(ctx->pair, error) ||
+            !(status = pair_migration_status(ctx->pair, error)))
             return FALSE;
-        if (g_strcmp0(qmp_get_string(json_node_get_object(q), "status"), "completed")) {
+        if (!g_str_equal(status, "completed")) {
             g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "migrate_cancel after "
-                        "completion changed the status");
+                        "completion changed the status to '%s'", status);
             return FALSE;
         }
         ctx->r->observed = g_strdup("migrate_cancel after completion left it completed");
@@ -547,72 +411,47 @@ static gboolean migrate_case(CaseCtx *ctx, GError **error)
     return TRUE;
 }
 
-static gboolean poke_source(CaseCtx *ctx, GError **error)
-{
-    g_autoptr(RamImage) img = vm_ram_image(ctx->src, FALSE, error);
-    guint64 off;
-    guint8 b;
-
-    if (!img)
-        return FALSE;
-    if (!ram_layout_gpa_to_offset(&img->layout, ctx->opts->poke_src_gpa, &off)) {
-        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "poke gpa is not RAM");
-        return FALSE;
-    }
-    b = img->data[off] ^ 0xff;
-    return vm_ram_poke(ctx->src, ctx->opts->poke_src_gpa, &b, 1, error);
-}
-
 /* exact and invariant, on snapshots taken with both sides stopped. */
 static gboolean verify_snapshots(CaseCtx *ctx, CaseVerify mask, GError **error)
 {
     gint64 t0 = g_get_monotonic_time();
-    g_autoptr(RamImage) s = (mask & VERIFY_EXACT) ? vm_ram_image(ctx->src, FALSE, error) : NULL;
-    g_autoptr(RamImage) d = NULL;
-    g_autoptr(GError) inv_err = NULL;
-    gboolean exact_ok = TRUE, inv_ok = TRUE;
+    gboolean ok;
 
-    if ((mask & VERIFY_EXACT) && !s)
-        return FALSE;
-    if (!(d = vm_ram_image(ctx->dst, FALSE, error)))
-        return FALSE;
-    if (mask & VERIFY_EXACT) {
-        ctx->r->exact_ran = TRUE;
-        exact_ok = verify_exact(s, d, &ctx->r->exact, error);
-    }
-    if (mask & VERIFY_INVARIANT) {
-        ctx->r->invariant_ran = TRUE;
-        inv_ok = verify_invariant(d, &ctx->params, &ctx->r->invariant, &inv_err);
-    }
+    ctx->r->exact_ran = (mask & VERIFY_EXACT) != 0;
+    ctx->r->invariant_ran = (mask & VERIFY_INVARIANT) != 0;
+    ok = pair_verify(ctx->pair, ctx->r->exact_ran,
+                     ctx->r->invariant_ran ? &ctx->params : NULL,
+                     &ctx->r->exact, &ctx->r->invariant, error);
     ctx->r->verify_ms = (g_get_monotonic_time() - t0) / 1000;
-    if (exact_ok && !inv_ok)
-        g_propagate_error(error, g_steal_pointer(&inv_err));
-    return exact_ok && inv_ok;
+    return ok;
 }
 
-static void selfcheck_side_fill(SelfcheckSide *side, Vm *vm, guint expect_a)
+static void selfcheck_side_fill(CaseCtx *ctx, SelfcheckSide *side, Side which,
+                                guint expect_a)
 {
-    side->side = vm_name(vm);
+    Serial *serial = side_serial(ctx, which);
+
+    side->side = side_name(ctx, which);
     side->expect_a = expect_a;
-    serial_counts(vm_serial(vm), &side->counts);
-    side->errors = serial_errors_dup(vm_serial(vm));
-    side->first_junk = serial_first_junk_dup(vm_serial(vm));
+    serial_counts(serial, &side->counts);
+    side->errors = serial_errors_dup(serial);
+    side->first_junk = serial_first_junk_dup(serial);
 }
 
-/* Let @vm run RUNNER_DST_PASSES more passes; @resumed_us gets the time
+/* Let @side run RUNNER_DST_PASSES more passes; @resumed_us gets the time
  * it was resumed (0 if it was running). */
-static gboolean run_more_passes(CaseCtx *ctx, Vm *vm, gboolean resume,
+static gboolean run_more_passes(CaseCtx *ctx, Side side, gboolean resume,
                                 gint64 *resumed_us, GError **error)
 {
     SerialCounts c;
 
-    serial_counts(vm_serial(vm), &c);
-    if (resume && !qmp_execute_simple(vm_qmp(vm), "cont", NULL, ctx->deadline, error))
+    serial_counts(side_serial(ctx, side), &c);
+    if (resume && !pair_resume(ctx->pair, side, error))
         return FALSE;
     if (resumed_us)
         *resumed_us = resume ? g_get_monotonic_time() : 0;
-    return serial_wait_b(vm_serial(vm), c.b + RUNNER_DST_PASSES, vm_name(vm),
-                         ctx->deadline, error);
+    return serial_wait_b(side_serial(ctx, side), c.b + RUNNER_DST_PASSES,
+                         side_name(ctx, side), ctx->deadline, error);
 }
 
 /*
@@ -621,14 +460,14 @@ static gboolean run_more_passes(CaseCtx *ctx, Vm *vm, gboolean resume,
  * "completed" to our "cont").  A 'B' comes once per pass, so the figure
  * is only as fine as one pass: ~10 ms under TCG, ~1 ms under KVM here.
  */
-static gint64 observed_downtime_ms(Vm *src, Vm *dst, gint64 dst_completed_us,
+static gint64 observed_downtime_ms(Serial *src, Serial *dst, gint64 dst_completed_us,
                                    gint64 resumed_us)
 {
     /* The linux payload's heartbeats are finer than its passes. */
-    g_autoptr(GArray) hs = serial_hb_times_dup(vm_serial(src));
-    g_autoptr(GArray) hd = serial_hb_times_dup(vm_serial(dst));
-    g_autoptr(GArray) s = hs->len ? g_array_ref(hs) : serial_b_times_dup(vm_serial(src));
-    g_autoptr(GArray) d = hd->len ? g_array_ref(hd) : serial_b_times_dup(vm_serial(dst));
+    g_autoptr(GArray) hs = serial_hb_times_dup(src);
+    g_autoptr(GArray) hd = serial_hb_times_dup(dst);
+    g_autoptr(GArray) s = hs->len ? g_array_ref(hs) : serial_b_times_dup(src);
+    g_autoptr(GArray) d = hd->len ? g_array_ref(hd) : serial_b_times_dup(dst);
     gint64 first_dst, held = 0;
 
     if (s->len == 0 || d->len == 0)
@@ -640,21 +479,21 @@ static gint64 observed_downtime_ms(Vm *src, Vm *dst, gint64 dst_completed_us,
     return (first_dst - g_array_index(s, gint64, s->len - 1) - held) / 1000;
 }
 
-/* The guest's own checks: both serial streams clean.  @dst may be NULL
- * when only the source is left. */
-static gboolean selfcheck(CaseCtx *ctx, Vm *dst, GError **error)
+/* The guest's own checks: both serial streams clean.  @with_dst is
+ * FALSE when only the source is left. */
+static gboolean selfcheck(CaseCtx *ctx, gboolean with_dst, GError **error)
 {
     SelfcheckSide sides[2];
     guint n = 0;
     gboolean ok;
 
     /* A console line the source began and the destination finished. */
-    if (dst && ctx->d->linux_guest)
-        serial_join_switchover(vm_serial(ctx->src), vm_serial(dst));
-    selfcheck_side_fill(&sides[n++], ctx->src, 1);
+    if (with_dst && ctx->d->linux_guest)
+        serial_join_switchover(side_serial(ctx, SIDE_SRC), side_serial(ctx, SIDE_DST));
+    selfcheck_side_fill(ctx, &sides[n++], SIDE_SRC, 1);
     /* A destination continues the source's run: no second 'A'. */
-    if (dst)
-        selfcheck_side_fill(&sides[n++], dst, 0);
+    if (with_dst)
+        selfcheck_side_fill(ctx, &sides[n++], SIDE_DST, 0);
     selfcheck_result_clear(&ctx->r->selfcheck);
     ctx->r->selfcheck_ran = TRUE;
     ok = verify_selfcheck(sides, n, &ctx->r->selfcheck, error);
@@ -667,15 +506,16 @@ static gboolean selfcheck(CaseCtx *ctx, Vm *dst, GError **error)
 
 /* Heartbeats carry a sequence number: the destination must go on from
  * the source's last one, or it resumed from an older state. */
-static gboolean heartbeats_continue(Vm *src, Vm *dst, GError **error)
+static gboolean heartbeats_continue(CaseCtx *ctx, GError **error)
 {
-    g_autoptr(GArray) s = serial_hb_seqs_dup(vm_serial(src));
-    g_autoptr(GArray) d = serial_hb_seqs_dup(vm_serial(dst));
+    g_autoptr(GArray) s = serial_hb_seqs_dup(side_serial(ctx, SIDE_SRC));
+    g_autoptr(GArray) d = serial_hb_seqs_dup(side_serial(ctx, SIDE_DST));
+    const char *dst = side_name(ctx, SIDE_DST);
     guint64 last, next;
 
     if (s->len == 0 || d->len == 0) {
         g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "heartbeats: src sent %u, %s sent %u",
-                    s->len, vm_name(dst), d->len);
+                    s->len, dst, d->len);
         return FALSE;
     }
     last = g_array_index(s, guint64, s->len - 1);
@@ -683,7 +523,7 @@ static gboolean heartbeats_continue(Vm *src, Vm *dst, GError **error)
     if (next != last + 1) {
         g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "heartbeats: src's last was %"
                     G_GUINT64_FORMAT ", %s's first %" G_GUINT64_FORMAT " (expected %"
-                    G_GUINT64_FORMAT ")", last, vm_name(dst), next, last + 1);
+                    G_GUINT64_FORMAT ")", last, dst, next, last + 1);
         return FALSE;
     }
     return TRUE;
@@ -696,22 +536,24 @@ static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, gint64 dst_compl
     gint64 resumed = 0;
 
     /* Postcopy let the destination run: stop it for a coherent snapshot. */
-    if (!vm_is_running(ctx->dst, ctx->deadline, &running, error) ||
-        (running && !qmp_execute_simple(vm_qmp(ctx->dst), "stop", NULL, ctx->deadline, error)))
+    if (!pair_is_running(ctx->pair, SIDE_DST, &running, error) ||
+        (running && !pair_stop(ctx->pair, SIDE_DST, error)))
         return FALSE;
     running = FALSE;            /* stopped now, by the migration or by us */
-    if (ctx->opts->poke_src_gpa && !poke_source(ctx, error))
+    if (ctx->opts->poke_src_gpa &&
+        !pair_poke(ctx->pair, SIDE_SRC, ctx->opts->poke_src_gpa, error))
         return FALSE;
     if ((mask & (VERIFY_EXACT | VERIFY_INVARIANT)) && !verify_snapshots(ctx, mask, error))
         return FALSE;
     if (!(mask & VERIFY_SELFCHECK))
         return TRUE;
-    if (!run_more_passes(ctx, ctx->dst, !running, &resumed, error))
+    if (!run_more_passes(ctx, SIDE_DST, !running, &resumed, error))
         return FALSE;
-    ctx->r->observed_downtime_ms = observed_downtime_ms(ctx->src, ctx->dst, dst_completed_us,
-                                                        resumed);
-    return selfcheck(ctx, ctx->dst, error) &&
-           (!ctx->d->linux_guest || heartbeats_continue(ctx->src, ctx->dst, error));
+    ctx->r->observed_downtime_ms = observed_downtime_ms(side_serial(ctx, SIDE_SRC),
+                                                        side_serial(ctx, SIDE_DST),
+                                                        dst_completed_us, resumed);
+    return selfcheck(ctx, TRUE, error) &&
+           (!ctx->d->linux_guest || heartbeats_continue(ctx, error));
 }
 
 /* After a failed or cancelled migration the source must run on, clean,
@@ -720,14 +562,14 @@ static gboolean source_survives(CaseCtx *ctx, GError **error)
 {
     gboolean running = FALSE;
 
-    if (!vm_is_running(ctx->src, ctx->deadline, &running, error))
+    if (!pair_is_running(ctx->pair, SIDE_SRC, &running, error))
         return FALSE;
     if (!running) {
         g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "src is not running after the "
                     "migration ended '%s'", ctx->r->mig.final_status);
         return FALSE;
     }
-    return run_more_passes(ctx, ctx->src, FALSE, NULL, error) && selfcheck(ctx, NULL, error);
+    return run_more_passes(ctx, SIDE_SRC, FALSE, NULL, error) && selfcheck(ctx, FALSE, error);
 }
 
 static gboolean second_migration(CaseCtx *ctx, GError **error)
@@ -736,9 +578,7 @@ static gboolean second_migration(CaseCtx *ctx, GError **error)
     MigrateStats st = { 0 };
     gboolean ok;
 
-    g_clear_pointer(&ctx->dst, vm_free);
-    ctx->dst = launch(ctx, TRUE, TRUE, error);
-    if (!ctx->dst)
+    if (!pair_new_destination(ctx->pair, TRUE, error))
         return FALSE;
     migrate_config_from_case(ctx, &mc);
     mc.cancel_at = NULL;
@@ -748,7 +588,7 @@ static gboolean second_migration(CaseCtx *ctx, GError **error)
     mc.downtime_limit_ms = MAX(RUNNER_DOWNTIME_MS, ctx->d->downtime_limit_ms);
     /* pause-before-switchover stays enabled on the source. */
     mc.continue_at_pre_switchover = TRUE;
-    ok = migrate_run(ctx->src, ctx->dst, &mc, ctx->run_dir, ctx->deadline, &st, error);
+    ok = pair_migrate(ctx->pair, &mc, &st, error);
     if (ok && !g_str_equal(st.final_status, "completed")) {
         g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "second migration, to a fresh "
                     "destination, ended '%s'", st.final_status);
@@ -758,14 +598,6 @@ static gboolean second_migration(CaseCtx *ctx, GError **error)
         ok = verify_completed(ctx, VERIFY_ALL, st.dst_completed_us, error);
     migrate_stats_clear(&st);
     return ok;
-}
-
-static gboolean tls_in_force(CaseCtx *ctx, GError **error)
-{
-    g_autoptr(JsonNode) p = qmp_execute(vm_qmp(ctx->src), "query-migrate-parameters", NULL,
-                                        ctx->deadline, error);
-
-    return p && g_strcmp0(qmp_get_string(json_node_get_object(p), "tls-creds"), "mt-tls") == 0;
 }
 
 /* Did the case's feature act?  Returns the observation, or NULL. */
@@ -808,7 +640,7 @@ static char *observe(CaseCtx *ctx, GError **error)
         return g_strcmp0(m->cancelled_in, d->cancel_at) == 0
                ? g_strdup_printf("cancelled in %s", m->cancelled_in) : NULL;
     case OBSERVE_TLS:
-        return tls_in_force(ctx, error) ? g_strdup("tls-creds mt-tls in force") : NULL;
+        return pair_tls_evidence(ctx->pair, error);
     }
     g_assert_not_reached();
 }
@@ -897,8 +729,8 @@ static void run_phases(CaseCtx *ctx)
     g_autoptr(GError) error = NULL;
     gboolean setup_done = FALSE;
 
-    if (make_dirs(ctx, &error) && resolve_setup(ctx, &error) && write_payload(ctx, &error) &&
-        make_tls(ctx, &error) && boot_both(ctx, &error) && (setup_done = TRUE) &&
+    if (make_dirs(ctx, &error) && make_payload(ctx, &error) && make_spec(ctx, &error) &&
+        boot_both(ctx, &error) && (setup_done = TRUE) &&
         before_migration(ctx, &error) && migrate_case(ctx, &error) &&
         after_migration(ctx, &error)) {
         ctx->r->outcome = OUTCOME_PASS;
@@ -921,7 +753,8 @@ CaseResult *runner_run_case(const CaseInstance *c, const RunOptions *opts)
     r->accel = g_strdup(opts->accel ? opts->accel
                         : vm_kvm_usable(c->arch) ? "kvm" : "tcg");
     ctx.policy = c->desc->coherency_case ? c->desc->mmu_policy : opts->mmu_policy;
-    ctx.guard = c->arch->coherency_guard && ctx.policy != MMU_POLICY_IGNORE;
+    ctx.guard = c->arch->coherency_guard && ctx.policy != MMU_POLICY_IGNORE &&
+                backend_has_guard(opts->backend);
     r->coherency_ran = ctx.guard;
     coherency_result_init(&r->coherency, ctx.policy);
     ctx.deadline = deadline_in_ms(opts->timeout_ms);

@@ -1,17 +1,16 @@
 /*
- * runner.h: run one case end to end.  Boot the payload in a source QEMU
- * and a paused "-incoming defer" destination, wait for the guest's first
- * passes, migrate, then verify: exact (both stopped), invariant (dst
- * snapshot), selfcheck (dst resumed for more passes, no 'E' on either
- * side).  Classify into PASS, FAIL, SKIP or ERROR and keep the evidence.
+ * runner.h: what a case does, end to end.  Prepare the payload, have the
+ * backend (backend.h) boot it in a source and a paused destination, wait
+ * for the guest's first passes, apply the case (guard, faults, cancels),
+ * migrate, check that the case's feature acted, then verify: exact (both
+ * stopped), invariant (dst snapshot), selfcheck (dst resumed for more
+ * passes, no 'E' on either side).  Classify into PASS, FAIL, SKIP or
+ * ERROR and keep the evidence.  Nothing here knows which backend runs.
  */
 #ifndef MIGTEST_RUNNER_H
 #define MIGTEST_RUNNER_H
 
-#include "cases.h"
-#include "migrate.h"
-#include "verify.h"
-#include "vm.h"
+#include "backend.h"
 
 typedef enum {
     OUTCOME_PASS,
@@ -22,22 +21,6 @@ typedef enum {
 
 const char *outcome_name(Outcome o);
 
-typedef struct {
-    const char *src_qemu;       /* NULL: the architecture's default binary */
-    const char *dst_qemu;
-    const char *accel;          /* NULL: kvm when usable, else tcg */
-    const char *machine;        /* NULL: the architecture's default */
-    guint64 mem_bytes;
-    VmRamMode ram_mode;
-    const char *results_dir;    /* per-case log directories go below */
-    gboolean keep;              /* keep run and log directories */
-    gint64 timeout_ms;          /* per-case deadline */
-    VmGroup *group;             /* may be NULL */
-    MmuPolicy mmu_policy;       /* for arches with a coherency guard */
-    /* Fault injection for migtest's own tests: after the migration
-     * completes, write one byte of source RAM at this gpa (0: off). */
-    guint64 poke_src_gpa;
-} RunOptions;
 
 typedef struct {
     char *name;

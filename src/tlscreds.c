@@ -99,7 +99,7 @@ gboolean tlscreds_make_x509(const char *dir, GError **error)
 
 char *tlscreds_object(gboolean x509, gboolean server, const char *dir)
 {
-    return g_strdup_printf("%s,id=mt-tls,endpoint=%s,dir=%s",
+    return g_strdup_printf("%s,id=" TLSCREDS_ID ",endpoint=%s,dir=%s",
                            x509 ? "tls-creds-x509" : "tls-creds-psk",
                            server ? "server" : "client", dir);
 }

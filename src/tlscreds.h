@@ -16,6 +16,9 @@ gboolean tlscreds_make_psk(const char *dir, const char *key_hex, GError **error)
  * @dir with certtool; MT_ERROR_UNSUPPORTED if certtool is missing. */
 gboolean tlscreds_make_x509(const char *dir, GError **error);
 
+/* The id of the credentials object, as migrate-set-parameters names it. */
+#define TLSCREDS_ID "mt-tls"
+
 /* "-object" value for a side: tls-creds-psk or tls-creds-x509, endpoint
  * client (source) or server (destination). */
 char *tlscreds_object(gboolean x509, gboolean server, const char *dir);

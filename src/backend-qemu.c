@@ -1,0 +1,409 @@
+/*
+ * backend-qemu.c: the qemu backend (see backend.h).  Two QEMU processes
+ * migtest spawns itself (vm.c) and drives over QMP (migrate.c): the source
+ * runs the payload, the destination waits with "-incoming defer".  Guest
+ * RAM is a file on tmpfs both sides map (or /proc/PID/mem), so exact
+ * compares the two snapshots in this process.
+ */
+#include "backend-qemu.h"
+
+#include <string.h>
+#include "probe.h"
+#include "tlscreds.h"
+
+/* Guest boot to first 'B': 0.7 s under TCG, ~10 s under this kind of
+ * nested KVM with SeaBIOS; 60 s leaves room for a loaded host. */
+#define QEMU_BOOT_MS 60000
+/* Fixed UUIDs for validate-uuid: any two distinct values do. */
+#define UUID_SRC "6d696774-6573-7400-0000-000000000001"
+#define UUID_OTHER "6d696774-6573-7400-0000-000000000002"
+/* 32 random-looking bytes per side; they differ only for the mismatch. */
+#define PSK_KEY "9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9"
+#define PSK_OTHER "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+/* calc-dirty-rate sampling period for the dirty-ring case. */
+#define DIRTY_RATE_CALC_S 1
+
+typedef struct {
+    Pair base;
+    char *src_bin;
+    char *dst_bin;
+    char *machine;
+    char *image_path;
+    char *initrd_path;
+    char *tls_dir;              /* client side (and x509 for both) */
+    char *tls_dir_dst;
+    Vm *vm[2];                  /* by Side */
+    guint dst_count;            /* destinations launched so far */
+} QemuPair;
+
+static QemuPair *qp(Pair *p)
+{
+    return (QemuPair *)p;
+}
+
+static Vm *side_vm(Pair *p, Side side)
+{
+    return qp(p)->vm[side];
+}
+
+static void qemu_pair_free(Pair *p)
+{
+    QemuPair *q = qp(p);
+
+    g_clear_pointer(&q->vm[SIDE_DST], vm_free);
+    g_clear_pointer(&q->vm[SIDE_SRC], vm_free);
+    g_free(q->src_bin);
+    g_free(q->dst_bin);
+    g_free(q->machine);
+    g_free(q->image_path);
+    g_free(q->initrd_path);
+    g_free(q->tls_dir);
+    g_free(q->tls_dir_dst);
+    g_free(q);
+}
+
+/* Binaries and machine type, before any QEMU starts. */
+static gboolean resolve_binaries(QemuPair *q, GError **error)
+{
+    const PairSpec *s = q->base.spec;
+    const char *want_src = s->opts->src_qemu ? s->opts->src_qemu : s->arch->qemu_binary;
+    const char *want_dst = s->opts->dst_qemu ? s->opts->dst_qemu : s->arch->qemu_binary;
+
+    q->src_bin = g_find_program_in_path(want_src);
+    q->dst_bin = g_find_program_in_path(want_dst);
+    if (!q->src_bin || !q->dst_bin) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "%s not found; install "
+                    "Debian's qemu-system package for %s",
+                    q->src_bin ? want_dst : want_src, s->arch->name);
+        return FALSE;
+    }
+    if (s->opts->machine)
+        q->machine = g_strdup(s->opts->machine);
+    else if (g_str_equal(q->src_bin, q->dst_bin))
+        q->machine = g_strdup(s->arch->default_machine);
+    else    /* two releases: the newest machine type both know */
+        q->machine = probe_common_machine(q->src_bin, q->dst_bin,
+                                          s->arch->machine_family, error);
+    return q->machine != NULL;
+}
+
+static gboolean write_file(const char *dir, const char *name, GBytes *bytes, char **path,
+                           GError **error)
+{
+    *path = g_build_filename(dir, name, NULL);
+    return g_file_set_contents(*path, g_bytes_get_data(bytes, NULL),
+                               g_bytes_get_size(bytes), error);
+}
+
+static gboolean write_payload_files(QemuPair *q, GError **error)
+{
+    const PairSpec *s = q->base.spec;
+
+    return (!s->image || write_file(s->run_dir, "payload.bin", s->image, &q->image_path,
+                                    error)) &&
+           (!s->initrd || write_file(s->run_dir, "initramfs.cpio", s->initrd,
+                                     &q->initrd_path, error));
+}
+
+static gboolean make_tls(QemuPair *q, GError **error)
+{
+    const CaseDesc *d = q->base.spec->desc;
+    const char *run_dir = q->base.spec->run_dir;
+    gboolean mismatch = d->fault == FAULT_TLS_MISMATCH;
+
+    if (d->tls == TLS_NONE)
+        return TRUE;
+    q->tls_dir = g_build_filename(run_dir, "tls", NULL);
+    if (d->tls == TLS_X509) {
+        q->tls_dir_dst = g_strdup(q->tls_dir);
+        return tlscreds_make_x509(q->tls_dir, error);
+    }
+    q->tls_dir_dst = g_build_filename(run_dir, mismatch ? "tls-dst" : "tls", NULL);
+    return tlscreds_make_psk(q->tls_dir, PSK_KEY, error) &&
+           (!mismatch || tlscreds_make_psk(q->tls_dir_dst, PSK_OTHER, error));
+}
+
+/* -uuid and TLS objects for one side. */
+static GPtrArray *side_args(QemuPair *q, gboolean is_dst, gboolean plain)
+{
+    const CaseDesc *d = q->base.spec->desc;
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+
+    if (d->uuid) {
+        g_ptr_array_add(a, g_strdup("-uuid"));
+        g_ptr_array_add(a, g_strdup(is_dst && !plain && d->fault == FAULT_UUID_MISMATCH
+                                    ? UUID_OTHER : UUID_SRC));
+    }
+    if (d->tls != TLS_NONE) {
+        g_ptr_array_add(a, g_strdup("-object"));
+        g_ptr_array_add(a, tlscreds_object(d->tls == TLS_X509, is_dst,
+                                           is_dst && !plain ? q->tls_dir_dst : q->tls_dir));
+    }
+    g_ptr_array_add(a, NULL);
+    return a;
+}
+
+/* @plain: a destination for the second migration, without the fault. */
+static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
+{
+    const PairSpec *s = q->base.spec;
+    const CaseDesc *d = s->desc;
+    g_autoptr(GPtrArray) extra = side_args(q, is_dst, plain);
+    g_autofree char *accel = g_strconcat(s->accel, d->accel_props ? d->accel_props : "", NULL);
+    g_autofree char *name = is_dst ? g_strdup_printf("dst%s", q->dst_count ? "2" : "")
+                                   : g_strdup("src");
+    VmConfig cfg = {
+        .group = s->opts->group,
+        .arch = s->arch,
+        .name = name,
+        .qemu_binary = is_dst ? q->dst_bin : q->src_bin,
+        .machine = q->machine,
+        .accel = accel,
+        .mem_bytes = s->mem_bytes,
+        .ram_mode = s->opts->ram_mode,
+        .image_path = q->image_path,
+        .kernel = s->kernel,
+        .initrd = q->initrd_path,
+        .append = s->append,
+        .cpu = s->cpu,
+        .serial_lines = s->serial_lines,
+        .run_dir = s->run_dir,
+        .log_dir = s->log_dir,
+        .incoming = is_dst,
+        /* The destination stays paused after completion, so exact can
+         * compare it with the stopped source before it runs again; under
+         * postcopy it must run, or it would never fault a page in. */
+        .start_paused = is_dst && !d->postcopy,
+        .extra_args = (const char *const *)extra->pdata,
+        .gdbstub = !is_dst && s->guard,
+    };
+
+    if (is_dst)
+        q->dst_count++;
+    return vm_launch(&cfg, deadline_min(s->deadline, deadline_in_ms(QEMU_BOOT_MS)), error);
+}
+
+static gboolean probe_pair(QemuPair *q, GError **error)
+{
+    Deadline deadline = q->base.spec->deadline;
+    g_autoptr(QemuFeatures) fs = probe_features(vm_qmp(q->vm[SIDE_SRC]), deadline, error);
+    g_autoptr(QemuFeatures) fd = fs ? probe_features(vm_qmp(q->vm[SIDE_DST]), deadline, error)
+                                    : NULL;
+
+    return fd && probe_case(q->base.spec->desc, fs, fd, error);
+}
+
+static gboolean qemu_boot(Pair *p, GError **error)
+{
+    QemuPair *q = qp(p);
+    Deadline boot = deadline_min(p->spec->deadline, deadline_in_ms(QEMU_BOOT_MS));
+
+    if (!resolve_binaries(q, error) || !write_payload_files(q, error) || !make_tls(q, error))
+        return FALSE;
+    if (!(q->vm[SIDE_SRC] = launch(q, FALSE, FALSE, error)) ||
+        !(q->vm[SIDE_DST] = launch(q, TRUE, FALSE, error)))
+        return FALSE;
+    /* The first 'B' proves the whole window has been written once. */
+    return probe_pair(q, error) &&
+           serial_wait_b(vm_serial(q->vm[SIDE_SRC]), 1, "src", boot, error);
+}
+
+static gboolean qemu_new_destination(Pair *p, gboolean plain, GError **error)
+{
+    QemuPair *q = qp(p);
+
+    g_clear_pointer(&q->vm[SIDE_DST], vm_free);
+    q->vm[SIDE_DST] = launch(q, TRUE, plain, error);
+    return q->vm[SIDE_DST] != NULL;
+}
+
+static const char *qemu_side_name(Pair *p, Side side)
+{
+    return vm_name(side_vm(p, side));
+}
+
+static const char *qemu_version(Pair *p, Side side)
+{
+    return qmp_version(vm_qmp(side_vm(p, side)));
+}
+
+static Serial *qemu_serial(Pair *p, Side side)
+{
+    return vm_serial(side_vm(p, side));
+}
+
+static gboolean qemu_is_running(Pair *p, Side side, gboolean *running, GError **error)
+{
+    g_autoptr(JsonNode) st = qmp_execute(vm_qmp(side_vm(p, side)), "query-status", NULL,
+                                         p->spec->deadline, error);
+    JsonNode *n;
+
+    if (!st)
+        return FALSE;
+    n = json_object_get_member(json_node_get_object(st), "running");
+    *running = n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_boolean(n);
+    return TRUE;
+}
+
+static gboolean qemu_command(Pair *p, Side side, const char *command, GError **error)
+{
+    return qmp_execute_simple(vm_qmp(side_vm(p, side)), command, NULL, p->spec->deadline,
+                              error);
+}
+
+static gboolean qemu_stop(Pair *p, Side side, GError **error)
+{
+    return qemu_command(p, side, "stop", error);
+}
+
+static gboolean qemu_resume(Pair *p, Side side, GError **error)
+{
+    return qemu_command(p, side, "cont", error);
+}
+
+static gboolean qemu_check_alive(Pair *p, Side side, GError **error)
+{
+    return vm_check_alive(side_vm(p, side), error);
+}
+
+static gboolean qemu_migrate(Pair *p, const MigrateConfig *cfg, MigrateStats *stats,
+                             GError **error)
+{
+    return migrate_run(side_vm(p, SIDE_SRC), side_vm(p, SIDE_DST), cfg, p->spec->run_dir,
+                       p->spec->deadline, stats, error);
+}
+
+static gboolean qemu_cancel(Pair *p, GError **error)
+{
+    return qemu_command(p, SIDE_SRC, "migrate_cancel", error);
+}
+
+static char *qemu_migration_status(Pair *p, GError **error)
+{
+    g_autoptr(JsonNode) q = qmp_execute(vm_qmp(side_vm(p, SIDE_SRC)), "query-migrate", NULL,
+                                        p->spec->deadline, error);
+    const char *status;
+
+    if (!q)
+        return NULL;
+    status = qmp_get_string(json_node_get_object(q), "status");
+    /* Before any migration QEMU answers {}: no status at all. */
+    return g_strdup(status ? status : "none");
+}
+
+static char *qemu_tls_evidence(Pair *p, GError **error)
+{
+    g_autoptr(JsonNode) q = qmp_execute(vm_qmp(side_vm(p, SIDE_SRC)),
+                                        "query-migrate-parameters", NULL, p->spec->deadline,
+                                        error);
+    const char *creds = q ? qmp_get_string(json_node_get_object(q), "tls-creds") : NULL;
+
+    return g_strcmp0(creds, TLSCREDS_ID) == 0
+           ? g_strdup_printf("tls-creds %s in force", creds) : NULL;
+}
+
+/* calc-dirty-rate in dirty-ring mode only works when KVM's dirty ring
+ * is enabled: it is the proof that the accelerator property took. */
+static char *qemu_measure_dirty_ring(Pair *p, GError **error)
+{
+    QmpClient *qmp = vm_qmp(side_vm(p, SIDE_SRC));
+    g_autoptr(JsonObject) args = json_object_new();
+    Deadline d = deadline_min(p->spec->deadline,
+                              deadline_in_ms(DIRTY_RATE_CALC_S * 1000 + 5000));
+
+    json_object_set_int_member(args, "calc-time", DIRTY_RATE_CALC_S);
+    json_object_set_string_member(args, "mode", "dirty-ring");
+    if (!qmp_execute_simple(qmp, "calc-dirty-rate", args, d, error))
+        return NULL;
+    for (;;) {
+        g_autoptr(JsonNode) q = qmp_execute(qmp, "query-dirty-rate", NULL, d, error);
+        JsonObject *o = q ? json_node_get_object(q) : NULL;
+        JsonNode *rate;
+
+        if (!q)
+            return NULL;
+        rate = json_object_get_member(o, "dirty-rate");
+        if (g_strcmp0(qmp_get_string(o, "status"), "measured") == 0 && rate)
+            return g_strdup_printf("dirty ring measured %" G_GINT64_FORMAT " MB/s",
+                                   json_node_get_int(rate));
+        if (deadline_expired(d)) {
+            g_set_error(error, MT_ERROR, MT_ERROR_TIMEOUT, "calc-dirty-rate (dirty-ring) "
+                        "never reached 'measured'");
+            return NULL;
+        }
+        g_usleep(100 * 1000);       /* query-dirty-rate sends no event */
+    }
+}
+
+static gboolean qemu_coherency_check(Pair *p, const char *when, CoherencyResult *r,
+                                     gboolean *safe, GError **error)
+{
+    return coherency_check(side_vm(p, SIDE_SRC), when, r, safe, p->spec->deadline, error);
+}
+
+static gboolean qemu_verify(Pair *p, gboolean exact, const PayloadParams *params,
+                            ExactResult *ex, InvariantResult *inv, GError **error)
+{
+    g_autoptr(RamImage) s = exact ? vm_ram_image(side_vm(p, SIDE_SRC), FALSE, error) : NULL;
+    g_autoptr(RamImage) d = NULL;
+    g_autoptr(GError) inv_err = NULL;
+    gboolean exact_ok = TRUE, inv_ok = TRUE;
+
+    if ((exact && !s) || !(d = vm_ram_image(side_vm(p, SIDE_DST), FALSE, error)))
+        return FALSE;
+    if (exact)
+        exact_ok = verify_exact(s, d, ex, error);
+    if (params)
+        inv_ok = verify_invariant(d, params, inv, &inv_err);
+    if (exact_ok && !inv_ok)
+        g_propagate_error(error, g_steal_pointer(&inv_err));
+    return exact_ok && inv_ok;
+}
+
+static gboolean qemu_poke(Pair *p, Side side, guint64 gpa, GError **error)
+{
+    g_autoptr(RamImage) img = vm_ram_image(side_vm(p, side), FALSE, error);
+    guint64 off;
+    guint8 b;
+
+    if (!img)
+        return FALSE;
+    if (!ram_layout_gpa_to_offset(&img->layout, gpa, &off)) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "poke gpa 0x%" G_GINT64_MODIFIER "x "
+                    "is not RAM", gpa);
+        return FALSE;
+    }
+    b = img->data[off] ^ 0xff;
+    return vm_ram_poke(side_vm(p, side), gpa, &b, 1, error);
+}
+
+static const PairOps qemu_ops = {
+    .name = "qemu",
+    .boot = qemu_boot,
+    .new_destination = qemu_new_destination,
+    .side_name = qemu_side_name,
+    .version = qemu_version,
+    .serial = qemu_serial,
+    .is_running = qemu_is_running,
+    .stop = qemu_stop,
+    .resume = qemu_resume,
+    .check_alive = qemu_check_alive,
+    .migrate = qemu_migrate,
+    .cancel = qemu_cancel,
+    .migration_status = qemu_migration_status,
+    .tls_evidence = qemu_tls_evidence,
+    .measure_dirty_ring = qemu_measure_dirty_ring,
+    .coherency_check = qemu_coherency_check,
+    .verify = qemu_verify,
+    .poke = qemu_poke,
+    .free = qemu_pair_free,
+};
+
+Pair *backend_qemu_pair_new(const PairSpec *spec)
+{
+    QemuPair *q = g_new0(QemuPair, 1);
+
+    q->base.ops = &qemu_ops;
+    q->base.spec = spec;
+    return &q->base;
+}
