@@ -65,6 +65,7 @@ typedef enum {
 
 typedef struct {
     const char *name;               /* below the arch: "precopy/tcp" */
+    const char *summary;            /* what it is about, one line (migtest list --long) */
     const char *only_arch;          /* NULL: every architecture */
     const char *only_accel;         /* NULL: either */
     const char *accel_props;        /* appended to -accel */

@@ -11,12 +11,14 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include "case-info.h"
 #include "cases.h"
 #include <glib/gstdio.h>
 #include "migtest-abi.h"
 #include "probe.h"
 #include "report.h"
 #include "runner.h"
+#include "version.h"
 
 #define EXIT_USAGE 2
 
@@ -42,6 +44,8 @@ typedef struct {
     gint jobs;
     char *mmu_policy;
     char *backend;
+    gboolean version;
+    gboolean long_list;
 } CliOptions;
 
 static void cli_options_clear(CliOptions *o)
@@ -426,10 +430,24 @@ static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
     return rc;
 }
 
-static int cmd_list(GPtrArray *cases)
+/* list: names; --long: each case in words; --json FILE ("-": stdout). */
+static int cmd_list(const CliOptions *o, GPtrArray *cases)
 {
-    for (guint i = 0; i < cases->len; i++)
-        printf("%s\n", ((CaseInstance *)cases->pdata[i])->name);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *json = o->json ? case_info_json_dup(cases) : NULL;
+
+    if (json && g_str_equal(o->json, "-"))
+        printf("%s\n", json);
+    else if (json && !g_file_set_contents(o->json, json, -1, &error))
+        return usage_error("cannot write --json '%s': %s; choose a writable path",
+                           o->json, error->message);
+    if (json && g_str_equal(o->json, "-"))
+        return 0;
+    if (o->long_list)
+        case_info_print_long(stdout, cases);
+    else if (!json)
+        for (guint i = 0; i < cases->len; i++)
+            printf("%s\n", ((CaseInstance *)cases->pdata[i])->name);
     return 0;
 }
 
@@ -454,6 +472,8 @@ int main(int argc, char **argv)
         { "jobs", 'j', 0, G_OPTION_ARG_INT, &o.jobs, "Cases to run in parallel (default 1)", "N" },
         { "keep", 0, 0, G_OPTION_ARG_NONE, &o.keep, "Keep run and log directories of passing cases", NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Say what is happening", NULL },
+        { "long", 0, 0, G_OPTION_ARG_NONE, &o.long_list, "list: say what each case exercises, asserts and needs", NULL },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version, payload ABI and libraries", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("[run|list] - prove live migration kept every byte");
@@ -467,6 +487,10 @@ int main(int argc, char **argv)
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
         return usage_error("%s; see migtest --help", error->message);
+    if (o.version) {
+        version_print(stdout);
+        return 0;
+    }
     if (!o.results)     /* GOption does not free a default it replaces */
         o.results = g_strdup("migtest-results");
     cmd = argc > 1 ? argv[1] : "run";
@@ -482,7 +506,7 @@ int main(int argc, char **argv)
     cases = cases_select(archs, o.case_glob ? o.case_glob
                                 : g_str_equal(cmd, "list") ? "*" : NULL);
     if (g_str_equal(cmd, "list"))
-        return cmd_list(cases);
+        return cmd_list(&o, cases);
     if (cases->len == 0)
         return usage_error("no case matches --case '%s'; see migtest list", o.case_glob);
     if ((rc = validate(&o, archs, &run)))

@@ -64,7 +64,7 @@ static void test_glob_and_arch_filters(void)
 static void test_impossible_rejected(void)
 {
     static const char *const pause_cap[] = { "pause-before-switchover", NULL };
-    const CaseDesc ok = { .name = "x", .transport = TRANSPORT_TCP };
+    const CaseDesc ok = { .name = "x", .summary = "x", .transport = TRANSPORT_TCP };
     CaseDesc d;
 
     g_assert_null(case_desc_impossible(&ok));
@@ -83,6 +83,10 @@ static void test_impossible_rejected(void)
     d = ok; d.fault = FAULT_UUID_MISMATCH;
     g_assert_nonnull(case_desc_impossible(&d));
     d = ok; d.accel_props = ",dirty-ring-size=4096";
+    g_assert_nonnull(case_desc_impossible(&d));
+    d = ok; d.summary = NULL;                               /* list --long needs it */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.summary = "";
     g_assert_nonnull(case_desc_impossible(&d));
 }
 
