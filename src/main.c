@@ -190,7 +190,7 @@ static int check_writable(const char *opt, const char *path)
 {
     FILE *f;
 
-    if (!path)
+    if (!path || g_str_equal(path, "-"))
         return 0;
     f = fopen(path, "a");
     if (!f)
@@ -289,7 +289,10 @@ static void unwatch_signals(pthread_t tid)
     pthread_join(tid, NULL);
 }
 
-static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pending)
+/* --json - goes to stdout once, at the end: stdout then holds one JSON
+ * document and nothing else. */
+static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pending,
+                          gboolean final)
 {
     struct utsname u;
     ReportHost host = { "unknown", "unknown", NULL };
@@ -303,7 +306,8 @@ static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pe
     if (g_file_get_contents("/sys/devices/system/cpu/cpu0/regs/identification/midr_el1",
                             &midr, NULL, NULL))
         host.midr = g_strstrip(midr);
-    if (o->json && !report_write_json(o->json, results, pending, &host, &error))
+    if (o->json && (final || !g_str_equal(o->json, "-")) &&
+        !report_write_json(o->json, results, pending, &host, &error))
         g_printerr("migtest: cannot write '%s': %s\n", o->json, error->message);
     g_clear_error(&error);
     if (o->junit && !report_write_junit(o->junit, results, pending, &error))
@@ -321,6 +325,7 @@ typedef struct {
     GHashTable *running;        /* case names in flight */
     gint64 t0;
     gboolean tty;
+    FILE *table;                /* stderr when the JSON report is on stdout */
 } Batch;
 
 static void write_reports_locked(Batch *b, gboolean final)
@@ -334,7 +339,7 @@ static void write_reports_locked(Batch *b, gboolean final)
         else if (final)
             g_ptr_array_add(pending, ((CaseInstance *)b->cases->pdata[i])->name);
     }
-    write_reports(b->o, results, pending);
+    write_reports(b->o, results, pending, final);
 }
 
 /* On a terminal: cases done/total, those running, time so far. */
@@ -376,8 +381,8 @@ static void batch_run_one(gpointer index_p, gpointer batch)
     b->done++;
     if (b->tty)
         fprintf(stderr, "\r\033[K");
-    report_table_row(stdout, r, b->o->verbose);
-    fflush(stdout);
+    report_table_row(b->table, r, b->o->verbose);
+    fflush(b->table);
     write_reports_locked(b, FALSE);
     progress_locked(b);
     g_mutex_unlock(&b->lock);
@@ -401,7 +406,8 @@ static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
 {
     g_autoptr(VmGroup) group = vm_group_new();
     Batch b = { .o = o, .run = run, .cases = cases, .t0 = g_get_monotonic_time(),
-                .tty = isatty(STDERR_FILENO) };
+                .tty = isatty(STDERR_FILENO),
+                .table = o->json && g_str_equal(o->json, "-") ? stderr : stdout };
     g_autoptr(GPtrArray) done = g_ptr_array_new();
     GThreadPool *pool;
     pthread_t watcher = watch_signals(group);
@@ -412,7 +418,7 @@ static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
     b.slots = g_ptr_array_new_with_free_func((GDestroyNotify)case_result_free);
     g_ptr_array_set_size(b.slots, cases->len);
     b.running = g_hash_table_new(g_str_hash, g_str_equal);
-    report_table_header(stdout);
+    report_table_header(b.table);
     pool = g_thread_pool_new(batch_run_one, &b, o->jobs, TRUE, NULL);
     for (guint i = 0; i < cases->len; i++)
         g_thread_pool_push(pool, GUINT_TO_POINTER(i + 1), NULL);
@@ -421,7 +427,7 @@ static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
     for (guint i = 0; i < b.slots->len; i++)
         if (b.slots->pdata[i])
             g_ptr_array_add(done, b.slots->pdata[i]);
-    report_summary(stdout, done);
+    report_summary(b.table, done);
     rc = batch_exit_code(&b);
     unwatch_signals(watcher);
     g_hash_table_unref(b.running);
@@ -450,6 +456,23 @@ static int cmd_list(const CliOptions *o, GPtrArray *cases)
             printf("%s\n", ((CaseInstance *)cases->pdata[i])->name);
     return 0;
 }
+
+/* The tail of --help: what the README and migtest(1) say at more length. */
+static const char help_description[] =
+    "Commands:\n"
+    "  run   run the cases (the default command; default cases: the smoke cases)\n"
+    "  list  print the catalogue; --long says what each case exercises, asserts\n"
+    "        and needs; --json FILE writes that as JSON (FILE '-': stdout)\n"
+    "\n"
+    "Examples:\n"
+    "  migtest list --long --case '/x86_64/cancel/*'\n"
+    "  migtest run\n"
+    "  migtest run --case '/x86_64/*' -j 2 --json r.json --junit r.xml\n"
+    "  migtest run --arch aarch64 --accel tcg --case '*coherency*' -v\n"
+    "\n"
+    "Exit status: 0 every case passed or was skipped; 1 a case failed or errored;\n"
+    "2 usage or environment error; 128+N interrupted by signal N.\n"
+    "See migtest(1) for outcomes, environment variables and the files written.";
 
 int main(int argc, char **argv)
 {
@@ -485,6 +508,7 @@ int main(int argc, char **argv)
     int rc;
 
     g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(ctx, help_description);
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
         return usage_error("%s; see migtest --help", error->message);
     if (o.version) {

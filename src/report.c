@@ -227,6 +227,15 @@ gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pend
     root = json_builder_get_root(b);
     json_generator_set_root(gen, root);
     json_generator_set_pretty(gen, TRUE);
+    if (g_str_equal(path, "-")) {
+        g_autofree char *text = json_generator_to_data(gen, NULL);
+        if (printf("%s\n", text) < 0 || fflush(stdout) != 0) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "cannot write the JSON "
+                        "report to standard output");
+            return FALSE;
+        }
+        return TRUE;
+    }
     return json_generator_to_file(gen, path, error);
 }
 

@@ -21,7 +21,8 @@ typedef struct {
 } ReportHost;
 
 /* @results holds CaseResult; @pending holds the names (char *) of cases
- * not run because the run was interrupted: they are reported as errors. */
+ * not run because the run was interrupted: they are reported as errors.
+ * @path "-" is standard output. */
 gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pending,
                            const ReportHost *host, GError **error);
 gboolean report_write_junit(const char *path, GPtrArray *results,
