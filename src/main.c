@@ -16,7 +16,9 @@
 #include <glib/gstdio.h>
 #include "migtest-abi.h"
 #include "probe.h"
+#include "repeat.h"
 #include "report.h"
+#include "report-repeat.h"
 #include "runner.h"
 #include "version.h"
 
@@ -25,6 +27,10 @@
 /* A case ends within this even if QEMU hangs: boot (≤60 s), migration
  * and verification of the default guest take seconds under TCG. */
 #define DEFAULT_TIMEOUT_S 180
+/* --until-fail without --repeat: a soak that ends by itself overnight. */
+#define UNTIL_FAIL_RUNS 1000
+/* git bisect run: this revision cannot be tested. */
+#define EXIT_BISECT_SKIP 125
 
 typedef struct {
     char *arch;
@@ -46,6 +52,9 @@ typedef struct {
     char *backend;
     gboolean version;
     gboolean long_list;
+    gint repeat;                /* runs of each case */
+    gboolean until_fail;
+    gboolean bisect;
 } CliOptions;
 
 static void cli_options_clear(CliOptions *o)
@@ -230,6 +239,10 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
         return usage_error("--timeout must be a positive number of seconds");
     if (o->jobs < 1 || o->jobs > 64)
         return usage_error("-j %d is out of range; use 1 to 64 parallel cases", o->jobs);
+    if (o->repeat < 1 || o->repeat > 1000000)
+        return usage_error("--repeat %d is out of range; use 1 to 1000000 runs", o->repeat);
+    if (o->until_fail && o->repeat == 1)
+        o->repeat = UNTIL_FAIL_RUNS;
     if ((rc = check_qemu_path("--src-qemu", o->src_qemu)) ||
         (rc = check_qemu_path("--dst-qemu", o->dst_qemu)) ||
         (rc = check_writable("--json", o->json)) ||
@@ -294,6 +307,7 @@ static void unwatch_signals(pthread_t tid)
 static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pending,
                           gboolean final)
 {
+    g_autoptr(GPtrArray) repeat = o->repeat > 1 ? repeat_summarize(results) : NULL;
     struct utsname u;
     ReportHost host = { "unknown", "unknown", NULL };
     g_autoptr(GError) error = NULL;
@@ -307,10 +321,10 @@ static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pe
                             &midr, NULL, NULL))
         host.midr = g_strstrip(midr);
     if (o->json && (final || !g_str_equal(o->json, "-")) &&
-        !report_write_json(o->json, results, pending, &host, &error))
+        !report_write_json(o->json, results, pending, &host, repeat, &error))
         g_printerr("migtest: cannot write '%s': %s\n", o->json, error->message);
     g_clear_error(&error);
-    if (o->junit && !report_write_junit(o->junit, results, pending, &error))
+    if (o->junit && !report_write_junit(o->junit, results, pending, repeat, &error))
         g_printerr("migtest: cannot write '%s': %s\n", o->junit, error->message);
 }
 
@@ -319,7 +333,9 @@ typedef struct {
     const CliOptions *o;
     RunOptions *run;
     GPtrArray *cases;           /* CaseInstance */
-    GPtrArray *slots;           /* CaseResult * or NULL, by case index */
+    GPtrArray *slots;           /* CaseResult * or NULL, by run index */
+    GPtrArray *run_results;     /* --repeat: results dir of each run (char *) */
+    gboolean stopped;           /* --until-fail: a run failed, start no more */
     GMutex lock;
     guint done;
     GHashTable *running;        /* case names in flight */
@@ -336,8 +352,8 @@ static void write_reports_locked(Batch *b, gboolean final)
     for (guint i = 0; i < b->slots->len; i++) {
         if (b->slots->pdata[i])
             g_ptr_array_add(results, b->slots->pdata[i]);
-        else if (final)
-            g_ptr_array_add(pending, ((CaseInstance *)b->cases->pdata[i])->name);
+        else if (final && !b->stopped)
+            g_ptr_array_add(pending, ((CaseInstance *)b->cases->pdata[i % b->cases->len])->name);
     }
     write_reports(b->o, results, pending, final);
 }
@@ -352,7 +368,7 @@ static void progress_locked(Batch *b)
     if (!b->tty)
         return;
     line = g_string_new(NULL);
-    g_string_printf(line, "[%u/%u %lds]", b->done, b->cases->len,
+    g_string_printf(line, "[%u/%u %lds]", b->done, b->slots->len,
                     (long)((g_get_monotonic_time() - b->t0) / G_USEC_PER_SEC));
     g_hash_table_iter_init(&it, b->running);
     while (g_hash_table_iter_next(&it, &name, NULL))
@@ -365,17 +381,23 @@ static void batch_run_one(gpointer index_p, gpointer batch)
 {
     Batch *b = batch;
     guint i = GPOINTER_TO_UINT(index_p) - 1;
-    const CaseInstance *c = b->cases->pdata[i];
+    const CaseInstance *c = b->cases->pdata[i % b->cases->len];
+    RunOptions run = *b->run;
     CaseResult *r;
 
-    if (vm_group_interrupted(b->run->group))
+    if (vm_group_interrupted(b->run->group) || g_atomic_int_get(&b->stopped))
         return;
+    /* Each run of a repeated case keeps its logs apart: run-K/<case>. */
+    if (b->run_results)
+        run.results_dir = b->run_results->pdata[i / b->cases->len];
     g_mutex_lock(&b->lock);
     g_hash_table_add(b->running, c->name);
     progress_locked(b);
     g_mutex_unlock(&b->lock);
-    r = runner_run_case(c, b->run);
+    r = runner_run_case(c, &run);
     g_mutex_lock(&b->lock);
+    if (b->o->until_fail && (r->outcome == OUTCOME_FAIL || r->outcome == OUTCOME_ERROR))
+        g_atomic_int_set(&b->stopped, TRUE);
     g_hash_table_remove(b->running, c->name);
     b->slots->pdata[i] = r;
     b->done++;
@@ -399,6 +421,13 @@ static int batch_exit_code(Batch *b)
     }
     if (vm_group_interrupted(b->run->group))
         return 128 + vm_group_interrupted(b->run->group);
+    if (b->o->bisect) {
+        g_autoptr(GPtrArray) done = g_ptr_array_new();
+        for (guint i = 0; i < b->slots->len; i++)
+            if (b->slots->pdata[i])
+                g_ptr_array_add(done, b->slots->pdata[i]);
+        return repeat_bisect_status(done);
+    }
     return rc;
 }
 
@@ -416,22 +445,34 @@ static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
     run->group = group;
     g_mutex_init(&b.lock);
     b.slots = g_ptr_array_new_with_free_func((GDestroyNotify)case_result_free);
-    g_ptr_array_set_size(b.slots, cases->len);
+    g_ptr_array_set_size(b.slots, cases->len * o->repeat);
+    if (o->repeat > 1) {
+        b.run_results = g_ptr_array_new_with_free_func(g_free);
+        for (gint k = 0; k < o->repeat; k++)
+            g_ptr_array_add(b.run_results, g_strdup_printf("%s/run-%d", o->results, k + 1));
+    }
     b.running = g_hash_table_new(g_str_hash, g_str_equal);
     report_table_header(b.table);
     pool = g_thread_pool_new(batch_run_one, &b, o->jobs, TRUE, NULL);
-    for (guint i = 0; i < cases->len; i++)
+    /* Run by run: every case once, then again, so a soak interleaves them. */
+    for (guint i = 0; i < b.slots->len; i++)
         g_thread_pool_push(pool, GUINT_TO_POINTER(i + 1), NULL);
     g_thread_pool_free(pool, FALSE, TRUE);      /* waits for every case */
     write_reports_locked(&b, TRUE);
     for (guint i = 0; i < b.slots->len; i++)
         if (b.slots->pdata[i])
             g_ptr_array_add(done, b.slots->pdata[i]);
+    if (o->repeat > 1) {
+        g_autoptr(GPtrArray) summaries = repeat_summarize(done);
+        report_repeat_table(b.table, summaries);
+    }
     report_summary(b.table, done);
     rc = batch_exit_code(&b);
     unwatch_signals(watcher);
     g_hash_table_unref(b.running);
     g_ptr_array_unref(b.slots);
+    if (b.run_results)
+        g_ptr_array_unref(b.run_results);
     g_mutex_clear(&b.lock);
     return rc;
 }
@@ -476,7 +517,7 @@ static const char help_description[] =
 
 int main(int argc, char **argv)
 {
-    g_auto(CliOptions) o = { .timeout_s = DEFAULT_TIMEOUT_S, .jobs = 1 };
+    g_auto(CliOptions) o = { .timeout_s = DEFAULT_TIMEOUT_S, .jobs = 1, .repeat = 1 };
     GOptionEntry entries[] = {
         { "backend", 0, 0, G_OPTION_ARG_STRING, &o.backend, "What drives the VM pair (default qemu)", "qemu|libvirt" },
         { "arch", 0, 0, G_OPTION_ARG_STRING, &o.arch, "Architectures (comma list; default: all)", "x86_64,aarch64" },
@@ -497,6 +538,9 @@ int main(int argc, char **argv)
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Say what is happening", NULL },
         { "long", 0, 0, G_OPTION_ARG_NONE, &o.long_list, "list: say what each case exercises, asserts and needs", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version, payload ABI and libraries", NULL },
+        { "repeat", 0, 0, G_OPTION_ARG_INT, &o.repeat, "Run each case N times; report failure rates (95% Wilson interval) and downtime percentiles", "N" },
+        { "until-fail", 0, 0, G_OPTION_ARG_NONE, &o.until_fail, "Repeat (up to --repeat N, default 1000) until a run fails or errors; keep its logs", NULL },
+        { "bisect", 0, 0, G_OPTION_ARG_NONE, &o.bisect, "Exit for git bisect run: 0 passed, 1 failed, 125 all skipped/errored or cannot test", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("[run|list] - prove live migration kept every byte");
@@ -531,9 +575,12 @@ int main(int argc, char **argv)
                                 : g_str_equal(cmd, "list") ? "*" : NULL);
     if (g_str_equal(cmd, "list"))
         return cmd_list(&o, cases);
-    if (cases->len == 0)
-        return usage_error("no case matches --case '%s'; see migtest list", o.case_glob);
+    if (cases->len == 0) {
+        rc = usage_error("no case matches --case '%s'; see migtest list", o.case_glob);
+        return o.bisect ? EXIT_BISECT_SKIP : rc;
+    }
+    /* A revision whose QEMU does not build or run cannot be judged. */
     if ((rc = validate(&o, archs, &run)))
-        return rc;
+        return o.bisect ? EXIT_BISECT_SKIP : rc;
     return run_cases(&o, &run, cases);
 }

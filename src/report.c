@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <json-glib/json-glib.h>
+#include "report-repeat.h"
 
 #define MiB (1024.0 * 1024.0)
 
@@ -201,7 +202,7 @@ static void json_pending(JsonBuilder *b, const char *name)
 }
 
 gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pending,
-                           const ReportHost *host, GError **error)
+                           const ReportHost *host, GPtrArray *repeat, GError **error)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -223,6 +224,8 @@ gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pend
     for (guint i = 0; pending && i < pending->len; i++)
         json_pending(b, pending->pdata[i]);
     json_builder_end_array(b);
+    if (repeat)
+        report_repeat_json(b, repeat);
     json_builder_end_object(b);
     root = json_builder_get_root(b);
     json_generator_set_root(gen, root);
@@ -264,10 +267,25 @@ static void junit_case(GString *x, const CaseResult *r)
 }
 
 gboolean report_write_junit(const char *path, GPtrArray *results,
-                            GPtrArray *pending, GError **error)
+                            GPtrArray *pending, GPtrArray *repeat, GError **error)
 {
     g_autoptr(GString) x = g_string_new("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     guint n[4] = { 0 }, npending = pending ? pending->len : 0;
+
+    if (repeat) {               /* one testcase per repeated case */
+        for (guint i = 0; i < repeat->len; i++) {
+            const RepeatSummary *s = repeat->pdata[i];
+            n[OUTCOME_FAIL] += s->fail > 0;
+            n[OUTCOME_ERROR] += !s->fail && s->error;
+            n[OUTCOME_SKIP] += !s->fail && !s->error && !s->pass;
+        }
+        g_string_append_printf(x, "<testsuite name=\"migtest\" tests=\"%u\" failures=\"%u\" "
+                               "errors=\"%u\" skipped=\"%u\">\n", repeat->len,
+                               n[OUTCOME_FAIL], n[OUTCOME_ERROR], n[OUTCOME_SKIP]);
+        report_repeat_junit(x, repeat);
+        g_string_append(x, "</testsuite>\n");
+        return g_file_set_contents(path, x->str, x->len, error);
+    }
 
     for (guint i = 0; i < results->len; i++)
         n[((CaseResult *)results->pdata[i])->outcome]++;

@@ -22,10 +22,12 @@ typedef struct {
 
 /* @results holds CaseResult; @pending holds the names (char *) of cases
  * not run because the run was interrupted: they are reported as errors.
- * @path "-" is standard output. */
+ * @path "-" is standard output.
+ * @repeat (RepeatSummary *, or NULL) summarizes repeated runs: JSON adds
+ * it as "repeat", JUnit then has one testcase per case instead of per run. */
 gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pending,
-                           const ReportHost *host, GError **error);
+                           const ReportHost *host, GPtrArray *repeat, GError **error);
 gboolean report_write_junit(const char *path, GPtrArray *results,
-                            GPtrArray *pending, GError **error);
+                            GPtrArray *pending, GPtrArray *repeat, GError **error);
 
 #endif

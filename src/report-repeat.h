@@ -1,0 +1,20 @@
+/*
+ * report-repeat.h: the summaries of repeated runs (src/repeat.h) in the
+ * text table, the JSON report ("repeat" array) and JUnit (one testcase
+ * per case, its properties the summary, a failure if any run failed).
+ */
+#ifndef MIGTEST_REPORT_REPEAT_H
+#define MIGTEST_REPORT_REPEAT_H
+
+#include <stdio.h>
+#include <json-glib/json-glib.h>
+#include "repeat.h"
+
+/* @summaries: RepeatSummary *. */
+void report_repeat_table(FILE *out, GPtrArray *summaries);
+/* Adds the member "repeat": [ {...}, ... ] to the object being built. */
+void report_repeat_json(JsonBuilder *b, GPtrArray *summaries);
+/* Appends one <testcase> per summary. */
+void report_repeat_junit(GString *x, GPtrArray *summaries);
+
+#endif
