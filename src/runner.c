@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include "config.h"
 #include "payload.h"
 #include "rundir.h"
 
@@ -93,12 +94,13 @@ static void default_params(const ArchDesc *arch, PayloadParams *p)
     p->ranges[0].end = arch->ram_base + MT_DEFAULT_WINDOW_END;
 }
 
-/* The linux payload: Debian's kernel from scripts/fetch-kernel, our
+/* The linux payload: Debian's kernel from migtest-fetch-kernel, in the
+ * configured kernel_dir unless MIGTEST_KERNEL_DIR says otherwise; our
  * initramfs from this build.  What is missing makes the case a SKIP. */
 static gboolean make_linux_payload(CaseCtx *ctx, GError **error)
 {
     const char *dir = g_getenv("MIGTEST_KERNEL_DIR") ? g_getenv("MIGTEST_KERNEL_DIR")
-                                                     : "/opt/migtest-kernels";
+                                                     : MIGTEST_KERNEL_DIR_DEFAULT;
     const ArchDesc *arch = ctx->c->arch;
     GBytes *cpio = payload_linux_initramfs(arch->name);
 
@@ -112,7 +114,8 @@ static gboolean make_linux_payload(CaseCtx *ctx, GError **error)
     ctx->kernel = g_build_filename(dir, arch->name, "kernel", NULL);
     if (!g_file_test(ctx->kernel, G_FILE_TEST_EXISTS)) {
         g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "no kernel at %s; run "
-                    "scripts/fetch-kernel (or set MIGTEST_KERNEL_DIR)", ctx->kernel);
+                    "migtest-fetch-kernel (scripts/fetch-kernel in a source tree) or set "
+                    "MIGTEST_KERNEL_DIR", ctx->kernel);
         return FALSE;
     }
     if (!cpio) {
