@@ -193,6 +193,25 @@ static gboolean probe_pair(QemuPair *q, GError **error)
     return fd && probe_case(q->base.spec->desc, fs, fd, error);
 }
 
+/* A QEMU that died during boot explains the failure better than the
+ * closed socket that noticed it; a socket closes as its process exits, so
+ * a short grace lets the kernel finish the exit before we reap it. */
+#define BOOT_EXIT_GRACE_MS 500
+
+static void explain_boot_failure(QemuPair *q, GError **error)
+{
+    g_autoptr(GError) dead = NULL;
+    gint64 grace = g_error_matches(*error, MT_ERROR, MT_ERROR_DISCONNECTED) ? BOOT_EXIT_GRACE_MS : 0;
+
+    for (int side = SIDE_SRC; side <= SIDE_DST; side++)
+        if (q->vm[side] && !vm_check_alive_within(q->vm[side], grace, &dead)) {
+            g_prefix_error(&dead, "during boot: ");
+            g_clear_error(error);
+            g_propagate_error(error, g_steal_pointer(&dead));
+            return;
+        }
+}
+
 static gboolean qemu_boot(Pair *p, GError **error)
 {
     QemuPair *q = qp(p);
@@ -204,8 +223,11 @@ static gboolean qemu_boot(Pair *p, GError **error)
         !(q->vm[SIDE_DST] = launch(q, TRUE, FALSE, error)))
         return FALSE;
     /* The first 'B' proves the whole window has been written once. */
-    return probe_pair(q, error) &&
-           serial_wait_b(vm_serial(q->vm[SIDE_SRC]), 1, "src", boot, error);
+    if (probe_pair(q, error) &&
+        serial_wait_b(vm_serial(q->vm[SIDE_SRC]), 1, "src", boot, error))
+        return TRUE;
+    explain_boot_failure(q, error);
+    return FALSE;
 }
 
 static gboolean qemu_new_destination(Pair *p, gboolean plain, GError **error)
@@ -261,9 +283,14 @@ static gboolean qemu_resume(Pair *p, Side side, GError **error)
     return qemu_command(p, side, "cont", error);
 }
 
+/* Asked when a migration ended unexpectedly, typically because a QEMU was
+ * killed: its sockets close while the kernel is still tearing down its
+ * memory, a moment before it can be reaped; wait that moment out. */
+#define ALIVE_EXIT_GRACE_MS 200
+
 static gboolean qemu_check_alive(Pair *p, Side side, GError **error)
 {
-    return vm_check_alive(side_vm(p, side), error);
+    return vm_check_alive_within(side_vm(p, side), ALIVE_EXIT_GRACE_MS, error);
 }
 
 static gboolean qemu_migrate(Pair *p, const MigrateConfig *cfg, MigrateStats *stats,

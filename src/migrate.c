@@ -495,8 +495,8 @@ static void explain_failure(Vm *src, Vm *dst, GError **error)
     g_autoptr(GError) dead = NULL;
     gint64 grace = g_error_matches(*error, MT_ERROR, MT_ERROR_DISCONNECTED) ? EXIT_GRACE_MS : 0;
 
-    if (!vm_check_alive(dst, &dead) || !vm_check_alive_within(src, grace, &dead) ||
-        !vm_check_alive_within(dst, grace, &dead)) {
+    /* src first: a destination exits by itself when its source dies. */
+    if (!vm_check_pair_alive_within(src, dst, grace, &dead)) {
         g_clear_error(error);
         g_propagate_error(error, g_steal_pointer(&dead));
     }

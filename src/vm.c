@@ -316,6 +316,26 @@ gboolean vm_check_alive_within(Vm *vm, gint64 grace_ms, GError **error)
     return vm_check_alive(vm, error);
 }
 
+gboolean vm_check_pair_alive_within(Vm *a, Vm *b, gint64 grace_ms, GError **error)
+{
+    Deadline d = deadline_in_ms(grace_ms);
+
+    for (;;) {
+        struct pollfd pfd[2] = { { .fd = a->pidfd, .events = POLLIN },
+                                 { .fd = b->pidfd, .events = POLLIN } };
+        int left = deadline_remaining_ms(d);
+
+        if (!vm_check_alive(a, error) || !vm_check_alive(b, error))
+            return FALSE;
+        if (left == 0)
+            return TRUE;
+        if (a->pidfd < 0 || b->pidfd < 0)
+            g_usleep(MIN(left, 10) * 1000);     /* no pidfd: poll the pids */
+        else
+            poll(pfd, 2, left);
+    }
+}
+
 gboolean vm_check_alive(Vm *vm, GError **error)
 {
     g_autofree char *how = NULL;

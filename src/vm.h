@@ -89,6 +89,10 @@ gboolean vm_check_alive(Vm *vm, GError **error);
  * closed) up to @grace_ms to be reaped. */
 gboolean vm_check_alive_within(Vm *vm, gint64 grace_ms, GError **error);
 
+/* Both of a pair: FALSE naming the first of @a, @b to have exited
+ * within @grace_ms (TRUE at once if neither has, when @grace_ms is 0). */
+gboolean vm_check_pair_alive_within(Vm *a, Vm *b, gint64 grace_ms, GError **error);
+
 /* The last two lines QEMU wrote to stderr (its own error message), or
  * NULL.  New string. */
 char *vm_stderr_tail(Vm *vm);
