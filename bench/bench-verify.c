@@ -104,7 +104,7 @@ int main(void)
         gint64 t0 = g_get_monotonic_time();
         g_autoptr(RamImage) ra = vm_ram_image(a, FALSE, &error);
         g_autoptr(RamImage) rb = vm_ram_image(b, FALSE, &error);
-        ExactResult r;
+        g_auto(ExactResult) r = { 0 };
 
         g_assert_no_error(error);
         verify_exact(ra, rb, &r, NULL);

@@ -312,6 +312,7 @@ static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pe
     ReportHost host = { "unknown", "unknown", NULL };
     g_autoptr(GError) error = NULL;
     g_autofree char *midr = NULL;
+    g_autoptr(JsonNode) root = NULL;
 
     if (uname(&u) == 0) {
         host.host_arch = u.machine;
@@ -320,8 +321,9 @@ static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pe
     if (g_file_get_contents("/sys/devices/system/cpu/cpu0/regs/identification/midr_el1",
                             &midr, NULL, NULL))
         host.midr = g_strstrip(midr);
+    root = report_json_new(results, pending, &host, repeat);
     if (o->json && (final || !g_str_equal(o->json, "-")) &&
-        !report_write_json(o->json, results, pending, &host, repeat, &error))
+        !report_write_json(o->json, root, &error))
         g_printerr("migtest: cannot write '%s': %s\n", o->json, error->message);
     g_clear_error(&error);
     if (o->junit && !report_write_junit(o->junit, results, pending, repeat, &error))

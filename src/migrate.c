@@ -38,6 +38,8 @@ void migrate_stats_clear(MigrateStats *s)
     g_clear_pointer(&s->final_status, g_free);
     g_clear_pointer(&s->statuses, g_ptr_array_unref);
     g_clear_pointer(&s->cancelled_in, g_free);
+    g_clear_pointer(&s->samples, g_array_unref);
+    g_clear_pointer(&s->events, g_array_unref);
 }
 
 gboolean migrate_stats_saw(const MigrateStats *s, const char *status)
@@ -339,6 +341,63 @@ static gboolean on_status(Session *s, GError **error)
     return TRUE;
 }
 
+static double get_double(JsonObject *obj, const char *name)
+{
+    JsonNode *n = obj ? json_object_get_member(obj, name) : NULL;
+
+    if (!n || !JSON_NODE_HOLDS_VALUE(n))
+        return 0;
+    if (json_node_get_value_type(n) == G_TYPE_DOUBLE)
+        return json_node_get_double(n);
+    return json_node_get_value_type(n) == G_TYPE_INT64 ? (double)json_node_get_int(n) : 0;
+}
+
+/* Keep one query-migrate reply @o of the source for the timelines. */
+static void record_sample(MigrateStats *st, JsonObject *o)
+{
+    JsonObject *ram = qmp_get_object(o, "ram");
+    const char *status = qmp_get_string(o, "status");
+    MigrateSample m = {
+        .t_ms = (g_get_monotonic_time() - st->start_us) / 1000,
+        .status = g_intern_string(status ? status : "?"),
+        .transferred = qmp_get_int(ram, "transferred"),
+        .remaining = qmp_get_int(ram, "remaining"),
+        .total = qmp_get_int(ram, "total"),
+        .dirty_pages_rate = qmp_get_int(ram, "dirty-pages-rate"),
+        .mbps = get_double(ram, "mbps"),
+        .throttle_pct = qmp_get_int(o, "cpu-throttle-percentage"),
+        .dirty_sync_count = qmp_get_int(ram, "dirty-sync-count"),
+        .postcopy_requests = ram && json_object_has_member(ram, "postcopy-requests")
+                             ? qmp_get_int(ram, "postcopy-requests") : -1,
+        .expected_downtime_ms = qmp_get_int(o, "expected-downtime"),
+    };
+
+    g_array_append_val(st->samples, m);
+}
+
+static void record_event(MigrateStats *st, JsonObject *ev, const char *status, gint64 pass)
+{
+    MigrateEvent e = {
+        .t_ms = (event_monotonic_us(ev) - st->start_us) / 1000,
+        .status = status ? g_intern_string(status) : NULL,
+        .pass = pass,
+    };
+
+    g_array_append_val(st->events, e);
+}
+
+/* MIGRATION_PASS events queue up while we wait for MIGRATION: move them
+ * into the timeline. */
+static void record_passes(Session *s)
+{
+    JsonObject *ev;
+
+    while ((ev = qmp_take_queued_event(vm_qmp(s->src), "MIGRATION_PASS"))) {
+        record_event(s->stats, ev, NULL, qmp_get_int(qmp_get_object(ev, "data"), "pass"));
+        json_object_unref(ev);
+    }
+}
+
 /* Between events: record figures, and act on time or on counters. */
 static gboolean on_sample(Session *s, GError **error)
 {
@@ -350,6 +409,7 @@ static gboolean on_sample(Session *s, GError **error)
 
     if (!info)
         return FALSE;
+    record_sample(st, o);
     st->max_throttle_pct = MAX(st->max_throttle_pct, qmp_get_int(o, "cpu-throttle-percentage"));
     st->xbzrle_pages = MAX(st->xbzrle_pages, qmp_get_int(qmp_get_object(o, "xbzrle-cache"), "pages"));
     st->multifd_bytes = MAX(st->multifd_bytes, qmp_get_int(ram, "multifd-bytes"));
@@ -382,12 +442,21 @@ static gboolean on_sample(Session *s, GError **error)
     return TRUE;
 }
 
+/* A case that acts on sampled figures is always sampled. */
+static gboolean needs_samples(const MigrateConfig *cfg)
+{
+    return !cfg->no_sampling || cfg->release_when || cfg->postcopy || cfg->hold_active_ms;
+}
+
 /* Follow the source's MIGRATION events to a final status. */
 static gboolean follow(Session *s, GError **error)
 {
+    gboolean sampling = needs_samples(s->cfg);
+
     for (;;) {
         g_autoptr(GError) local = NULL;
-        Deadline tick = deadline_min(s->deadline, deadline_in_ms(SAMPLE_MS));
+        Deadline tick = sampling ? deadline_min(s->deadline, deadline_in_ms(SAMPLE_MS))
+                                 : s->deadline;
         g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(s->src), "MIGRATION", NULL, NULL,
                                                   tick, &local);
 
@@ -401,6 +470,7 @@ static gboolean follow(Session *s, GError **error)
                         "stayed in '%s'", s->status);
             return FALSE;
         }
+        record_passes(s);
         if (!ev) {
             if (!g_error_matches(local, MT_ERROR, MT_ERROR_TIMEOUT) ||
                 deadline_expired(s->deadline)) {
@@ -419,6 +489,7 @@ static gboolean follow(Session *s, GError **error)
         }
         g_ptr_array_add(s->stats->statuses, g_strdup(event_status(ev)));
         s->status = s->stats->statuses->pdata[s->stats->statuses->len - 1];
+        record_event(s->stats, ev, s->status, 0);
         if (is_final(s->status))
             return TRUE;
         if (!on_status(s, error))
@@ -464,6 +535,7 @@ static gboolean collect_stats(Vm *src, Deadline deadline, MigrateStats *stats,
         return FALSE;
     o = json_node_get_object(info);
     ram = qmp_get_object(o, "ram");
+    record_sample(stats, o);
     stats->total_ms = qmp_get_int(o, "total-time");
     stats->downtime_ms = qmp_get_int(o, "downtime");
     stats->setup_ms = qmp_get_int(o, "setup-time");
@@ -537,8 +609,10 @@ static gboolean drive(Session *s, GError **error)
     g_autofree char *src_uri = NULL;
     g_autofree char *dst_uri = NULL;
 
-    if (!prepare(s, error) || !open_transport(s, &src_uri, &dst_uri, error) ||
-        !simple_uri(s->src, "migrate", src_uri, FALSE, s->deadline, error) ||
+    if (!prepare(s, error) || !open_transport(s, &src_uri, &dst_uri, error))
+        return FALSE;
+    s->stats->start_us = g_get_monotonic_time();
+    if (!simple_uri(s->src, "migrate", src_uri, FALSE, s->deadline, error) ||
         !follow(s, error))
         return FALSE;
     s->stats->final_status = g_strdup(s->status);
@@ -564,6 +638,8 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
     /* The destination's waits watch the source; the source's wait for
      * its next event ticks every SAMPLE_MS and looks at the destination
      * then (see follow()). */
+    stats->samples = g_array_new(FALSE, FALSE, sizeof(MigrateSample));
+    stats->events = g_array_new(FALSE, FALSE, sizeof(MigrateEvent));
     vm_watch_peer(dst, src);
     ok = drive(&s, error);
     vm_unwatch_peer(dst, src);

@@ -24,6 +24,30 @@ const char *transport_name(Transport t);
 
 typedef struct MigrateStats MigrateStats;
 
+/* One query-migrate reply of the source, for timelines. */
+typedef struct {
+    gint64 t_ms;                /* since the migrate command */
+    const char *status;         /* interned */
+    gint64 transferred;         /* ram.* bytes */
+    gint64 remaining;
+    gint64 total;
+    /* Pages/s, as QEMU recomputes it at a dirty sync at most once a
+     * second: a step function, 0 before the first second. */
+    gint64 dirty_pages_rate;
+    double mbps;
+    gint64 throttle_pct;        /* cpu-throttle-percentage */
+    gint64 dirty_sync_count;
+    gint64 postcopy_requests;   /* -1: this QEMU does not report it */
+    gint64 expected_downtime_ms;
+} MigrateSample;
+
+/* A source event: a MIGRATION status change or a MIGRATION_PASS. */
+typedef struct {
+    gint64 t_ms;                /* QEMU's timestamp, since the migrate command */
+    const char *status;         /* interned MIGRATION status; NULL for a pass */
+    gint64 pass;                /* MIGRATION_PASS data.pass, else 0 */
+} MigrateEvent;
+
 /* One migrate-set-parameters member: a string when @str is set, else @num. */
 typedef struct {
     const char *name;
@@ -44,6 +68,9 @@ typedef struct {
     const char *cancel_at;      /* migrate_cancel on reaching this status */
     gint64 hold_active_ms;      /* must stay "active" this long, then cancel */
     gboolean bad_destination;   /* connect where nothing listens */
+    /* Do not poll query-migrate between events (benchmarks only: a case
+     * that acts on sampled figures needs the samples). */
+    gboolean no_sampling;
     /* Called at pre-switchover with the source's vCPUs stopped (adds the
      * pause-before-switchover capability); set *cancel to refuse the
      * switchover.  The migration then continues or is cancelled. */
@@ -74,6 +101,11 @@ struct MigrateStats {
     gint64 active_held_ms;      /* hold_active_ms: how long it stayed active */
     char *cancelled_in;         /* status the cancel was issued in */
     gint64 dst_completed_us;    /* monotonic time dst reported completed */
+    /* Timelines: t_ms counts from start_us, the monotonic time of the
+     * migrate command. */
+    gint64 start_us;
+    GArray *samples;            /* MigrateSample, one per ~SAMPLE_MS */
+    GArray *events;             /* MigrateEvent, in order */
 };
 
 void migrate_stats_clear(MigrateStats *s);

@@ -483,6 +483,11 @@ static JsonObject *qmp_take_event(QmpClient *qmp, const char *name,
     return NULL;
 }
 
+JsonObject *qmp_take_queued_event(QmpClient *qmp, const char *name)
+{
+    return qmp_take_event(qmp, name, NULL, NULL);
+}
+
 JsonObject *qmp_wait_event(QmpClient *qmp, const char *name,
                            QmpEventMatch match, gpointer opaque,
                            Deadline deadline, GError **error)

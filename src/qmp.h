@@ -78,6 +78,10 @@ JsonObject *qmp_wait_event(QmpClient *qmp, const char *name,
                            QmpEventMatch match, gpointer opaque,
                            Deadline deadline, GError **error);
 
+/* The first already queued event named @name, removed from the queue,
+ * or NULL: never reads the socket (qmp_pump() does). */
+JsonObject *qmp_take_queued_event(QmpClient *qmp, const char *name);
+
 /* Read whatever has arrived, without blocking, queueing events.  Returns
  * FALSE with @error if the connection is broken. */
 gboolean qmp_pump(QmpClient *qmp, GError **error);

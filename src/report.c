@@ -66,6 +66,54 @@ static void json_str(JsonBuilder *b, const char *k, const char *v)
         json_builder_add_null_value(b);
 }
 
+static void json_double(JsonBuilder *b, const char *k, double v)
+{
+    json_builder_set_member_name(b, k);
+    json_builder_add_double_value(b, v);
+}
+
+static void json_sample(JsonBuilder *b, const MigrateSample *m)
+{
+    json_builder_begin_object(b);
+    json_int(b, "t_ms", m->t_ms);
+    json_str(b, "status", m->status);
+    json_int(b, "transferred", m->transferred);
+    json_int(b, "remaining", m->remaining);
+    json_int(b, "total", m->total);
+    json_int(b, "dirty_pages_rate", m->dirty_pages_rate);
+    json_double(b, "mbps", m->mbps);
+    json_int(b, "cpu_throttle_percentage", m->throttle_pct);
+    json_int(b, "dirty_sync_count", m->dirty_sync_count);
+    if (m->postcopy_requests >= 0)
+        json_int(b, "postcopy_requests", m->postcopy_requests);
+    json_int(b, "expected_downtime_ms", m->expected_downtime_ms);
+    json_builder_end_object(b);
+}
+
+/* The timelines: query-migrate samples and the source's events, on one
+ * clock (ms since the migrate command). */
+static void json_series(JsonBuilder *b, const MigrateStats *m)
+{
+    json_builder_set_member_name(b, "samples");
+    json_builder_begin_array(b);
+    for (guint i = 0; m->samples && i < m->samples->len; i++)
+        json_sample(b, &g_array_index(m->samples, MigrateSample, i));
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "events");
+    json_builder_begin_array(b);
+    for (guint i = 0; m->events && i < m->events->len; i++) {
+        const MigrateEvent *e = &g_array_index(m->events, MigrateEvent, i);
+        json_builder_begin_object(b);
+        json_int(b, "t_ms", e->t_ms);
+        if (e->status)
+            json_str(b, "status", e->status);
+        else
+            json_int(b, "pass", e->pass);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+}
+
 static void json_metrics(JsonBuilder *b, const CaseResult *r)
 {
     json_builder_set_member_name(b, "metrics");
@@ -79,7 +127,46 @@ static void json_metrics(JsonBuilder *b, const CaseResult *r)
     json_builder_add_double_value(b, r->mig.throughput_mbps);
     json_int(b, "dirty_sync_count", (gint64)r->mig.dirty_sync_count);
     json_int(b, "wall_ms", r->wall_ms);
+    json_series(b, &r->mig);
     json_builder_end_object(b);
+}
+
+static void json_hex64(JsonBuilder *b, const char *k, guint64 v)
+{
+    g_autofree char *s = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", v);
+
+    json_str(b, k, s);
+}
+
+/* @full: also the page and how many of its bytes differ. */
+static void json_diff(JsonBuilder *b, const ExactDiff *d, gboolean full)
+{
+    g_autofree char *s = hex(d->src, d->shown);
+    g_autofree char *t = hex(d->dst, d->shown);
+
+    json_builder_begin_object(b);
+    json_hex64(b, "gpa", d->gpa);
+    json_str(b, "src", s);
+    json_str(b, "dst", t);
+    if (full) {
+        json_hex64(b, "page", d->gpa & ~(guint64)(MT_PAGE_SIZE - 1));
+        json_int(b, "bytes_differing", d->bytes_differing);
+    }
+    json_builder_end_object(b);
+}
+
+/* Where guest RAM sits, for the page map. */
+static void json_ram(JsonBuilder *b, const RamLayout *l)
+{
+    json_builder_set_member_name(b, "ram");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < l->nsegs; i++) {
+        json_builder_begin_object(b);
+        json_hex64(b, "gpa", l->seg[i].gpa);
+        json_int(b, "bytes", (gint64)l->seg[i].size);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
 }
 
 static void json_exact(JsonBuilder *b, const CaseResult *r)
@@ -95,18 +182,16 @@ static void json_exact(JsonBuilder *b, const CaseResult *r)
     json_int(b, "elapsed_us", r->exact.elapsed_us);
     json_builder_set_member_name(b, "first_differing");
     json_builder_begin_array(b);
-    for (guint i = 0; i < r->exact.ndiffs; i++) {
-        const ExactDiff *d = &r->exact.diffs[i];
-        g_autofree char *gpa = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", d->gpa);
-        g_autofree char *s = hex(d->src, d->shown);
-        g_autofree char *t = hex(d->dst, d->shown);
-        json_builder_begin_object(b);
-        json_str(b, "gpa", gpa);
-        json_str(b, "src", s);
-        json_str(b, "dst", t);
-        json_builder_end_object(b);
-    }
+    for (guint i = 0; i < r->exact.ndiffs; i++)
+        json_diff(b, &r->exact.diffs[i], FALSE);
     json_builder_end_array(b);
+    json_int(b, "differing_pages_limit", VERIFY_MAX_PAGES);
+    json_builder_set_member_name(b, "differing_pages");
+    json_builder_begin_array(b);
+    for (guint i = 0; r->exact.pages && i < r->exact.pages->len; i++)
+        json_diff(b, &g_array_index(r->exact.pages, ExactDiff, i), TRUE);
+    json_builder_end_array(b);
+    json_ram(b, &r->exact.layout);
     json_builder_end_object(b);
 }
 
@@ -201,12 +286,10 @@ static void json_pending(JsonBuilder *b, const char *name)
     json_builder_end_object(b);
 }
 
-gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pending,
-                           const ReportHost *host, GPtrArray *repeat, GError **error)
+JsonNode *report_json_new(GPtrArray *results, GPtrArray *pending, const ReportHost *host,
+                          GPtrArray *repeat)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = NULL;
 
     json_builder_begin_object(b);
     json_str(b, "tool", "migtest " PROJECT_VERSION);
@@ -227,7 +310,13 @@ gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pend
     if (repeat)
         report_repeat_json(b, repeat);
     json_builder_end_object(b);
-    root = json_builder_get_root(b);
+    return json_builder_get_root(b);
+}
+
+gboolean report_write_json(const char *path, JsonNode *root, GError **error)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+
     json_generator_set_root(gen, root);
     json_generator_set_pretty(gen, TRUE);
     if (g_str_equal(path, "-")) {

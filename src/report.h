@@ -6,6 +6,7 @@
 #define MIGTEST_REPORT_H
 
 #include <stdio.h>
+#include <json-glib/json-glib.h>
 #include "runner.h"
 
 void report_table_header(FILE *out);
@@ -20,13 +21,16 @@ typedef struct {
     const char *midr;           /* aarch64 hosts: MIDR_EL1 of CPU 0, else NULL */
 } ReportHost;
 
-/* @results holds CaseResult; @pending holds the names (char *) of cases
- * not run because the run was interrupted: they are reported as errors.
- * @path "-" is standard output.
+/* The JSON report as a new tree (json_node_unref): what --json writes
+ * and what --html embeds.  @results holds CaseResult; @pending holds the
+ * names (char *) of cases not run because the run was interrupted: they
+ * are reported as errors.
  * @repeat (RepeatSummary *, or NULL) summarizes repeated runs: JSON adds
  * it as "repeat", JUnit then has one testcase per case instead of per run. */
-gboolean report_write_json(const char *path, GPtrArray *results, GPtrArray *pending,
-                           const ReportHost *host, GPtrArray *repeat, GError **error);
+JsonNode *report_json_new(GPtrArray *results, GPtrArray *pending, const ReportHost *host,
+                          GPtrArray *repeat);
+/* @path "-" is standard output. */
+gboolean report_write_json(const char *path, JsonNode *root, GError **error);
 gboolean report_write_junit(const char *path, GPtrArray *results,
                             GPtrArray *pending, GPtrArray *repeat, GError **error);
 

@@ -8,22 +8,33 @@
  * a chunk that differs is walked page by page. */
 #define EXACT_CHUNK (1024 * 1024)
 
+/* @off starts a page (or the tail of RAM) known to differ. */
 static void exact_record(ExactResult *out, const RamImage *src,
                          const RamImage *dst, guint64 off)
 {
-    ExactDiff *d;
-    guint64 page_end = (off / MT_PAGE_SIZE + 1) * MT_PAGE_SIZE;
+    ExactDiff d = { 0 };
+    guint64 page_end = MIN((off / MT_PAGE_SIZE + 1) * MT_PAGE_SIZE, src->layout.total);
 
     out->pages_differing++;
-    if (out->ndiffs >= VERIFY_MAX_REPORTED)
+    if (out->ndiffs >= VERIFY_MAX_REPORTED && out->pages->len >= VERIFY_MAX_PAGES)
         return;
     while (src->data[off] == dst->data[off])
         off++;
-    d = &out->diffs[out->ndiffs++];
-    d->gpa = ram_layout_offset_to_gpa(&src->layout, off);
-    d->shown = (guint)MIN((guint64)VERIFY_BYTES_SHOWN, page_end - off);
-    memcpy(d->src, src->data + off, d->shown);
-    memcpy(d->dst, dst->data + off, d->shown);
+    d.gpa = ram_layout_offset_to_gpa(&src->layout, off);
+    d.shown = (guint)MIN((guint64)VERIFY_BYTES_SHOWN, page_end - off);
+    memcpy(d.src, src->data + off, d.shown);
+    memcpy(d.dst, dst->data + off, d.shown);
+    for (guint64 p = off; p < page_end; p++)
+        d.bytes_differing += src->data[p] != dst->data[p];
+    if (out->ndiffs < VERIFY_MAX_REPORTED)
+        out->diffs[out->ndiffs++] = d;
+    if (out->pages->len < VERIFY_MAX_PAGES)
+        g_array_append_val(out->pages, d);
+}
+
+void exact_result_clear(ExactResult *r)
+{
+    g_clear_pointer(&r->pages, g_array_unref);
 }
 
 static void exact_compare_chunk(ExactResult *out, const RamImage *src,
@@ -51,7 +62,10 @@ gboolean verify_exact(const RamImage *src, const RamImage *dst,
     gint64 t0 = g_get_monotonic_time();
     guint64 total = src->layout.total;
 
+    exact_result_clear(out);
     memset(out, 0, sizeof(*out));
+    out->pages = g_array_new(FALSE, FALSE, sizeof(ExactDiff));
+    out->layout = src->layout;
     if (src->layout.total != dst->layout.total) {
         g_set_error(error, MT_ERROR, MT_ERROR_VERIFY,
                     "exact: source RAM is %" G_GUINT64_FORMAT " bytes, destination %"

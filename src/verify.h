@@ -18,12 +18,17 @@
 
 #define VERIFY_MAX_REPORTED 16
 #define VERIFY_BYTES_SHOWN 16
+/* Differing pages listed one by one (the count is never capped): a page
+ * map of any corruption short of a wholesale loss, at ~130 bytes of JSON
+ * per page (~530 KB at the cap). */
+#define VERIFY_MAX_PAGES 4096
 
 typedef struct {
     guint64 gpa;                /* first differing byte */
     guint8 src[VERIFY_BYTES_SHOWN];
     guint8 dst[VERIFY_BYTES_SHOWN];
     guint shown;                /* bytes valid in src/dst */
+    guint bytes_differing;      /* in this page */
 } ExactDiff;
 
 typedef struct {
@@ -31,11 +36,18 @@ typedef struct {
     guint64 pages_differing;
     guint ndiffs;               /* entries used in diffs */
     ExactDiff diffs[VERIFY_MAX_REPORTED];
+    /* ExactDiff, one per differing page in address order, the first
+     * VERIFY_MAX_PAGES of them; NULL before verify_exact(). */
+    GArray *pages;
+    RamLayout layout;           /* where the compared RAM sits */
     gint64 elapsed_us;
 } ExactResult;
 
+/* @out must be zeroed or cleared (exact_result_clear) beforehand. */
 gboolean verify_exact(const RamImage *src, const RamImage *dst,
                       ExactResult *out, GError **error);
+void exact_result_clear(ExactResult *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ExactResult, exact_result_clear)
 
 typedef struct {
     guint64 gpa;                /* the word that broke the invariant */

@@ -64,6 +64,40 @@ static CaseResult *run_one(Fixture *f, const char *arch, const char *name,
     return runner_run_case(cases->pdata[0], &opts);
 }
 
+/* The timeline a report draws: samples ~SAMPLE_MS apart on one clock,
+ * ending completed, and the status and pass events on the same clock. */
+static void expect_timeline(const CaseResult *r)
+{
+    const MigrateStats *m = &r->mig;
+    const MigrateSample *last;
+    gint64 active_ms = -1, completed_ms = -1;
+    guint passes = 0;
+
+    g_assert_nonnull(m->samples);
+    g_assert_cmpuint(m->samples->len, >=, 2);
+    for (guint i = 1; i < m->samples->len; i++)
+        g_assert_cmpint(g_array_index(m->samples, MigrateSample, i).t_ms, >=,
+                        g_array_index(m->samples, MigrateSample, i - 1).t_ms);
+    last = &g_array_index(m->samples, MigrateSample, m->samples->len - 1);
+    g_assert_cmpstr(last->status, ==, "completed");
+    g_assert_cmpint(last->transferred, ==, (gint64)m->transferred_bytes);
+    g_assert_cmpint(last->dirty_sync_count, ==, (gint64)m->dirty_sync_count);
+    for (guint i = 0; i < m->events->len; i++) {
+        const MigrateEvent *e = &g_array_index(m->events, MigrateEvent, i);
+        if (!e->status)
+            passes++;
+        else if (g_str_equal(e->status, "active"))
+            active_ms = e->t_ms;
+        else if (g_str_equal(e->status, "completed"))
+            completed_ms = e->t_ms;
+    }
+    g_assert_cmpint(active_ms, >=, 0);
+    g_assert_cmpint(completed_ms, >=, active_ms);
+    /* QEMU's own clock against ours: within a second of the last sample. */
+    g_assert_cmpint(ABS(completed_ms - last->t_ms), <, 1000);
+    g_assert_cmpuint(passes, >=, 1);
+}
+
 static void expect_pass(CaseResult *r)
 {
     if (r->outcome != OUTCOME_PASS)
@@ -77,6 +111,7 @@ static void expect_pass(CaseResult *r)
     g_assert_cmpint(r->mig.total_ms, >, 0);
     g_assert_cmpuint(r->mig.transferred_bytes, >, 90u << 20);
     g_assert_null(r->log_dir);      /* a passing case leaves no logs */
+    expect_timeline(r);
 }
 
 static void test_smoke_x86_tcp(Fixture *f, gconstpointer u)
@@ -106,6 +141,9 @@ static void expect_poke_caught(Fixture *f, const char *arch, const char *name)
     g_assert_cmpuint(r->exact.pages_differing, ==, 1);
     g_assert_cmphex(r->exact.diffs[0].gpa, ==, gpa);
     g_assert_cmphex(r->exact.diffs[0].src[0], ==, r->exact.diffs[0].dst[0] ^ 0xff);
+    g_assert_cmpuint(r->exact.pages->len, ==, 1);
+    g_assert_cmphex(g_array_index(r->exact.pages, ExactDiff, 0).gpa, ==, gpa);
+    g_assert_cmpuint(g_array_index(r->exact.pages, ExactDiff, 0).bytes_differing, ==, 1);
     g_assert_nonnull(strstr(r->reason, addr));
     /* A failed case keeps its logs. */
     g_assert_nonnull(r->log_dir);

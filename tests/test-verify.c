@@ -85,7 +85,7 @@ static guint64 first_mismatch(Fixture *f, guint64 gpa)
 
 static void test_exact_clean(Fixture *f, gconstpointer u)
 {
-    ExactResult r;
+    g_auto(ExactResult) r = { 0 };
     g_autoptr(GError) error = NULL;
 
     (void)u;
@@ -97,7 +97,7 @@ static void test_exact_clean(Fixture *f, gconstpointer u)
 
 static void expect_exact_diff(Fixture *f, guint64 gpa, guint8 src_byte, guint8 dst_byte)
 {
-    ExactResult r;
+    g_auto(ExactResult) r = { 0 };
     g_autoptr(GError) error = NULL;
     g_autofree char *addr = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", gpa);
 
@@ -167,7 +167,7 @@ static void test_exact_torn_page(Fixture *f, gconstpointer u)
 
 static void test_exact_counts_many(Fixture *f, gconstpointer u)
 {
-    ExactResult r;
+    g_auto(ExactResult) r = { 0 };
     g_autoptr(GError) error = NULL;
 
     (void)u;
@@ -177,6 +177,55 @@ static void test_exact_counts_many(Fixture *f, gconstpointer u)
     g_assert_cmpuint(r.pages_differing, ==, 40);
     g_assert_cmpuint(r.ndiffs, ==, VERIFY_MAX_REPORTED);
     g_assert_cmphex(r.diffs[15].gpa, ==, page_gpa(15) + 100);
+}
+
+/* Every differing page is listed with its address, both sides' bytes
+ * from the first difference, and how many of its bytes differ. */
+static void test_exact_lists_every_page(Fixture *f, gconstpointer u)
+{
+    g_auto(ExactResult) r = { 0 };
+    g_autoptr(GError) error = NULL;
+
+    (void)u;
+    for (guint i = 0; i < 40; i++) {
+        at(&f->dst, page_gpa(i * 7))[100] ^= 0xff;
+        if (i % 2)
+            at(&f->dst, page_gpa(i * 7))[200] ^= 0x01;
+    }
+    g_assert_false(verify_exact(&f->src, &f->dst, &r, &error));
+    g_assert_cmpuint(r.pages->len, ==, 40);
+    g_assert_cmpuint(r.layout.total, ==, RAM_SIZE);
+    for (guint i = 0; i < 40; i++) {
+        const ExactDiff *d = &g_array_index(r.pages, ExactDiff, i);
+        g_assert_cmphex(d->gpa, ==, page_gpa(i * 7) + 100);
+        g_assert_cmpuint(d->bytes_differing, ==, i % 2 ? 2 : 1);
+        g_assert_cmphex(d->src[0], ==, d->dst[0] ^ 0xff);
+    }
+}
+
+/* Past VERIFY_MAX_PAGES the list stops but the count goes on. */
+static void test_exact_page_list_capped(void)
+{
+    guint64 size = (VERIFY_MAX_PAGES + 1024) * (guint64)MT_PAGE_SIZE;
+    RamImage src = { 0 }, dst = { 0 };
+    g_auto(ExactResult) r = { 0 };
+    g_autoptr(GError) error = NULL;
+    const ExactDiff *last;
+
+    arch_lookup("x86_64")->ram_layout("pc", size, &src.layout);
+    dst.layout = src.layout;
+    src.data = g_malloc0(size);
+    dst.data = g_malloc0(size);
+    for (guint i = 0; i < VERIFY_MAX_PAGES + 5; i++)
+        dst.data[(guint64)i * MT_PAGE_SIZE + 8] = 1;
+    g_assert_false(verify_exact(&src, &dst, &r, &error));
+    g_assert_cmpuint(r.pages_differing, ==, VERIFY_MAX_PAGES + 5);
+    g_assert_cmpuint(r.pages->len, ==, VERIFY_MAX_PAGES);
+    last = &g_array_index(r.pages, ExactDiff, VERIFY_MAX_PAGES - 1);
+    g_assert_cmphex(last->gpa, ==, ram_layout_offset_to_gpa(&src.layout,
+                    (guint64)(VERIFY_MAX_PAGES - 1) * MT_PAGE_SIZE + 8));
+    g_free(src.data);
+    g_free(dst.data);
 }
 
 /* ---- invariant -------------------------------------------------------- */
@@ -601,6 +650,8 @@ int main(int argc, char **argv)
     ADD("/verify/exact/misplaced-page", test_exact_misplaced_page);
     ADD("/verify/exact/torn-page", test_exact_torn_page);
     ADD("/verify/exact/counts-many", test_exact_counts_many);
+    ADD("/verify/exact/lists-every-page", test_exact_lists_every_page);
+    g_test_add_func("/verify/exact/page-list-capped", test_exact_page_list_capped);
     ADD("/verify/invariant/clean", test_invariant_clean);
     ADD("/verify/invariant/no-boundary", test_invariant_no_boundary);
     ADD("/verify/invariant/first-tail-ahead", test_invariant_first_tail_ahead_with_boundary);
