@@ -19,6 +19,7 @@
 #include "repeat.h"
 #include "report.h"
 #include "report-repeat.h"
+#include "report-html.h"
 #include "runner.h"
 #include "version.h"
 
@@ -43,6 +44,7 @@ typedef struct {
     char *ram;
     char *json;
     char *junit;
+    char *html;
     char *results;
     gboolean keep;
     gboolean verbose;
@@ -61,7 +63,7 @@ static void cli_options_clear(CliOptions *o)
 {
     g_free(o->arch); g_free(o->accel); g_free(o->case_glob); g_free(o->mem);
     g_free(o->src_qemu); g_free(o->dst_qemu); g_free(o->machine); g_free(o->ram);
-    g_free(o->json); g_free(o->junit); g_free(o->results); g_free(o->mmu_policy);
+    g_free(o->json); g_free(o->junit); g_free(o->html); g_free(o->results); g_free(o->mmu_policy);
     g_free(o->backend);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CliOptions, cli_options_clear)
@@ -209,6 +211,14 @@ static int check_writable(const char *opt, const char *path)
     return 0;
 }
 
+static int check_html(const char *path)
+{
+    if (path && !report_html_available())
+        return usage_error("--html: this migtest was built without Chart.js; run "
+                           "scripts/setup (libjs-chart.js), then meson setup --wipe build");
+    return check_writable("--html", path);
+}
+
 static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run)
 {
     int rc;
@@ -247,6 +257,7 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
         (rc = check_qemu_path("--dst-qemu", o->dst_qemu)) ||
         (rc = check_writable("--json", o->json)) ||
         (rc = check_writable("--junit", o->junit)) ||
+        (rc = check_html(o->html)) ||
         (rc = check_results_dir(o->results)) ||
         (rc = check_machines(o, archs)))
         return rc;
@@ -303,7 +314,7 @@ static void unwatch_signals(pthread_t tid)
 }
 
 /* --json - goes to stdout once, at the end: stdout then holds one JSON
- * document and nothing else. */
+ * document and nothing else.  The HTML page is written only then too. */
 static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pending,
                           gboolean final)
 {
@@ -328,6 +339,10 @@ static void write_reports(const CliOptions *o, GPtrArray *results, GPtrArray *pe
     g_clear_error(&error);
     if (o->junit && !report_write_junit(o->junit, results, pending, repeat, &error))
         g_printerr("migtest: cannot write '%s': %s\n", o->junit, error->message);
+    g_clear_error(&error);
+    if (o->html && final &&
+        !report_html_write(o->html, &(ReportRun){ "run", root }, 1, &error))
+        g_printerr("migtest: %s\n", error->message);
 }
 
 /* One run of many cases, possibly on several worker threads. */
@@ -479,6 +494,22 @@ static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
     return rc;
 }
 
+/* migtest report A.json [B.json ...] --html OUT */
+static int cmd_report(const CliOptions *o, int nfiles, char **files)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (nfiles < 1)
+        return usage_error("report needs JSON reports: migtest report A.json [B.json ...] --html OUT");
+    if (!o->html)
+        return usage_error("report writes HTML only; add --html FILE");
+    if (check_html(o->html))
+        return EXIT_USAGE;
+    if (!report_html_from_files(o->html, (const char *const *)files, (guint)nfiles, &error))
+        return usage_error("%s", error->message);
+    return 0;
+}
+
 /* list: names; --long: each case in words; --json FILE ("-": stdout). */
 static int cmd_list(const CliOptions *o, GPtrArray *cases)
 {
@@ -532,6 +563,7 @@ int main(int argc, char **argv)
         { "ram", 0, 0, G_OPTION_ARG_STRING, &o.ram, "Guest RAM backend (default shared)", "shared|private" },
         { "json", 0, 0, G_OPTION_ARG_FILENAME, &o.json, "Write a JSON report", "FILE" },
         { "junit", 0, 0, G_OPTION_ARG_FILENAME, &o.junit, "Write a JUnit XML report", "FILE" },
+        { "html", 0, 0, G_OPTION_ARG_FILENAME, &o.html, "Write a self-contained HTML report", "FILE" },
         { "results", 0, 0, G_OPTION_ARG_FILENAME, &o.results, "Per-case log directory (default migtest-results)", "DIR" },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &o.timeout_s, "Per-case deadline in seconds (default 180)", "S" },
         { "mmu-policy", 0, 0, G_OPTION_ARG_STRING, &o.mmu_policy, "Arm guests with MMU/cache off (default refuse)", "refuse|warn|stop-copy|ignore" },
@@ -545,7 +577,7 @@ int main(int argc, char **argv)
         { "bisect", 0, 0, G_OPTION_ARG_NONE, &o.bisect, "Exit for git bisect run: 0 passed, 1 failed, 125 all skipped/errored or cannot test", NULL },
         { NULL },
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("[run|list] - prove live migration kept every byte");
+    g_autoptr(GOptionContext) ctx = g_option_context_new("[run|list|report] - prove live migration kept every byte");
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) cases = NULL;
     const ArchDesc *archs[8];
@@ -564,8 +596,10 @@ int main(int argc, char **argv)
     if (!o.results)     /* GOption does not free a default it replaces */
         o.results = g_strdup("migtest-results");
     cmd = argc > 1 ? argv[1] : "run";
+    if (g_str_equal(cmd, "report"))
+        return cmd_report(&o, argc - 2, argv + 2);
     if (argc > 2 || (!g_str_equal(cmd, "run") && !g_str_equal(cmd, "list")))
-        return usage_error("unknown command '%s'; use 'run' or 'list'", argc > 2 ? argv[2] : cmd);
+        return usage_error("unknown command '%s'; use 'run', 'list' or 'report'", argc > 2 ? argv[2] : cmd);
     if (!cases_validate(&error)) {
         g_printerr("migtest: internal error: %s\n", error->message);
         return EXIT_USAGE;
