@@ -46,6 +46,9 @@ typedef struct {
     /* Fault injection for migtest's own tests: after the migration
      * completes, write one byte of source RAM at this gpa (0: off). */
     guint64 poke_src_gpa;
+    /* Benchmarks: do not poll query-migrate while migrating (see
+     * MigrateConfig.no_sampling). */
+    gboolean no_sampling;
 } RunOptions;
 
 /* What the case logic hands a backend: everything needed to boot the

@@ -114,6 +114,25 @@ static void json_series(JsonBuilder *b, const MigrateStats *m)
     json_builder_end_array(b);
 }
 
+/* The guest's heartbeat gap (and migtest's hold within it) on the
+ * timelines' clock. */
+static void json_gap(JsonBuilder *b, const CaseResult *r)
+{
+    gint64 t0 = r->mig.start_us;
+
+    if (!r->gap_start_us || !t0)
+        return;
+    json_builder_set_member_name(b, "heartbeat_gap");
+    json_builder_begin_object(b);
+    json_int(b, "start_ms", (r->gap_start_us - t0) / 1000);
+    json_int(b, "end_ms", (r->gap_end_us - t0) / 1000);
+    if (r->hold_start_us) {
+        json_int(b, "hold_start_ms", (r->hold_start_us - t0) / 1000);
+        json_int(b, "hold_end_ms", (r->hold_end_us - t0) / 1000);
+    }
+    json_builder_end_object(b);
+}
+
 static void json_metrics(JsonBuilder *b, const CaseResult *r)
 {
     json_builder_set_member_name(b, "metrics");
@@ -128,6 +147,7 @@ static void json_metrics(JsonBuilder *b, const CaseResult *r)
     json_int(b, "dirty_sync_count", (gint64)r->mig.dirty_sync_count);
     json_int(b, "wall_ms", r->wall_ms);
     json_series(b, &r->mig);
+    json_gap(b, r);
     json_builder_end_object(b);
 }
 
@@ -258,6 +278,21 @@ static void json_coherency(JsonBuilder *b, const CaseResult *r)
     json_builder_end_object(b);
 }
 
+static void json_window(JsonBuilder *b, const PayloadParams *w)
+{
+    if (!w->nranges)
+        return;
+    json_builder_set_member_name(b, "window");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < w->nranges; i++) {
+        json_builder_begin_object(b);
+        json_hex64(b, "start", w->ranges[i].start);
+        json_hex64(b, "end", w->ranges[i].end);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+}
+
 static void json_case(JsonBuilder *b, const CaseResult *r)
 {
     json_builder_begin_object(b);
@@ -270,6 +305,7 @@ static void json_case(JsonBuilder *b, const CaseResult *r)
     json_str(b, "src_qemu_version", r->src_version);
     json_str(b, "dst_qemu_version", r->dst_version);
     json_str(b, "migration_status", r->mig.final_status);
+    json_window(b, &r->window);
     json_metrics(b, r);
     json_verify(b, r);
     json_coherency(b, r);

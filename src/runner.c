@@ -48,6 +48,7 @@ void case_result_free(CaseResult *r)
     migrate_stats_clear(&r->mig);
     coherency_result_clear(&r->coherency);
     invariant_result_clear(&r->invariant);
+    exact_result_clear(&r->exact);
     selfcheck_result_clear(&r->selfcheck);
     g_free(r);
 }
@@ -146,6 +147,7 @@ static gboolean make_payload(CaseCtx *ctx, GError **error)
     ctx->params.mmu_off_after = ctx->d->mmu_off_after ? ctx->d->mmu_off_after
                                                       : shipped.mmu_off_after;
     ctx->image = payload_image_patch(base, &ctx->params, error);
+    ctx->r->window = ctx->params;
     return ctx->image != NULL;
 }
 
@@ -363,6 +365,7 @@ static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
         .release_when = d->release_after_mmu_off ? past_mmu_off : d->release_when,
         .release_stops_source = d->release_stops_source,
         .bad_destination = d->fault == FAULT_BAD_DESTINATION,
+        .no_sampling = ctx->opts->no_sampling,
     };
 }
 
@@ -464,7 +467,7 @@ static gboolean run_more_passes(CaseCtx *ctx, Side side, gboolean resume,
  * is only as fine as one pass: ~10 ms under TCG, ~1 ms under KVM here.
  */
 static gint64 observed_downtime_ms(Serial *src, Serial *dst, gint64 dst_completed_us,
-                                   gint64 resumed_us)
+                                   gint64 resumed_us, CaseResult *r)
 {
     /* The linux payload's heartbeats are finer than its passes. */
     g_autoptr(GArray) hs = serial_hb_times_dup(src);
@@ -477,8 +480,13 @@ static gint64 observed_downtime_ms(Serial *src, Serial *dst, gint64 dst_complete
         return -1;
     first_dst = g_array_index(d, gint64, 0);
     /* Under postcopy the destination ran, and printed, before we held it. */
-    if (resumed_us && dst_completed_us && first_dst > resumed_us)
+    if (resumed_us && dst_completed_us && first_dst > resumed_us) {
         held = resumed_us - dst_completed_us;
+        r->hold_start_us = dst_completed_us;
+        r->hold_end_us = resumed_us;
+    }
+    r->gap_start_us = g_array_index(s, gint64, s->len - 1);
+    r->gap_end_us = first_dst;
     return (first_dst - g_array_index(s, gint64, s->len - 1) - held) / 1000;
 }
 
@@ -554,7 +562,7 @@ static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, gint64 dst_compl
         return FALSE;
     ctx->r->observed_downtime_ms = observed_downtime_ms(side_serial(ctx, SIDE_SRC),
                                                         side_serial(ctx, SIDE_DST),
-                                                        dst_completed_us, resumed);
+                                                        dst_completed_us, resumed, ctx->r);
     return selfcheck(ctx, TRUE, error) &&
            (!ctx->d->linux_guest || heartbeats_continue(ctx, error));
 }

@@ -46,6 +46,11 @@ typedef struct {
      * timestamps, less the time migtest itself held the destination
      * paused to verify it; -1 when not measured.  Resolution: one pass. */
     gint64 observed_downtime_ms;
+    /* The same gap on the host's monotonic clock (0: not measured), and
+     * within it the time migtest held the destination paused (0: none). */
+    gint64 gap_start_us, gap_end_us;
+    gint64 hold_start_us, hold_end_us;
+    PayloadParams window;       /* the guest's test window (nranges 0: none) */
     char *log_dir;              /* kept: failed, errored or --keep */
 } CaseResult;
 
