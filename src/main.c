@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include "agent.h"
 #include "case-info.h"
 #include "cases.h"
 #include <glib/gstdio.h>
@@ -589,6 +590,9 @@ int main(int argc, char **argv)
     const char *cmd;
     int rc;
 
+    /* The agent has its own protocol on stdin/stdout (agent.h). */
+    if (argc > 1 && g_str_equal(argv[1], "agent"))
+        return agent_main(argc - 1, argv + 1);
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(ctx, help_description);
     if (!g_option_context_parse(ctx, &argc, &argv, &error))

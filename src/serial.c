@@ -183,6 +183,26 @@ struct Serial {
     gboolean closed;            /* under lock */
 };
 
+void serial_relay_feed(Serial *s, const guint8 *buf, gsize len, gint64 now_us)
+{
+    if (s->log) {
+        fwrite(buf, 1, len, s->log);
+        fflush(s->log);
+    }
+    g_mutex_lock(&s->lock);
+    serial_parser_feed(&s->parser, buf, len, now_us);
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+}
+
+void serial_relay_close(Serial *s)
+{
+    g_mutex_lock(&s->lock);
+    s->closed = TRUE;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+}
+
 /* Wait for @fd to be readable; FALSE if asked to stop. */
 static gboolean serial_wait_readable(Serial *s, int fd)
 {
@@ -209,14 +229,7 @@ static void serial_read_loop(Serial *s, int fd)
             continue;
         if (n <= 0)
             break;
-        if (s->log) {
-            fwrite(buf, 1, n, s->log);
-            fflush(s->log);
-        }
-        g_mutex_lock(&s->lock);
-        serial_parser_feed(&s->parser, buf, n, now);
-        g_cond_broadcast(&s->cond);
-        g_mutex_unlock(&s->lock);
+        serial_relay_feed(s, buf, n, now);
     }
 }
 
@@ -232,10 +245,7 @@ static gpointer serial_thread(gpointer opaque)
         serial_read_loop(s, fd);
         close(fd);
     }
-    g_mutex_lock(&s->lock);
-    s->closed = TRUE;
-    g_cond_broadcast(&s->cond);
-    g_mutex_unlock(&s->lock);
+    serial_relay_close(s);
     return NULL;
 }
 
@@ -269,8 +279,7 @@ Serial *serial_listen(const char *path, const char *log_path, GError **error)
     return serial_listen_full(path, log_path, FALSE, error);
 }
 
-Serial *serial_listen_full(const char *path, const char *log_path, gboolean lines,
-                           GError **error)
+Serial *serial_new_relayed(const char *log_path, gboolean lines, GError **error)
 {
     g_autoptr(Serial) s = g_new0(Serial, 1);
 
@@ -282,17 +291,27 @@ Serial *serial_listen_full(const char *path, const char *log_path, gboolean line
         serial_parser_init_lines(&s->parser);
     else
         serial_parser_init(&s->parser);
+    if (log_path && !(s->log = fopen(log_path, "we"))) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot create '%s': %s",
+                    log_path, g_strerror(errno));
+        return NULL;
+    }
+    return g_steal_pointer(&s);
+}
+
+Serial *serial_listen_full(const char *path, const char *log_path, gboolean lines,
+                           GError **error)
+{
+    g_autoptr(Serial) s = serial_new_relayed(log_path, lines, error);
+
+    if (!s)
+        return NULL;
     s->path = g_strdup(path);
     s->listen_fd = serial_bind(path, error);
     if (s->listen_fd < 0)
         return NULL;
     if (pipe2(s->wake_pipe, O_CLOEXEC) < 0) {
         g_set_error(error, MT_ERROR, MT_ERROR_ENV, "pipe: %s", g_strerror(errno));
-        return NULL;
-    }
-    if (log_path && !(s->log = fopen(log_path, "we"))) {
-        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot create '%s': %s",
-                    log_path, g_strerror(errno));
         return NULL;
     }
     s->thread = g_thread_new("serial", serial_thread, s);

@@ -56,6 +56,14 @@ Serial *serial_listen(const char *path, const char *log_path, GError **error);
 /* Same, choosing the decoder: @lines for the linux payload's console. */
 Serial *serial_listen_full(const char *path, const char *log_path, gboolean lines,
                            GError **error);
+/* A Serial with no socket of its own: its bytes arrive from elsewhere
+ * (the libvirt backend's agent relays the guest's socket from another
+ * host) through serial_relay_feed(), stamped by the caller on arrival;
+ * serial_relay_close() marks the stream ended.  Everything below works on
+ * it unchanged. */
+Serial *serial_new_relayed(const char *log_path, gboolean lines, GError **error);
+void serial_relay_feed(Serial *s, const guint8 *buf, gsize len, gint64 now_us);
+void serial_relay_close(Serial *s);
 void serial_free(Serial *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Serial, serial_free)
 
