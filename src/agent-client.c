@@ -16,7 +16,7 @@
 
 /* The agent exits within this once its stdin closes: it only unmaps and
  * removes a few files. */
-#define AGENT_EXIT_GRACE_MS 5000
+#define AGENT_EXIT_GRACE_MS 3000
 
 struct AgentClient {
     char *side;
@@ -96,9 +96,12 @@ static gpointer reader_thread(gpointer opaque)
         g_autoptr(GError) error = NULL;
         JsonObject *o = agent_proto_parse(line, len, &error);
 
-        if (!o)
-            g_warning("agent %s printed garbage: %s", a->side, error->message);
-        else if (json_object_has_member(o, "event")) {
+        if (!o) {
+            /* handed to whoever waits, whose error then quotes it */
+            o = json_object_new();
+            json_object_set_string_member(o, "garbage", line);
+            g_async_queue_push(a->replies, o);
+        } else if (json_object_has_member(o, "event")) {
             reader_event(a, o, now);
             json_object_unref(o);
         } else
@@ -240,6 +243,13 @@ static gboolean check_banner(AgentClient *a, Deadline deadline, GError **error)
                     local->message, PROJECT_VERSION, a->side);
         return FALSE;
     }
+    if (json_object_has_member(banner, "garbage")) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "agent %s ('%s') is not migtest agent: it "
+                    "printed '%.80s'; install migtest %s on that host or fix --%s-agent",
+                    a->side, a->command, json_object_get_string_member(banner, "garbage"),
+                    PROJECT_VERSION, a->side);
+        return FALSE;
+    }
     name = json_object_get_string_member_with_default(banner, "agent", "");
     version = json_object_get_string_member_with_default(banner, "version", "?");
     proto = json_object_get_int_member_with_default(banner, "protocol", -1);
@@ -339,7 +349,7 @@ AgentClient *agent_client_new(const char *command, const char *side,
     a->command = g_strdup(command ? command : "");
     a->log_path = g_strdup(log_path);
     a->in_fd = a->out_fd = -1;
-    a->replies = g_async_queue_new_full((GDestroyNotify)json_object_unref);
+    a->replies = g_async_queue_new();
     a->sinks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_mutex_init(&a->lock);
     if (!agent_spawn(a, error))
@@ -378,6 +388,9 @@ void agent_client_free(AgentClient *a)
         g_thread_join(a->reader);
     if (a->out_fd >= 0)
         close(a->out_fd);
+    for (gpointer r; (r = g_async_queue_try_pop(a->replies)); )
+        if (r != READER_EOF)
+            json_object_unref(r);
     g_async_queue_unref(a->replies);
     g_hash_table_unref(a->sinks);
     g_mutex_clear(&a->lock);
