@@ -62,21 +62,20 @@ static void reader_event(AgentClient *a, JsonObject *ev, gint64 now)
     const char *path = json_object_get_string_member_with_default(ev, "path", "");
     Serial *sink;
 
+    /* held while feeding: release may drop the sink at any time */
     g_mutex_lock(&a->lock);
     sink = g_hash_table_lookup(a->sinks, path);
-    g_mutex_unlock(&a->lock);
-    if (!sink)
-        return;
-    if (g_str_equal(kind, "serial")) {
+    if (sink && g_str_equal(kind, "serial")) {
         g_autoptr(GBytes) data = agent_proto_get_bytes(ev, "data", NULL);
         gsize len = 0;
         const guint8 *buf = data ? g_bytes_get_data(data, &len) : NULL;
 
         if (buf)
             serial_relay_feed(sink, buf, len, now);
-    } else if (g_str_equal(kind, "serial-closed")) {
+    } else if (sink && g_str_equal(kind, "serial-closed")) {
         serial_relay_close(sink);
     }
+    g_mutex_unlock(&a->lock);
 }
 
 /* Every line the agent prints: events are dispatched here, on arrival,
@@ -568,6 +567,9 @@ gboolean agent_client_release(AgentClient *a, Deadline deadline, GError **error)
     g_autoptr(JsonBuilder) b = request_begin(a, "release", &id);
     g_autoptr(JsonObject) r = request_run(a, b, id, "release", deadline, error);
 
+    g_mutex_lock(&a->lock);
+    g_hash_table_remove_all(a->sinks);
+    g_mutex_unlock(&a->lock);
     return r != NULL;
 }
 

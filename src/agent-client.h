@@ -38,7 +38,7 @@ const char *agent_client_side(AgentClient *a);
 gboolean agent_client_put_file(AgentClient *a, const char *path, GBytes *data,
                                Deadline deadline, GError **error);
 /* Bytes arriving on the agent's socket at @path go to @sink (not owned;
- * it must outlive @a or the stream's close). */
+ * it must outlive @a, or agent_client_release(), which drops it). */
 gboolean agent_client_listen_serial(AgentClient *a, const char *path, Serial *sink,
                                     Deadline deadline, GError **error);
 /* Map the RAM of the QEMU found by libvirt domain @name and/or @uuid,
@@ -56,6 +56,8 @@ gboolean agent_client_invariant(AgentClient *a, const PayloadParams *params,
                                 InvariantResult *out, Deadline deadline, GError **error);
 gboolean agent_client_poke(AgentClient *a, guint64 gpa, const void *buf, gsize len,
                            Deadline deadline, GError **error);
+/* The agent unmaps, closes its sockets and removes its files; the serial
+ * sinks are forgotten here even when the agent does not answer. */
 gboolean agent_client_release(AgentClient *a, Deadline deadline, GError **error);
 
 /* Exact comparison of the RAM both agents hold mapped (@layout: both

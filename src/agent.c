@@ -665,20 +665,28 @@ static void agent_banner(Agent *a)
     agent_send(a, b);
 }
 
+/* The stop signals, plus SIGUSR1 by which agent_main ends the watcher. */
+static void agent_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGPIPE);
+    sigaddset(set, SIGUSR1);
+}
+
 /* A stop signal: remove what we made (the controller may never send
  * release) and go, with the conventional status. */
-static gpointer agent_signal_thread(gpointer opaque)
+static void *agent_signal_thread(void *opaque)
 {
     Agent *a = opaque;
     sigset_t set;
     int sig = 0;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGPIPE);
-    sigwait(&set, &sig);
+    agent_signals(&set);
+    if (sigwait(&set, &sig) != 0 || sig == SIGUSR1)
+        return NULL;
     remove_made(a);
     _exit(128 + sig);
 }
@@ -689,6 +697,7 @@ int agent_main(int argc, char **argv)
     g_autoptr(GInputStream) raw = g_unix_input_stream_new(STDIN_FILENO, FALSE);
     g_autoptr(GDataInputStream) in = g_data_input_stream_new(raw);
     sigset_t set;
+    pthread_t watcher;
     char *line;
     gsize len;
 
@@ -696,18 +705,14 @@ int agent_main(int argc, char **argv)
         printf("migtest agent %s protocol %d\n", PROJECT_VERSION, AGENT_PROTOCOL_VERSION);
         return 0;
     }
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGPIPE);
+    agent_signals(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     g_mutex_init(&a.out_lock);
     g_mutex_init(&a.fs_lock);
     a.files = g_ptr_array_new_with_free_func(g_free);
     a.dirs = g_ptr_array_new_with_free_func(g_free);
     a.serials = g_ptr_array_new_with_free_func((GDestroyNotify)agent_serial_free);
-    g_thread_unref(g_thread_new("agent-signals", agent_signal_thread, &a));
+    pthread_create(&watcher, NULL, agent_signal_thread, &a);
     /* Hash replies of big guests are megabytes; requests are small. */
     g_buffered_input_stream_set_buffer_size(G_BUFFERED_INPUT_STREAM(in), 1 << 16);
     agent_banner(&a);
@@ -717,7 +722,12 @@ int agent_main(int argc, char **argv)
         g_free(line);
     }
     agent_release(&a);
+    pthread_kill(watcher, SIGUSR1);
+    pthread_join(watcher, NULL);
     g_ptr_array_unref(a.serials);
-    /* files and dirs stay allocated: the signal thread may still look */
+    g_ptr_array_unref(a.files);
+    g_ptr_array_unref(a.dirs);
+    g_mutex_clear(&a.out_lock);
+    g_mutex_clear(&a.fs_lock);
     return 0;
 }
