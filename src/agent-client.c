@@ -592,6 +592,7 @@ static gboolean diff_from_pages(const RamLayout *layout, guint64 page, GBytes *s
     const guint8 *s = g_bytes_get_data(src, NULL), *t = g_bytes_get_data(dst, NULL);
     guint i = 0;
 
+    memset(d, 0, sizeof(*d));
     while (i < MT_PAGE_SIZE && s[i] == t[i])
         i++;
     if (i == MT_PAGE_SIZE)
@@ -600,9 +601,13 @@ static gboolean diff_from_pages(const RamLayout *layout, guint64 page, GBytes *s
     d->shown = MIN((guint)VERIFY_BYTES_SHOWN, MT_PAGE_SIZE - i);
     memcpy(d->src, s + i, d->shown);
     memcpy(d->dst, t + i, d->shown);
+    for (guint j = i; j < MT_PAGE_SIZE; j++)
+        d->bytes_differing += s[j] != t[j];
     return TRUE;
 }
 
+/* Read @n pages (at most AGENT_MAX_READ_PAGES) from both sides and
+ * record them as verify_exact() records its differing pages. */
 static gboolean fetch_diffs(AgentClient *src, AgentClient *dst, const RamLayout *layout,
                             const guint64 *pages, guint n, ExactResult *out,
                             Deadline deadline, GError **error)
@@ -613,14 +618,17 @@ static gboolean fetch_diffs(AgentClient *src, AgentClient *dst, const RamLayout 
     if (!t)
         return FALSE;
     for (guint i = 0; i < n; i++) {
-        if (!diff_from_pages(layout, pages[i], s->pdata[i], t->pdata[i],
-                             &out->diffs[out->ndiffs])) {
+        ExactDiff d;
+
+        if (!diff_from_pages(layout, pages[i], s->pdata[i], t->pdata[i], &d)) {
             g_set_error(error, MT_ERROR, MT_ERROR_ENV, "exact: page at offset 0x%"
                         G_GINT64_MODIFIER "x hashed differently but reads equal: a side "
                         "was still running", pages[i] * MT_PAGE_SIZE);
             return FALSE;
         }
-        out->ndiffs++;
+        if (out->ndiffs < VERIFY_MAX_REPORTED)
+            out->diffs[out->ndiffs++] = d;
+        g_array_append_val(out->pages, d);
     }
     return TRUE;
 }
@@ -644,10 +652,12 @@ gboolean agent_verify_exact(AgentClient *src, AgentClient *dst, const RamLayout 
     gint64 t0 = g_get_monotonic_time();
     g_autoptr(GArray) hs = NULL;
     g_autoptr(GArray) hd = NULL;
-    guint64 pages[VERIFY_MAX_REPORTED];
-    guint n = 0;
+    g_autoptr(GArray) differing = g_array_new(FALSE, FALSE, sizeof(guint64));
 
+    exact_result_clear(out);
     memset(out, 0, sizeof(*out));
+    out->pages = g_array_new(FALSE, FALSE, sizeof(ExactDiff));
+    out->layout = *layout;
     if (!both_hashes(src, dst, &hs, &hd, deadline, error))
         return FALSE;
     if (hs->len != hd->len || (guint64)hs->len != layout->total / MT_PAGE_SIZE) {
@@ -656,16 +666,18 @@ gboolean agent_verify_exact(AgentClient *src, AgentClient *dst, const RamLayout 
                     layout->total / MT_PAGE_SIZE);
         return FALSE;
     }
-    for (guint i = 0; i < hs->len; i++) {
+    for (guint64 i = 0; i < hs->len; i++) {
         if (g_array_index(hs, guint64, i) == g_array_index(hd, guint64, i))
             continue;
         out->pages_differing++;
-        if (n < VERIFY_MAX_REPORTED)
-            pages[n++] = i;
+        if (differing->len < VERIFY_MAX_PAGES)
+            g_array_append_val(differing, i);
     }
     out->pages_compared = hs->len;
-    if (n && !fetch_diffs(src, dst, layout, pages, n, out, deadline, error))
-        return FALSE;
+    for (guint i = 0; i < differing->len; i += AGENT_MAX_READ_PAGES)
+        if (!fetch_diffs(src, dst, layout, &g_array_index(differing, guint64, i),
+                         MIN(AGENT_MAX_READ_PAGES, differing->len - i), out, deadline, error))
+            return FALSE;
     out->elapsed_us = g_get_monotonic_time() - t0;
     if (out->pages_differing) {
         const ExactDiff *d = &out->diffs[0];

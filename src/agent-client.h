@@ -61,7 +61,7 @@ gboolean agent_client_poke(AgentClient *a, guint64 gpa, const void *buf, gsize l
 gboolean agent_client_release(AgentClient *a, Deadline deadline, GError **error);
 
 /* Exact comparison of the RAM both agents hold mapped (@layout: both
- * sides').  Same contract as verify_exact(): FALSE with MT_ERROR_VERIFY
+ * sides').  Same contract as verify_exact() (@out zeroed or cleared): FALSE with MT_ERROR_VERIFY
  * and the evidence in @out when pages differ; FALSE with another code
  * when an agent could not answer. */
 gboolean agent_verify_exact(AgentClient *src, AgentClient *dst, const RamLayout *layout,

@@ -167,7 +167,7 @@ static void test_read_pages(Fixture *f, gconstpointer unused)
 static void test_exact_clean(Fixture *f, gconstpointer unused)
 {
     g_autoptr(GError) error = NULL;
-    ExactResult r;
+    g_auto(ExactResult) r = { 0 };
 
     (void)unused;
     g_assert_true(agent_verify_exact(f->src.agent, f->dst.agent, &f->src.layout, &r,
@@ -184,7 +184,7 @@ static void test_exact_poked(Fixture *f, gconstpointer unused)
     g_autoptr(GError) error = NULL;
     guint64 gpa = page_gpa(123) + 77;
     guint8 was = *at(&f->dst, gpa), now = was ^ 0x5a;
-    ExactResult r;
+    g_auto(ExactResult) r = { 0 };
     g_autofree char *want = NULL;
 
     (void)unused;
@@ -209,7 +209,7 @@ static void test_exact_poked(Fixture *f, gconstpointer unused)
 static void test_exact_many(Fixture *f, gconstpointer unused)
 {
     g_autoptr(GError) error = NULL;
-    ExactResult r;
+    g_auto(ExactResult) r = { 0 };
 
     (void)unused;
     for (guint i = 0; i < 20; i++)
@@ -221,6 +221,11 @@ static void test_exact_many(Fixture *f, gconstpointer unused)
     g_assert_cmpuint(r.ndiffs, ==, VERIFY_MAX_REPORTED);
     for (guint i = 0; i < r.ndiffs; i++)
         g_assert_cmphex(r.diffs[i].gpa, ==, page_gpa(i * 7) + 9);
+    g_assert_cmpuint(r.pages->len, ==, 20);
+    for (guint i = 0; i < r.pages->len; i++) {
+        g_assert_cmphex(g_array_index(r.pages, ExactDiff, i).gpa, ==, page_gpa(i * 7) + 9);
+        g_assert_cmpuint(g_array_index(r.pages, ExactDiff, i).bytes_differing, ==, 1);
+    }
 }
 
 static void assert_same_invariant(const InvariantResult *a, const InvariantResult *b)
