@@ -178,9 +178,19 @@ static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
         .gdbstub = !is_dst && s->guard,
     };
 
+    Vm *vm;
+
     if (is_dst)
         q->dst_count++;
-    return vm_launch(&cfg, deadline_min(s->deadline, deadline_in_ms(QEMU_BOOT_MS)), error);
+    vm = vm_launch(&cfg, deadline_min(s->deadline, deadline_in_ms(QEMU_BOOT_MS)), error);
+    if (!vm)
+        return NULL;
+    if (s->progress && s->progress->level >= PROGRESS_QMP)
+        qmp_set_tap(vm_qmp(vm), progress_qmp, (gpointer)s->progress);
+    progress_phase(s->progress, "boot: %s QEMU %s up (pid %d, %s)%s", name,
+                   qmp_version(vm_qmp(vm)), (int)vm_pid(vm), cfg.qemu_binary,
+                   is_dst ? ", waiting for the migration" : "");
+    return vm;
 }
 
 static gboolean probe_pair(QemuPair *q, GError **error)
@@ -224,8 +234,11 @@ static gboolean qemu_boot(Pair *p, GError **error)
         return FALSE;
     /* The first 'B' proves the whole window has been written once. */
     if (probe_pair(q, error) &&
-        serial_wait_b(vm_serial(q->vm[SIDE_SRC]), 1, "src", boot, error))
+        serial_wait_b(vm_serial(q->vm[SIDE_SRC]), 1, "src", boot, error)) {
+        progress_phase(p->spec->progress, "first pass: the source guest has written its "
+                       "window once");
         return TRUE;
+    }
     explain_boot_failure(q, error);
     return FALSE;
 }

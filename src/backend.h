@@ -17,6 +17,7 @@
 #include "coherency.h"
 #include "migrate.h"
 #include "payload.h"
+#include "progress.h"
 #include "verify.h"
 #include "vm.h"
 
@@ -43,6 +44,7 @@ typedef struct {
     gint64 timeout_ms;          /* per-case deadline */
     VmGroup *group;             /* may be NULL */
     MmuPolicy mmu_policy;       /* for arches with a coherency guard */
+    int verbosity;              /* -v count: progress.h */
     /* Fault injection for migtest's own tests: after the migration
      * completes, write one byte of source RAM at this gpa (0: off). */
     guint64 poke_src_gpa;
@@ -70,6 +72,7 @@ typedef struct {
     gboolean serial_lines;      /* decode the console as lines (linux) */
     gboolean guard;             /* the coherency guard will read SCTLR_EL1 */
     Deadline deadline;          /* the case's */
+    const Progress *progress;   /* -v phases and -vv QMP lines go here */
 } PairSpec;
 
 typedef struct Pair Pair;

@@ -48,7 +48,7 @@ typedef struct {
     char *html;
     char *results;
     gboolean keep;
-    gboolean verbose;
+    gint verbose;               /* -v count: progress.h */
     gint timeout_s;
     gint jobs;
     char *mmu_policy;
@@ -270,6 +270,7 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
     run->results_dir = o->results;
     run->keep = o->keep;
     run->timeout_ms = (gint64)o->timeout_s * 1000;
+    run->verbosity = o->verbose;
     return 0;
 }
 
@@ -421,7 +422,7 @@ static void batch_run_one(gpointer index_p, gpointer batch)
     b->done++;
     if (b->tty)
         fprintf(stderr, "\r\033[K");
-    report_table_row(b->table, r, b->o->verbose);
+    report_table_row(b->table, r, b->o->verbose > 0);
     fflush(b->table);
     write_reports_locked(b, FALSE);
     progress_locked(b);
@@ -453,7 +454,7 @@ static int run_cases(const CliOptions *o, RunOptions *run, GPtrArray *cases)
 {
     g_autoptr(VmGroup) group = vm_group_new();
     Batch b = { .o = o, .run = run, .cases = cases, .t0 = g_get_monotonic_time(),
-                .tty = isatty(STDERR_FILENO),
+                .tty = isatty(STDERR_FILENO) && !o->verbose,   /* -v lines own stderr */
                 .table = o->json && g_str_equal(o->json, "-") ? stderr : stdout };
     g_autoptr(GPtrArray) done = g_ptr_array_new();
     GThreadPool *pool;
@@ -532,6 +533,15 @@ static int cmd_list(const CliOptions *o, GPtrArray *cases)
     return 0;
 }
 
+/* -v, repeatable: -v the phases, -vv also the QMP traffic (progress.h). */
+static gboolean count_verbose(const char *name, const char *value, gpointer options,
+                              GError **error)
+{
+    (void)name; (void)value; (void)error;
+    ((CliOptions *)options)->verbose++;
+    return TRUE;
+}
+
 /* The tail of --help: what the README and migtest(1) say at more length. */
 static const char help_description[] =
     "Commands:\n"
@@ -574,7 +584,7 @@ int main(int argc, char **argv)
         { "mmu-policy", 0, 0, G_OPTION_ARG_STRING, &o.mmu_policy, "Arm guests with MMU/cache off (default refuse)", "refuse|warn|stop-copy|ignore" },
         { "jobs", 'j', 0, G_OPTION_ARG_INT, &o.jobs, "Cases to run in parallel (default 1)", "N" },
         { "keep", 0, 0, G_OPTION_ARG_NONE, &o.keep, "Keep run and log directories of passing cases", NULL },
-        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Say what is happening", NULL },
+        { "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer)count_verbose, "Say what is happening, phase by phase, on stderr (-vv: with the QMP traffic)", NULL },
         { "long", 0, 0, G_OPTION_ARG_NONE, &o.long_list, "list: say what each case exercises, asserts and needs", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version, payload ABI and libraries", NULL },
         { "repeat", 0, 0, G_OPTION_ARG_INT, &o.repeat, "Run each case N times; report failure rates (95% Wilson interval) and downtime percentiles", "N" },
@@ -593,7 +603,10 @@ int main(int argc, char **argv)
     /* The agent has its own protocol on stdin/stdout (agent.h). */
     if (argc > 1 && g_str_equal(argv[1], "agent"))
         return agent_main(argc - 1, argv + 1);
-    g_option_context_add_main_entries(ctx, entries, NULL);
+    GOptionGroup *main_group = g_option_group_new(NULL, NULL, NULL, &o, NULL);
+
+    g_option_group_add_entries(main_group, entries);
+    g_option_context_set_main_group(ctx, main_group);   /* count_verbose gets &o */
     g_option_context_set_description(ctx, help_description);
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
         return usage_error("%s; see migtest --help", error->message);

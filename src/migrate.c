@@ -490,6 +490,8 @@ static gboolean follow(Session *s, GError **error)
         g_ptr_array_add(s->stats->statuses, g_strdup(event_status(ev)));
         s->status = s->stats->statuses->pdata[s->stats->statuses->len - 1];
         record_event(s->stats, ev, s->status, 0);
+        if (s->cfg->status_changed)
+            s->cfg->status_changed(s->cfg->hook_opaque, s->status);
         if (is_final(s->status))
             return TRUE;
         if (!on_status(s, error))

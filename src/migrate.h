@@ -75,7 +75,10 @@ typedef struct {
      * pause-before-switchover capability); set *cancel to refuse the
      * switchover.  The migration then continues or is cancelled. */
     gboolean (*at_pre_switchover)(gpointer opaque, gboolean *cancel, GError **error);
-    gpointer hook_opaque;       /* passed to both hooks */
+    gpointer hook_opaque;       /* passed to the hooks */
+    /* Told each status the source's MIGRATION events report, final one
+     * included (-v); may be NULL. */
+    void (*status_changed)(gpointer opaque, const char *status);
     /* release_when also stops the source (stop-copy finish). */
     gboolean release_stops_source;
     /* Once this returns TRUE on the figures sampled so far, lift the

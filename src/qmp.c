@@ -28,6 +28,8 @@ struct QmpClient {
     GQueue events;              /* JsonObject *, oldest first */
     guint next_id;
     FILE *log;                  /* borrowed */
+    QmpTap tap;
+    gpointer tap_opaque;
     char *tag;
     char *version;
     int version_code;
@@ -75,6 +77,12 @@ void qmp_set_log(QmpClient *qmp, FILE *log, const char *tag)
     qmp->tag = g_strdup(tag);
 }
 
+void qmp_set_tap(QmpClient *qmp, QmpTap tap, gpointer opaque)
+{
+    qmp->tap = tap;
+    qmp->tap_opaque = opaque;
+}
+
 const char *qmp_version(QmpClient *qmp)
 {
     return qmp->version;
@@ -87,6 +95,8 @@ int qmp_version_code(QmpClient *qmp)
 
 static void qmp_log(QmpClient *qmp, const char *dir, const char *text, gsize len)
 {
+    if (qmp->tap)
+        qmp->tap(qmp->tap_opaque, qmp->tag, dir, text, len);
     if (!qmp->log)
         return;
     fprintf(qmp->log, "%.6f %s %s %.*s\n", g_get_monotonic_time() / 1e6,

@@ -39,6 +39,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpClient, qmp_free)
  * NULL), each prefixed with a timestamp and "<tag> >" or "<tag> <". */
 void qmp_set_log(QmpClient *qmp, FILE *log, const char *tag);
 
+/* Also hand every line sent (@dir ">") and received ("<") to @tap, with
+ * the log's tag (migtest -vv echoes them to stderr).  NULL: no tap. */
+typedef void (*QmpTap)(gpointer opaque, const char *tag, const char *dir, const char *text,
+                       gsize len);
+void qmp_set_tap(QmpClient *qmp, QmpTap tap, gpointer opaque);
+
 /* Every wait on @qmp also watches @fd (borrowed; -1 is ignored), a pidfd
  * of a process the conversation depends on, such as the other QEMU of a
  * migration: when it exits, the wait ends with MT_ERROR_PEER_DIED naming

@@ -71,6 +71,7 @@ typedef struct {
     MmuPolicy policy;           /* the coherency policy in force */
     gboolean guard;             /* the coherency guard is active */
     gboolean refused;           /* the guard refused the migration */
+    Progress progress;          /* -v, -vv */
 } CaseCtx;
 
 static void case_ctx_clear(CaseCtx *ctx)
@@ -214,12 +215,15 @@ static gboolean make_spec(CaseCtx *ctx, GError **error)
         .serial_lines = d->linux_guest,
         .guard = ctx->guard,
         .deadline = ctx->deadline,
+        .progress = &ctx->progress,
     };
     return TRUE;
 }
 
 static gboolean boot_both(CaseCtx *ctx, GError **error)
 {
+    progress_phase(&ctx->progress, "boot: source and destination (backend %s, accel %s)",
+                   backend_name(ctx->opts->backend), ctx->r->accel);
     ctx->pair = pair_new(&ctx->spec, error);
     if (!ctx->pair || !pair_boot(ctx->pair, error))
         return FALSE;
@@ -343,6 +347,13 @@ static gboolean past_mmu_off(const MigrateStats *stats, gpointer opaque)
     return stats->dirty_sync_count >= 2 && c.b > ctx->params.mmu_off_after;
 }
 
+static void status_changed(gpointer opaque, const char *status)
+{
+    CaseCtx *ctx = opaque;
+
+    progress_phase(&ctx->progress, "migrate: status %s", status);
+}
+
 static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
 {
     const CaseDesc *d = ctx->d;
@@ -352,6 +363,7 @@ static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
     *mc = (MigrateConfig){
         .at_pre_switchover = hook ? guard_at_pre_switchover : NULL,
         .hook_opaque = ctx,
+        .status_changed = status_changed,
         .transport = d->transport,
         .max_bandwidth = d->max_bandwidth ? d->max_bandwidth : RUNNER_MAX_BANDWIDTH,
         .downtime_limit_ms = d->downtime_limit_ms ? d->downtime_limit_ms : RUNNER_DOWNTIME_MS,
@@ -386,8 +398,14 @@ static gboolean migrate_case(CaseCtx *ctx, GError **error)
     if (ctx->refused)           /* refused at start: nothing to migrate */
         return TRUE;
     migrate_config_from_case(ctx, &mc);
+    progress_phase(&ctx->progress, "migrate: %s over %s, expecting '%s'",
+                   ctx->d->postcopy ? "postcopy" : "precopy", transport_name(ctx->d->transport),
+                   want);
     if (!pair_migrate(ctx->pair, &mc, &ctx->r->mig, error))
         return FALSE;
+    progress_phase(&ctx->progress, "migrate: ended '%s' after %" G_GINT64_FORMAT " ms "
+                   "(downtime %" G_GINT64_FORMAT " ms)", ctx->r->mig.final_status,
+                   ctx->r->mig.total_ms, ctx->r->mig.downtime_ms);
     if (ctx->refused)           /* cancelled by the guard: see after_migration */
         return TRUE;
     /* A side that died explains an unexpected end better than the end. */
@@ -425,10 +443,16 @@ static gboolean verify_snapshots(CaseCtx *ctx, CaseVerify mask, GError **error)
 
     ctx->r->exact_ran = (mask & VERIFY_EXACT) != 0;
     ctx->r->invariant_ran = (mask & VERIFY_INVARIANT) != 0;
+    progress_phase(&ctx->progress, "verify:%s%s with both sides stopped",
+                   ctx->r->exact_ran ? " exact" : "", ctx->r->invariant_ran ? " invariant" : "");
     ok = pair_verify(ctx->pair, ctx->r->exact_ran,
                      ctx->r->invariant_ran ? &ctx->params : NULL,
                      &ctx->r->exact, &ctx->r->invariant, error);
     ctx->r->verify_ms = (g_get_monotonic_time() - t0) / 1000;
+    progress_phase(&ctx->progress, "verify: %s: %" G_GUINT64_FORMAT " pages compared, %"
+                   G_GUINT64_FORMAT " differ (%" G_GINT64_FORMAT " ms)", ok ? "ok" : "FAILED",
+                   ctx->r->exact.pages_compared, ctx->r->exact.pages_differing,
+                   ctx->r->verify_ms);
     return ok;
 }
 
@@ -508,6 +532,8 @@ static gboolean selfcheck(CaseCtx *ctx, gboolean with_dst, GError **error)
     selfcheck_result_clear(&ctx->r->selfcheck);
     ctx->r->selfcheck_ran = TRUE;
     ok = verify_selfcheck(sides, n, &ctx->r->selfcheck, error);
+    progress_phase(&ctx->progress, "selfcheck: %s: %s", with_dst ? "both serial streams"
+                   : "the source's serial stream", ok ? "clean" : "an error");
     for (guint i = 0; i < n; i++) {
         g_array_unref(sides[i].errors);
         g_free((char *)sides[i].first_junk);
@@ -558,6 +584,8 @@ static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, gint64 dst_compl
         return FALSE;
     if (!(mask & VERIFY_SELFCHECK))
         return TRUE;
+    progress_phase(&ctx->progress, "selfcheck: the destination runs more passes, checking "
+                   "every page");
     if (!run_more_passes(ctx, SIDE_DST, !running, &resumed, error))
         return FALSE;
     ctx->r->observed_downtime_ms = observed_downtime_ms(side_serial(ctx, SIDE_SRC),
@@ -589,6 +617,7 @@ static gboolean second_migration(CaseCtx *ctx, GError **error)
     MigrateStats st = { 0 };
     gboolean ok;
 
+    progress_phase(&ctx->progress, "migrate: again, to a fresh destination");
     if (!pair_new_destination(ctx->pair, TRUE, error))
         return FALSE;
     migrate_config_from_case(ctx, &mc);
@@ -769,7 +798,9 @@ CaseResult *runner_run_case(const CaseInstance *c, const RunOptions *opts)
     r->coherency_ran = ctx.guard;
     coherency_result_init(&r->coherency, ctx.policy);
     ctx.deadline = deadline_in_ms(opts->timeout_ms);
+    ctx.progress = progress_start(opts->verbosity, c->name);
     run_phases(&ctx);
+    progress_phase(&ctx.progress, "teardown: stopping the VMs, removing the run directory");
     case_ctx_clear(&ctx);
     sig = vm_group_interrupted(opts->group);
     if (sig) {
@@ -782,5 +813,8 @@ CaseResult *runner_run_case(const CaseInstance *c, const RunOptions *opts)
         g_clear_pointer(&r->log_dir, g_free);
     }
     r->wall_ms = (g_get_monotonic_time() - t0) / 1000;
+    progress_phase(&ctx.progress, "done: %s after %" G_GINT64_FORMAT " ms%s%s",
+                   outcome_name(r->outcome), r->wall_ms, r->reason ? ": " : "",
+                   r->reason ? r->reason : "");
     return r;
 }
