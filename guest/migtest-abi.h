@@ -48,6 +48,37 @@
  * k of the n pages in sweep order (all ranges) and G - 1 on the rest, then
  * h = (G - 1) * n + k (mod 2^64); both readings of an all-equal sweep
  * (G, k = n and G + 1, k = 0) give the same h.
+ *
+ * Zero runs (ABI version 2): pages that become all-zero again, the case
+ * zero-page detection (multifd, compression) must get right.  E =
+ * MT_P_ZERO_EVERY (0 = no zero runs), R = MT_P_ZERO_PAGES (at least
+ * MT_ZERO_MIN_PAGES).  The pages of range 0 after the hot set are cut into
+ * S = (pages of range 0 - K) / R slots of R pages: slot s is pages
+ * K + s * R .. K + (s + 1) * R - 1 of range 0 (S >= 2 is required).
+ * zero(p, g), "page p is all zero once pass g has visited it", holds for
+ * the pages of slot ((g / E) - 1) mod S when g >= E, for no page
+ * otherwise: pass E zeroes slot 0 (whose pages held pattern E - 1, never
+ * zero), pass 2E writes slot 0 back to the pattern and zeroes slot 1, and
+ * so on.  At its visit in pass g the sweep does, for page p:
+ *   check  zero(p, g - 1): every word of the page is 0 (a non-zero word
+ *          is an error record: gpa = the first such word, expected = 0,
+ *          found = the word; one record per page); else head and tail as
+ *          above.
+ *   write  zero(p, g): every word of the page but the head is set to 0,
+ *          then the head (so, as with tail-then-head, a page whose head
+ *          reads 0 is zero throughout); skipped when zero(p, g - 1) held
+ *          and the check passed (the page is zero already).  Else tail
+ *          then head as above.
+ * The hot round follows every visit as before, so h is unchanged.  How the
+ * page is zeroed is MT_P_ZERO_METHOD: MT_ZERO_PLAIN (one 64-bit store per
+ * word), MT_ZERO_STRING (x86: rep stosq; aarch64: dc zva, when DCZID_EL0
+ * permits it and the MMU is on, else plain stores: dc zva faults on Device
+ * memory), or MT_ZERO_ALTERNATE (odd runs g / E plain, even runs string).
+ * Snapshot invariant: the page state above with G = H on [0, k) and
+ * G = H - 1 on [k, n); an expected-zero page must be zero in every byte.
+ * The page the guest is in the middle of (page k, going to generation H;
+ * page 0 with k = n, going to H + 1) may already have the tail it is
+ * going to get: 0 if it is being zeroed, MT_TAIL otherwise.
  */
 #ifndef MIGTEST_ABI_H
 #define MIGTEST_ABI_H
@@ -78,7 +109,7 @@
  */
 #define MT_PARAM_OFFSET         0x100
 #define MT_PARAM_MAGIC          0x314b4c42504d544d  /* "MTMPBLK1" read as LE u64 */
-#define MT_PARAM_VERSION        1
+#define MT_PARAM_VERSION        2       /* 2: zero runs */
 #define MT_MAX_RANGES           4
 
 #define MT_P_MAGIC              0       /* u64  MT_PARAM_MAGIC */
@@ -95,7 +126,11 @@
 #define MT_P_RANGE_START        0
 #define MT_P_RANGE_END          8
 #define MT_P_RANGE_SIZE         16
-#define MT_PARAM_SIZE           96      /* MT_P_RANGES + MT_MAX_RANGES * 16 */
+#define MT_P_ZERO_EVERY         96      /* u32  passes between zero runs; 0 = off */
+#define MT_P_ZERO_PAGES         100     /* u32  pages in a zero run (R) */
+#define MT_P_ZERO_METHOD        104     /* u32  MT_ZERO_* */
+#define MT_P_RESERVED           108     /* u32  0 */
+#define MT_PARAM_SIZE           112     /* MT_P_RESERVED + 4 */
 
 /* Flags (none defined yet; payloads must ignore unknown bits). */
 
@@ -106,6 +141,21 @@
  * range 0's page count), found = hot_pages; then it halts. */
 #define MT_MAX_HOT_PAGES        1024
 #define MT_HOT_WORD_OFFSET      2048    /* 8-aligned, not 0, not MT_PAGE_SIZE - 8 */
+
+/* Zero runs (see "Zero runs" above).  A run shorter than
+ * MT_ZERO_MIN_PAGES (the issue's floor: large enough for a multifd
+ * batch of zero pages), fewer than MT_ZERO_MIN_SLOTS slots (a run must be
+ * written back before the same pages are zeroed again) or an unknown
+ * method is a bad parameter block, reported like a bad hot_pages: gpa =
+ * the field's address, expected = the bound, found = the field (for too
+ * few slots: the MT_P_ZERO_PAGES field, expected = MT_ZERO_MIN_SLOTS,
+ * found = the slot count). */
+#define MT_ZERO_MIN_PAGES       128
+#define MT_ZERO_MIN_SLOTS       2
+#define MT_ZERO_PLAIN           0
+#define MT_ZERO_STRING          1
+#define MT_ZERO_ALTERNATE       2
+#define MT_ZERO_METHOD_MAX      2
 
 /* ---- x86_64 (qemu-system-x86_64 -M pc|q35) ---------------------------- */
 #define MT_X86_RAM_BASE         0x0

@@ -98,6 +98,47 @@ guint64 payload_params_pages(const PayloadParams *p)
     return pages;
 }
 
+guint64 payload_zero_slots(const PayloadParams *p)
+{
+    guint64 range0 = (p->ranges[0].end - p->ranges[0].start) / MT_PAGE_SIZE;
+
+    if (!p->zero_every || !p->zero_pages || range0 < p->hot_pages)
+        return 0;
+    return (range0 - p->hot_pages) / p->zero_pages;
+}
+
+gboolean payload_zero_run(const PayloadParams *p, guint64 g, guint64 *start, guint64 *end)
+{
+    guint64 slots = payload_zero_slots(p), slot;
+
+    *start = *end = 0;
+    if (!slots || g < p->zero_every)
+        return FALSE;
+    slot = (g / p->zero_every - 1) % slots;
+    *start = p->ranges[0].start + (p->hot_pages + slot * p->zero_pages) * MT_PAGE_SIZE;
+    *end = *start + (guint64)p->zero_pages * MT_PAGE_SIZE;
+    return TRUE;
+}
+
+static gboolean zero_params_validate(const PayloadParams *p, GError **error)
+{
+    if (!p->zero_every)
+        return TRUE;
+    if (p->zero_pages < MT_ZERO_MIN_PAGES || p->zero_method > MT_ZERO_METHOD_MAX) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "zero runs of %u pages by method %u: "
+                    "a run needs at least %d pages and a method up to %d", p->zero_pages,
+                    p->zero_method, MT_ZERO_MIN_PAGES, MT_ZERO_METHOD_MAX);
+        return FALSE;
+    }
+    if (payload_zero_slots(p) < MT_ZERO_MIN_SLOTS) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "zero runs of %u pages do not fit: "
+                    "range 0 after the %u hot pages must hold at least %d runs",
+                    p->zero_pages, p->hot_pages, MT_ZERO_MIN_SLOTS);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean payload_params_validate(const PayloadParams *p, GError **error)
 {
     if (p->nranges < 1 || p->nranges > MT_MAX_RANGES) {
@@ -127,7 +168,7 @@ gboolean payload_params_validate(const PayloadParams *p, GError **error)
             return FALSE;
         }
     }
-    return TRUE;
+    return zero_params_validate(p, error);
 }
 
 gboolean payload_params_read(GBytes *image, PayloadParams *out, GError **error)
@@ -157,6 +198,9 @@ gboolean payload_params_read(GBytes *image, PayloadParams *out, GError **error)
     out->nranges = get_u32(b, MT_P_NRANGES);
     out->hot_pages = get_u32(b, MT_P_HOT_PAGES);
     out->mmu_off_after = get_u32(b, MT_P_MMU_OFF_AFTER);
+    out->zero_every = get_u32(b, MT_P_ZERO_EVERY);
+    out->zero_pages = get_u32(b, MT_P_ZERO_PAGES);
+    out->zero_method = get_u32(b, MT_P_ZERO_METHOD);
     for (guint i = 0; i < MT_MAX_RANGES; i++) {
         gsize r = MT_P_RANGES + i * MT_P_RANGE_SIZE;
         out->ranges[i].start = get_u64(b, r + MT_P_RANGE_START);
@@ -182,6 +226,10 @@ GBytes *payload_image_patch(GBytes *image, const PayloadParams *params,
     put_u32(b, MT_P_NRANGES, params->nranges);
     put_u32(b, MT_P_HOT_PAGES, params->hot_pages);
     put_u32(b, MT_P_MMU_OFF_AFTER, params->mmu_off_after);
+    put_u32(b, MT_P_ZERO_EVERY, params->zero_every);
+    put_u32(b, MT_P_ZERO_PAGES, params->zero_pages);
+    put_u32(b, MT_P_ZERO_METHOD, params->zero_method);
+    put_u32(b, MT_P_RESERVED, 0);
     for (guint i = 0; i < MT_MAX_RANGES; i++) {
         gsize r = MT_P_RANGES + i * MT_P_RANGE_SIZE;
         gboolean used = i < params->nranges;

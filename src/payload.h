@@ -21,6 +21,9 @@ typedef struct {
     guint32 mmu_off_after;      /* aarch64 mmu-off-late */
     guint32 nranges;
     PayloadRange ranges[MT_MAX_RANGES];
+    guint32 zero_every;         /* zero runs: passes between two; 0 = off */
+    guint32 zero_pages;         /* pages in a zero run */
+    guint32 zero_method;        /* MT_ZERO_* */
 } PayloadParams;
 
 /* The embedded image for @arch_name/@variant, or NULL if there is none. */
@@ -44,5 +47,14 @@ gboolean payload_params_validate(const PayloadParams *p, GError **error);
 
 /* Number of pages in all ranges. */
 guint64 payload_params_pages(const PayloadParams *p);
+
+/* Zero runs (migtest-abi.h, "Zero runs"): the number of R-page slots in
+ * range 0 after the hot set (0 with zero runs off). */
+guint64 payload_zero_slots(const PayloadParams *p);
+
+/* The pages that are all zero once pass @g has visited them, as
+ * [*start, *end) (guest physical); FALSE (and an empty interval) if there
+ * are none: zero runs off, or @g before the first run. */
+gboolean payload_zero_run(const PayloadParams *p, guint64 g, guint64 *start, guint64 *end);
 
 #endif

@@ -121,7 +121,34 @@ typedef struct {
     guint64 n;
     guint64 *gpa;
     guint64 *head;
+    const PayloadParams *zero;  /* pages: zero runs as these say; hot words: NULL */
 } Sweep;
+
+/* The pages of zero(p, g) (migtest-abi.h, "Zero runs"), [start, end). */
+typedef struct {
+    guint64 start;
+    guint64 end;
+} ZeroSpan;
+
+static ZeroSpan zero_span(const Sweep *sw, guint64 g)
+{
+    ZeroSpan z = { 0, 0 };
+
+    if (sw->zero && g)
+        payload_zero_run(sw->zero, g, &z.start, &z.end);
+    return z;
+}
+
+static gboolean zero_has(const ZeroSpan *z, guint64 gpa)
+{
+    return gpa >= z->start && gpa < z->end;
+}
+
+/* The head entry @i holds at generation @G (@z = zero_span(sw, G)). */
+static guint64 sweep_expect(const Sweep *sw, const ZeroSpan *z, guint64 i, guint64 G)
+{
+    return zero_has(z, sw->gpa[i]) ? 0 : G;
+}
 
 static gboolean sweep_load(Sweep *sw, const RamImage *ram, const PayloadParams *p)
 {
@@ -129,6 +156,7 @@ static gboolean sweep_load(Sweep *sw, const RamImage *ram, const PayloadParams *
     guint64 i = 0;
 
     sw->n = payload_params_pages(p);
+    sw->zero = p;
     sw->gpa = g_new(guint64, sw->n);
     sw->head = g_new(guint64, sw->n);
     for (guint r = 0; r < p->nranges; r++)
@@ -149,17 +177,18 @@ static void sweep_clear(Sweep *sw)
  * over k: the boundary that explains the most pages (or hot words). */
 static guint64 sweep_best_boundary(const Sweep *sw, guint64 H, guint64 *best_k)
 {
+    ZeroSpan zn = zero_span(sw, H), zo = zero_span(sw, H - 1);
     guint64 older = 0, newer = 0, best;
 
     for (guint64 i = 0; i < sw->n; i++)
-        older += sw->head[i] == H - 1;
+        older += sw->head[i] == sweep_expect(sw, &zo, i, H - 1);
     best = sw->n - older;               /* k = 0 */
     *best_k = 0;
     for (guint64 k = 1; k <= sw->n; k++) {
         guint64 cost;
 
-        newer += sw->head[k - 1] == H;
-        older -= sw->head[k - 1] == H - 1;
+        newer += sw->head[k - 1] == sweep_expect(sw, &zn, k - 1, H);
+        older -= sw->head[k - 1] == sweep_expect(sw, &zo, k - 1, H - 1);
         cost = (k - newer) + (sw->n - k - older);
         if (cost < best) {
             best = cost;
@@ -170,12 +199,18 @@ static guint64 sweep_best_boundary(const Sweep *sw, guint64 H, guint64 *best_k)
 }
 
 /* H is the newest generation in the window.  Page 0 normally holds it,
- * but page 0 may be the corrupted one, so the last page's view (H or
- * H - 1) is tried too; the candidate that explains most pages wins. */
+ * but page 0 may be the corrupted one (or in a zero run), so the last
+ * page's view (H or H - 1) and the highest head (H or H - 1) are tried; the
+ * candidate that explains most pages wins. */
 static void sweep_choose(const Sweep *sw, guint64 *H, guint64 *k)
 {
-    guint64 cand[3] = { sw->head[0], sw->head[sw->n - 1], sw->head[sw->n - 1] + 1 };
-    guint64 best = G_MAXUINT64;
+    guint64 top = 0, best = G_MAXUINT64;
+    guint64 cand[5] = { sw->head[0], sw->head[sw->n - 1], sw->head[sw->n - 1] + 1, 0, 0 };
+
+    for (guint64 i = 0; i < sw->n; i++)
+        top = MAX(top, sw->head[i]);
+    cand[3] = top;
+    cand[4] = top + 1;          /* every page of pass H so far is a zero page */
 
     for (guint c = 0; c < G_N_ELEMENTS(cand); c++) {
         guint64 ck, cost = sweep_best_boundary(sw, cand[c], &ck);
@@ -195,19 +230,63 @@ static void sweep_choose(const Sweep *sw, guint64 *H, guint64 *k)
  *   (1) page k itself may already carry the tail of generation H;
  *   (2) with no boundary (k == n), page 0 may carry the tail of H + 1.
  * Generation 0 means "not yet written": head and tail both zero.
+ * With zero runs a page of zero(p, G) at its generation G must be zero in
+ * every byte (the first word that is not is the violation); the tail the
+ * allowances permit is then the one the page is going to: 0 when it is
+ * being zeroed, MT_TAIL when it is being written back.
  */
+typedef struct {
+    guint64 H, k;
+    ZeroSpan newer, older, next;        /* zero(p, H), (H - 1), (H + 1) */
+} SweepState;
+
+/* The tail page @i may show while the guest is halfway through it; FALSE
+ * if it is not the page in progress. */
+static gboolean in_progress_tail(const Sweep *sw, const SweepState *st, guint64 i,
+                                 guint64 *tail)
+{
+    guint64 gpa = sw->gpa[i];
+
+    if (i == st->k)
+        *tail = zero_has(&st->newer, gpa) ? 0 : verify_tail(st->H, gpa);
+    else if (st->k == sw->n && i == 0)
+        *tail = zero_has(&st->next, gpa) ? 0 : verify_tail(st->H + 1, gpa);
+    else
+        return FALSE;
+    return TRUE;
+}
+
+static void invariant_check_zero_page(InvariantResult *r, const RamImage *ram,
+                                      const Sweep *sw, const SweepState *st, guint64 i)
+{
+    gboolean ok = TRUE, moving;
+    guint64 gpa = sw->gpa[i], moving_tail = 0;
+
+    moving = in_progress_tail(sw, st, i, &moving_tail);
+    r->zero_pages++;
+    for (guint64 off = 0; off < MT_PAGE_SIZE; off += 8) {
+        guint64 w = ram_word(ram, gpa + off, &ok);
+
+        if (w == 0 || (moving && off == MT_PAGE_SIZE - 8 && w == moving_tail))
+            continue;
+        invariant_violation(r, gpa + off, 0, w);
+        return;
+    }
+}
+
 static void invariant_check_page(InvariantResult *r, const RamImage *ram,
-                                 const Sweep *sw, guint64 i, guint64 H, guint64 k)
+                                 const Sweep *sw, const SweepState *st, guint64 i)
 {
     gboolean ok = TRUE;
     guint64 gpa = sw->gpa[i], tail_gpa = gpa + MT_PAGE_SIZE - 8;
-    guint64 want = i < k ? H : H - 1;
+    guint64 want = i < st->k ? st->H : st->H - 1;
     guint64 tail = ram_word(ram, tail_gpa, &ok);
-    guint64 want_tail = want ? verify_tail(want, gpa) : 0;
-    gboolean in_progress = (i == k && tail == verify_tail(H, gpa)) ||
-                           (k == sw->n && i == 0 && tail == verify_tail(H + 1, gpa));
+    guint64 want_tail = want ? verify_tail(want, gpa) : 0, moving_tail = 0;
+    gboolean in_progress = in_progress_tail(sw, st, i, &moving_tail) && tail == moving_tail;
 
-    if (sw->head[i] != want)
+    if (want && zero_has(i < st->k ? &st->newer : &st->older, gpa))
+        invariant_check_zero_page(r, ram, sw, st, i);
+    else if (sw->head[i] != want)
         invariant_violation(r, gpa, want, sw->head[i]);
     else if (tail != want_tail && !in_progress)
         invariant_violation(r, tail_gpa, want_tail, tail);
@@ -293,8 +372,10 @@ gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
     out->boundary_gpa = k < sw.n ? sw.gpa[k] : 0;
     if (H == 0)
         invariant_violation(out, sw.gpa[0], 1, 0);
+    SweepState st = { .H = H, .k = k, .newer = zero_span(&sw, H),
+                      .older = zero_span(&sw, H - 1), .next = zero_span(&sw, H + 1) };
     for (guint64 i = 0; i < sw.n; i++)
-        invariant_check_page(out, ram, &sw, i, H, k);
+        invariant_check_page(out, ram, &sw, &st, i);
     out->pages_checked = sw.n;
     if (hw.n)
         invariant_check_hot(out, &hw, hot_counter(H, k, sw.n));
@@ -306,6 +387,12 @@ gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
                                       "generation %" G_GUINT64_FORMAT ", boundary at "
                                       "0x%" G_GINT64_MODIFIER "x", out->pages_checked,
                                       out->generation, out->boundary_gpa);
+        if (out->zero_pages) {
+            char *d = g_strdup_printf("%s; %" G_GUINT64_FORMAT " pages of zero runs zero",
+                                      out->detail, out->zero_pages);
+            g_free(out->detail);
+            out->detail = d;
+        }
         if (params->hot_pages) {
             char *d = g_strdup_printf("%s; %u hot words at h %" G_GUINT64_FORMAT
                                       ", boundary at 0x%" G_GINT64_MODIFIER "x",

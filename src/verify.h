@@ -4,7 +4,9 @@
  *   exact      every byte of source RAM equals the destination's.
  *   invariant  the destination's test window is one consistent state of
  *              the guest's sweep (guest/migtest-abi.h, "Memory pattern"),
- *              and its hot words, if any, agree with it ("Hot set").
+ *              its hot words, if any, agree with it ("Hot set"), and the
+ *              pages its zero runs say are zero are zero in every byte
+ *              ("Zero runs").
  *   selfcheck  neither guest reported an 'E' record.
  * Each returns FALSE with MT_ERROR_VERIFY when it finds wrong memory;
  * the result struct holds the evidence either way.
@@ -62,6 +64,7 @@ typedef struct {
     guint64 boundary_gpa;       /* first page of the older generation, 0: none */
     guint64 hot_counter;        /* hot set only: h, as the sweep implies it */
     guint64 hot_boundary_gpa;   /* first hot word still at h - 1, 0: none */
+    guint64 zero_pages;         /* pages checked as all-zero (zero runs) */
     guint64 violations;
     guint nreported;
     InvariantViolation reported[VERIFY_MAX_REPORTED];

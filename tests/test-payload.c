@@ -11,7 +11,13 @@ static void test_abi_consistent(void)
 {
     guint64 magic;
 
-    g_assert_cmpint(MT_PARAM_SIZE, ==, MT_P_RANGES + MT_MAX_RANGES * MT_P_RANGE_SIZE);
+    /* Version 2 appended the zero-run fields after the ranges. */
+    g_assert_cmpint(MT_PARAM_VERSION, ==, 2);
+    g_assert_cmpint(MT_P_ZERO_EVERY, ==, MT_P_RANGES + MT_MAX_RANGES * MT_P_RANGE_SIZE);
+    g_assert_cmpint(MT_P_ZERO_PAGES, ==, MT_P_ZERO_EVERY + 4);
+    g_assert_cmpint(MT_P_ZERO_METHOD, ==, MT_P_ZERO_PAGES + 4);
+    g_assert_cmpint(MT_PARAM_SIZE, ==, MT_P_RESERVED + 4);
+    g_assert_cmpint(MT_PARAM_OFFSET + MT_PARAM_SIZE, <=, 0x200);
     g_assert_cmpint(MT_ERR_LEN, ==, 1 + 3 * MT_HEX_DIGITS + 2 + 1);
     g_assert_cmpint(1 << MT_PAGE_SHIFT, ==, MT_PAGE_SIZE);
     memcpy(&magic, "MTMPBLK1", 8);
@@ -41,6 +47,9 @@ static void test_images_carry_defaults(void)
             g_assert_cmpuint(p.nranges, ==, 1);
             g_assert_cmpuint(p.b_every, ==, 1);
             g_assert_cmpuint(p.hot_pages, ==, 0);
+            g_assert_cmpuint(p.zero_every, ==, 0);
+            g_assert_cmpuint(p.zero_pages, ==, 0);
+            g_assert_cmpuint(p.zero_method, ==, MT_ZERO_PLAIN);
             g_assert_cmphex(p.ranges[0].start, ==, arch->ram_base + MT_DEFAULT_WINDOW_START);
             g_assert_cmphex(p.ranges[0].end, ==, arch->ram_base + MT_DEFAULT_WINDOW_END);
             g_assert_cmpuint(p.mmu_off_after, ==,
@@ -65,8 +74,9 @@ static void test_patch_round_trip(void)
     g_autoptr(GError) error = NULL;
     PayloadParams in = {
         .flags = 0x5, .b_every = 4, .hot_pages = 64, .mmu_off_after = 9, .nranges = 3,
-        .ranges = { { 0x40100000, 0x40200000 }, { 0x40300000, 0x40301000 },
+        .ranges = { { 0x40100000, 0x40280000 }, { 0x40300000, 0x40301000 },
                     { 0x100000000, 0x180000000 } },
+        .zero_every = 3, .zero_pages = MT_ZERO_MIN_PAGES, .zero_method = MT_ZERO_ALTERNATE,
     }, out;
     const guint8 *a, *b;
     gsize la, lb;
@@ -112,6 +122,21 @@ static void test_patch_rejects_bad_params(void)
     expect_rejected(&p);
     p = good; p.hot_pages = 257;    /* range 0 has 256 pages */
     expect_rejected(&p);
+    /* Zero runs: at least MT_ZERO_MIN_PAGES, a known method, two slots
+     * after the hot set (range 0 has 256 pages). */
+    p = good; p.zero_every = 1; p.zero_pages = MT_ZERO_MIN_PAGES - 1; expect_rejected(&p);
+    p = good; p.zero_every = 1; p.zero_pages = 128; p.zero_method = MT_ZERO_METHOD_MAX + 1;
+    expect_rejected(&p);
+    p = good; p.zero_every = 1; p.zero_pages = 129; expect_rejected(&p);   /* one slot */
+    p = good; p.zero_every = 1; p.zero_pages = 128; p.hot_pages = 1; expect_rejected(&p);
+    p = good; p.zero_every = 0; p.zero_pages = 5; p.zero_method = 99;      /* off: ignored */
+    {
+        g_autoptr(GBytes) img = payload_image_lookup("x86_64", "default");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) ok = payload_image_patch(img, &p, &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(ok);
+    }
     p = good; p.hot_pages = 256;
     {
         g_autoptr(GBytes) img = payload_image_lookup("x86_64", "default");
@@ -120,6 +145,31 @@ static void test_patch_rejects_bad_params(void)
         g_assert_no_error(error);
         g_assert_nonnull(ok);
     }
+}
+
+/* zero(p, g): slot ((g / E) - 1) mod S after the hot set, none before
+ * pass E (migtest-abi.h, "Zero runs"). */
+static void test_zero_run_slots(void)
+{
+    PayloadParams p = { .b_every = 1, .nranges = 1, .hot_pages = 16,
+                        .ranges = { { 0x100000, 0x100000 + 600 * MT_PAGE_SIZE } },
+                        .zero_every = 2, .zero_pages = 128 };
+    const guint64 slot0 = 0x100000 + 16 * MT_PAGE_SIZE, run = 128 * MT_PAGE_SIZE;
+    const struct { guint64 g; gboolean any; guint64 slot; } want[] = {
+        { 0, FALSE, 0 }, { 1, FALSE, 0 }, { 2, TRUE, 0 }, { 3, TRUE, 0 }, { 4, TRUE, 1 },
+        { 9, TRUE, 3 }, { 10, TRUE, 0 },        /* (600 - 16) / 128 = 4 slots */
+    };
+    guint64 start, end;
+
+    g_assert_cmpuint(payload_zero_slots(&p), ==, 4);
+    for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_assert_cmpint(payload_zero_run(&p, want[i].g, &start, &end), ==, want[i].any);
+        g_assert_cmphex(start, ==, want[i].any ? slot0 + want[i].slot * run : 0);
+        g_assert_cmphex(end, ==, want[i].any ? start + run : 0);
+    }
+    p.zero_every = 0;
+    g_assert_cmpuint(payload_zero_slots(&p), ==, 0);
+    g_assert_false(payload_zero_run(&p, 10, &start, &end));
 }
 
 static void test_read_rejects_bad_magic(void)
@@ -147,5 +197,6 @@ int main(int argc, char **argv)
     g_test_add_func("/payload/patch-round-trip", test_patch_round_trip);
     g_test_add_func("/payload/patch-rejects", test_patch_rejects_bad_params);
     g_test_add_func("/payload/read-rejects-bad-magic", test_read_rejects_bad_magic);
+    g_test_add_func("/payload/zero-run-slots", test_zero_run_slots);
     return g_test_run();
 }

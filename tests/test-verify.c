@@ -575,6 +575,130 @@ static void test_hot_and_page_violation(Fixture *f, gconstpointer u)
     invariant_result_clear(&r);
 }
 
+/* ---- invariant and exact: zero runs ------------------------------------ */
+
+/* A run of ZR pages every pass: with NPAGES = 768 there are 6 slots, so
+ * zero(p, GEN = 7) is slot 0 (pages 0..127) and zero(p, GEN - 1) slot 5
+ * (pages 640..767); the boundary at 300 leaves both in the window. */
+#define ZR 128
+#define ZR_CUR_FIRST 0
+#define ZR_PREV_FIRST 640
+
+static gboolean zero_at(const Fixture *f, guint i, guint64 g)
+{
+    guint64 start, end;
+
+    return payload_zero_run(&f->params, g, &start, &end) && page_gpa(i) >= start &&
+           page_gpa(i) < end;
+}
+
+/* What the guest leaves with the sweep boundary at page @k. */
+static void write_zero_state(Fixture *f, RamImage *img, guint k, guint64 H)
+{
+    for (guint i = 0; i < NPAGES; i++) {
+        guint64 g = i < k ? H : H - 1;
+
+        if (zero_at(f, i, g))
+            memset(at(img, page_gpa(i)), 0, MT_PAGE_SIZE);
+        else
+            write_page(img, i, g);
+    }
+}
+
+static void zero_setup(Fixture *f, gconstpointer u)
+{
+    fixture_setup(f, u);
+    f->params.zero_every = 1;
+    f->params.zero_pages = ZR;
+    f->params.zero_method = MT_ZERO_ALTERNATE;
+    g_assert_cmpuint(payload_zero_slots(&f->params), ==, NPAGES / ZR);
+    g_assert_true(zero_at(f, ZR_CUR_FIRST, GEN));
+    g_assert_true(zero_at(f, ZR_PREV_FIRST, GEN - 1));
+    write_zero_state(f, &f->src, BOUNDARY, GEN);
+    write_zero_state(f, &f->dst, BOUNDARY, GEN);
+}
+
+static void test_zero_clean(Fixture *f, gconstpointer u)
+{
+    InvariantResult r;
+    ExactResult e;
+    g_autoptr(GError) error = NULL;
+
+    (void)u;
+    g_assert_true(verify_invariant(&f->dst, &f->params, &r, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(r.generation, ==, GEN);
+    g_assert_cmphex(r.boundary_gpa, ==, page_gpa(BOUNDARY));
+    g_assert_cmpuint(r.zero_pages, ==, 2 * ZR);
+    g_assert_nonnull(strstr(r.detail, "256 pages of zero runs zero"));
+    invariant_result_clear(&r);
+    g_assert_true(verify_exact(&f->src, &f->dst, &e, &error));
+    /* Without zero runs the same RAM is 256 zeroed pages. */
+    f->params.zero_every = 0;
+    expect_invariant_violation(f, page_gpa(ZR_CUR_FIRST), GEN, 0);
+}
+
+/* The page the guest is halfway through may already carry the tail it is
+ * going to: 0 when it is being zeroed, MT_TAIL when written back. */
+static void test_zero_in_progress(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    write_zero_state(f, &f->dst, 64, GEN);      /* page 64: being zeroed */
+    put64(&f->dst, page_gpa(64) + MT_PAGE_SIZE - 8, 0);
+    expect_invariant_ok(f);
+    write_zero_state(f, &f->dst, 700, GEN);     /* page 700: written back */
+    put64(&f->dst, page_gpa(700) + MT_PAGE_SIZE - 8, verify_tail(GEN, page_gpa(700)));
+    expect_invariant_ok(f);
+    /* No boundary: page 0 leaves the run for pass GEN + 1 (slot 1). */
+    write_zero_state(f, &f->dst, NPAGES, GEN);
+    put64(&f->dst, page_gpa(0) + MT_PAGE_SIZE - 8, verify_tail(GEN + 1, page_gpa(0)));
+    expect_invariant_ok(f);
+    /* ... but only the page in progress: page 701 may not. */
+    write_zero_state(f, &f->dst, 700, GEN);
+    put64(&f->dst, page_gpa(701) + MT_PAGE_SIZE - 8, verify_tail(GEN, page_gpa(701)));
+    expect_invariant_violation(f, page_gpa(701) + MT_PAGE_SIZE - 8, 0,
+                               verify_tail(GEN, page_gpa(701)));
+}
+
+/* The bug zero runs exist for: the zeroing was lost and the page still
+ * holds the pattern it had before.  Reported at the page's own GPA. */
+static void test_zero_old_pattern(Fixture *f, gconstpointer u)
+{
+    ExactResult e;
+    g_autoptr(GError) error = NULL;
+
+    (void)u;
+    write_page(&f->dst, 10, GEN - 1);           /* zeroed in pass GEN */
+    expect_invariant_violation(f, page_gpa(10), 0, GEN - 1);
+    g_assert_false(verify_exact(&f->src, &f->dst, &e, &error));
+    g_assert_cmpuint(e.pages_differing, ==, 1);
+    g_assert_cmphex(e.diffs[0].gpa, ==, page_gpa(10));
+    g_assert_cmphex(e.diffs[0].src[0], ==, 0);
+    g_assert_cmphex(e.diffs[0].dst[0], ==, GEN - 1);
+    memset(at(&f->dst, page_gpa(10)), 0, MT_PAGE_SIZE);
+    write_page(&f->dst, ZR_PREV_FIRST + 3, GEN - 2);    /* zeroed in pass GEN - 1 */
+    expect_invariant_violation(f, page_gpa(ZR_PREV_FIRST + 3), 0, GEN - 2);
+}
+
+static void test_zero_middle_word(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    /* Head and tail zero, one word in the middle not: a torn zeroing. */
+    put64(&f->dst, page_gpa(20) + 2000, 0x5a5a);
+    expect_invariant_violation(f, page_gpa(20) + 2000, 0, 0x5a5a);
+}
+
+static void test_zero_written_back_lost(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    /* Slot 5 was written back in pass GEN before the boundary ...: with
+     * BOUNDARY at 300 it is still pass GEN - 1's run, so move the
+     * boundary past it; a page left zero there is a lost write. */
+    write_zero_state(f, &f->dst, NPAGES, GEN);
+    memset(at(&f->dst, page_gpa(ZR_PREV_FIRST + 5)), 0, MT_PAGE_SIZE);
+    expect_invariant_violation(f, page_gpa(ZR_PREV_FIRST + 5), GEN, 0);
+}
+
 /* ---- selfcheck -------------------------------------------------------- */
 
 static void test_selfcheck(void)
@@ -678,6 +802,13 @@ int main(int argc, char **argv)
     HOT("/verify/invariant/hot/off-ignores-words", test_hot_off_ignores_words);
     HOT("/verify/invariant/hot/with-page-violation", test_hot_and_page_violation);
 #undef HOT
+#define ZERO(path, fn) g_test_add(path, Fixture, NULL, zero_setup, fn, fixture_teardown)
+    ZERO("/verify/zero-run/clean", test_zero_clean);
+    ZERO("/verify/zero-run/in-progress", test_zero_in_progress);
+    ZERO("/verify/zero-run/old-pattern", test_zero_old_pattern);
+    ZERO("/verify/zero-run/middle-word", test_zero_middle_word);
+    ZERO("/verify/zero-run/written-back-lost", test_zero_written_back_lost);
+#undef ZERO
 #undef ADD
     g_test_add_func("/verify/selfcheck", test_selfcheck);
     g_test_add_func("/verify/layout/x86-split", test_layout_x86_split);

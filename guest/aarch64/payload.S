@@ -34,6 +34,8 @@
  *                     uncached.
  *
  * Register map (fixed for the whole run; nothing is kept in memory):
+ *   x10  start of zero(p, g - 1)'s pages (migtest-abi.h, "Zero runs")
+ *   x11  their length in bytes (0: none; p is in iff p - x10 < x11)
  *   x12  address of hot word 0 (range 0 start + MT_HOT_WORD_OFFSET)
  *   x15  hot counter h (starts at 0; bumped after every page only while
  *        x16 != 0)
@@ -48,9 +50,11 @@
  *   x24  g * MT_TAIL_MUL        (MT_TAIL(g, p)     = p ^ x24)
  *   x25  (g - 1) * MT_TAIL_MUL  (MT_TAIL(g - 1, p) = p ^ x25)
  *   x26  current range descriptor (x22 + MT_P_RANGES + i * MT_P_RANGE_SIZE)
- *   x27  end of the used range descriptors (i == nranges)
- *   x28  b_every (a 0 in the block is taken as 1)
- *   x29  mmu_off_after (read by every variant, used by mmu-off-late only)
+ *   x27  start of zero(p, g)'s pages
+ *   x28  their length in bytes (0: none)
+ *   x29  1 if this pass zeroes pages with dc zva (where usable), else 0
+ *   (b_every, mmu_off_after and the end of the range descriptors are
+ *   re-read from the block where needed: no register left for them)
  *   x30  link register
  *   x13  put_hex64's saved return address, x14 err_record's (no stack)
  *   x0-x11  scratch and call arguments:
@@ -61,12 +65,18 @@
  *           hot round:  x7 = hot word address, x8 = hot words left,
  *                       x9 = h - 1 (expected; 0 in the first round), x6
  *                       = word found; x7-x9 survive err_record
+ *           zero check: x7 = word address, x8 = page end, x6 = word
+ *           zeroing:    x7 = address, x8 = end, x9 = dc zva block size
+ *           per pass:   ZERO_RUN uses x0-x4
  *
  * A bad parameter block yields one error record, then the CPU parks:
  *   magic, version or nranges wrong: E<block address> <MT_PARAM_MAGIC>
  *     <magic word found>;
  *   hot_pages above MT_MAX_HOT_PAGES or above the pages of range 0:
- *     E<address of the hot_pages field> <the bound> <hot_pages>.
+ *     E<address of the hot_pages field> <the bound> <hot_pages>;
+ *   zero runs on with zero_pages below MT_ZERO_MIN_PAGES, zero_method
+ *     above MT_ZERO_METHOD_MAX, or fewer than MT_ZERO_MIN_SLOTS slots:
+ *     E<the field's address> <the bound> <the value> (migtest-abi.h).
  * b_every 0 is taken as 1; the ranges are not checked (the host does).
  */
 #include "migtest-abi.h"
@@ -141,6 +151,14 @@
 #define CH_LOWER_A      0x61            /* 'a' */
 
 #define TAIL_OFFSET     (MT_PAGE_SIZE - 8)
+#define DCZID_BS_BITS   4               /* log2(block size in 4-byte words) */
+#define DCZID_DZP       (1 << 4)        /* dc zva prohibited */
+#define DCZID_WORD      4
+#define RANGE0_START    (MT_P_RANGES + MT_P_RANGE_START)
+#define RANGE0_END      (MT_P_RANGES + MT_P_RANGE_END)
+#if MT_ZERO_PLAIN != 0 || MT_ZERO_STRING != 1
+#error "x29 is computed as method == MT_ZERO_STRING (1) or alternate's parity"
+#endif
 
 #if (MT_HOT_WORD_OFFSET % 8) != 0 || MT_HOT_WORD_OFFSET < 8 || \
     MT_HOT_WORD_OFFSET > TAIL_OFFSET - 8
@@ -153,6 +171,33 @@
 #if 1 + 3 * MT_HEX_DIGITS + 2 + 1 != MT_ERR_LEN
 #error "error record layout does not match MT_ERR_LEN"
 #endif
+
+/* ZERO_RUN gen, start, len: the pages of zero(p, gen) (migtest-abi.h,
+ * "Zero runs"): slot ((gen / E) - 1) mod S, len = R pages in bytes; 0, 0
+ * when zero runs are off or gen < E.  Clobbers x0-x4. */
+        .macro  ZERO_RUN gen, start, len
+        mov     \start, #0
+        mov     \len, #0
+        ldr     w0, [x22, #MT_P_ZERO_EVERY]
+        cbz     w0, 9f
+        udiv    x1, \gen, x0           /* run number gen / E */
+        cbz     x1, 9f
+        sub     x1, x1, #1
+        ldr     x2, [x22, #RANGE0_END]
+        ldr     x3, [x22, #RANGE0_START]
+        sub     x2, x2, x3
+        lsr     x2, x2, #MT_PAGE_SHIFT
+        sub     x2, x2, x16             /* pages after the hot set */
+        ldr     w0, [x22, #MT_P_ZERO_PAGES]
+        udiv    x2, x2, x0              /* slots */
+        udiv    x4, x1, x2
+        msub    x1, x4, x2, x1          /* slot */
+        lsl     x0, x0, #MT_PAGE_SHIFT  /* run bytes */
+        mov     \len, x0
+        add     x3, x3, x16, lsl #MT_PAGE_SHIFT     /* slot 0 */
+        madd    \start, x1, x0, x3
+9:
+        .endm
 
         .section .note.GNU-stack, "", %progbits   /* no executable stack */
 
@@ -187,7 +232,7 @@ mt_params:
         .8byte  MT_ARM_RAM_BASE + MT_DEFAULT_WINDOW_START
         .org    mt_params + MT_P_RANGES + MT_P_RANGE_END
         .8byte  MT_ARM_RAM_BASE + MT_DEFAULT_WINDOW_END
-        /* ranges 1 .. MT_MAX_RANGES - 1: zero */
+        /* ranges 1 .. MT_MAX_RANGES - 1 and the zero-run fields: zero */
         .org    mt_params + MT_PARAM_SIZE
 
 /* ---- Start-up ---------------------------------------------------------- */
@@ -244,13 +289,33 @@ mt_start:
         add     x12, x2, #MT_HOT_WORD_OFFSET
         mov     x15, #0                 /* h = 0 */
 
-        add     x27, x22, #MT_P_RANGES
-        mov     x2, #MT_P_RANGE_SIZE
+        /* Zero runs: off, or runs of at least MT_ZERO_MIN_PAGES, a known
+         * method and at least MT_ZERO_MIN_SLOTS slots after the hot set
+         * (x5 still holds the pages of range 0). */
+        ldr     w0, [x22, #MT_P_ZERO_EVERY]
+        cbz     w0, 4f
+        sub     x7, x5, x16             /* pages after the hot set */
+        add     x4, x22, #MT_P_ZERO_PAGES
+        ldr     w6, [x4]
+        mov     x5, #MT_ZERO_MIN_PAGES
+        cmp     x6, x5
+        b.lo    mt_bad_field
+        udiv    x7, x7, x6              /* slots */
+        add     x4, x22, #MT_P_ZERO_METHOD
+        ldr     w6, [x4]
+        mov     x5, #MT_ZERO_METHOD_MAX
+        cmp     x6, x5
+        b.hi    mt_bad_field
+        add     x4, x22, #MT_P_ZERO_PAGES
+        mov     x6, x7
+        mov     x5, #MT_ZERO_MIN_SLOTS
+        cmp     x6, x5
+        b.lo    mt_bad_field
+4:
+
+        add     x27, x22, #MT_P_RANGES  /* end of the range descriptors */
+        mov     x2, #MT_P_RANGE_SIZE    /* (the map set-up's loop bound) */
         madd    x27, x1, x2, x27
-        ldr     w28, [x22, #MT_P_B_EVERY]
-        cmp     w28, #0
-        csinc   w28, w28, wzr, ne       /* 0 would never print 'B': use 1 */
-        ldr     w29, [x22, #MT_P_MMU_OFF_AFTER]
         ldr     x18, =MT_TAIL_MUL
 
 #if defined(MT_VARIANT_MMU_ON) || defined(MT_VARIANT_MMU_OFF_LATE)
@@ -341,13 +406,30 @@ mt_pass:
         sub     x17, x19, #1
         mul     x24, x19, x18
         sub     x25, x24, x18
-        add     x26, x22, #MT_P_RANGES
+        ZERO_RUN x17, x10, x11          /* zero(p, g - 1) */
+        ZERO_RUN x19, x27, x28          /* zero(p, g) */
+        /* x29: dc zva this pass: method string, or alternate with the run
+         * number g / E even */
+        ldr     w0, [x22, #MT_P_ZERO_METHOD]
+        cmp     w0, #MT_ZERO_ALTERNATE
+        csel    x29, x0, xzr, ne        /* plain 0, string 1 */
+        b.ne    5f
+        ldr     w1, [x22, #MT_P_ZERO_EVERY]
+        cbz     w1, 5f
+        udiv    x1, x19, x1
+        mvn     x1, x1
+        and     x29, x1, #1
+5:      add     x26, x22, #MT_P_RANGES
 mt_range:
         ldr     x20, [x26, #MT_P_RANGE_START]
         ldr     x21, [x26, #MT_P_RANGE_END]
 mt_page:
         cmp     x20, x21
         b.hs    mt_range_done
+        sub     x0, x20, x10            /* zero(p, g - 1): all zero? */
+        cmp     x0, x11
+        b.lo    mt_zero_check
+mt_check_head:
         cbz     x17, mt_write           /* pass 1: nothing written yet */
 
         ldr     x6, [x20]               /* head == g - 1 ? */
@@ -364,6 +446,10 @@ mt_page:
         bl      err_record
 
 mt_write:
+        sub     x0, x20, x27            /* zero(p, g): zero it instead */
+        cmp     x0, x28
+        b.lo    mt_zero_write
+mt_write_pattern:
         /* Tail first, then head; the head store is a store-release so no
          * observer (the host reading RAM) can see the new head before the
          * new tail: a page whose head says g has its tail for g too. */
@@ -378,6 +464,7 @@ mt_write:
         dc      civac, x20
 #endif
 
+mt_hot_round:
         /* Hot round (migtest-abi.h, "Hot set"): h += 1, then each hot word
          * i = 0 .. K-1 in order is checked against h - 1 and set to h.
          * Plain stores: the invariant on hot words is only claimed for a
@@ -410,12 +497,19 @@ mt_next_page:
 
 mt_range_done:
         add     x26, x26, #MT_P_RANGE_SIZE
-        cmp     x26, x27
+        ldr     w1, [x22, #MT_P_NRANGES]
+        add     x0, x22, #MT_P_RANGES
+        mov     x2, #MT_P_RANGE_SIZE
+        madd    x0, x1, x2, x0          /* end of the range descriptors */
+        cmp     x26, x0
         b.lo    mt_range
 
         /* Pass g complete: 'B' if g % b_every == 0. */
-        udiv    x0, x19, x28
-        msub    x0, x0, x28, x19
+        ldr     w1, [x22, #MT_P_B_EVERY]
+        cmp     w1, #0
+        csinc   w1, w1, wzr, ne         /* 0 would never print 'B': use 1 */
+        udiv    x0, x19, x1
+        msub    x0, x0, x1, x19
         cbnz    x0, 1f
         mov     w0, #MT_SERIAL_PASS
         bl      putc
@@ -426,7 +520,8 @@ mt_range_done:
          * dirty lines from the cacheable phase are left for the
          * hypervisor to deal with, which is part of what this variant
          * exercises.  The identity map lets execution carry on. */
-        cmp     x19, x29
+        ldr     w1, [x22, #MT_P_MMU_OFF_AFTER]
+        cmp     x19, x1
         b.ne    2f
         dsb     sy
         mrs     x0, sctlr_el1
@@ -438,6 +533,73 @@ mt_range_done:
 #endif
         add     x19, x19, #1
         b       mt_pass
+
+/* ---- Zero runs (migtest-abi.h, "Zero runs") --------------------------- */
+
+/* p (x20) is in zero(p, g - 1): every word must be 0 (one record for the
+ * first that is not; the write then repairs the page).  A page that stays
+ * zero in pass g and checked clean is not written again. */
+mt_zero_check:
+        mov     x7, x20
+        add     x8, x20, #MT_PAGE_SIZE
+1:      ldr     x6, [x7], #8
+        cbnz    x6, 2f
+        cmp     x7, x8
+        b.lo    1b
+        sub     x0, x20, x27            /* clean; still zero in pass g? */
+        cmp     x0, x28
+        b.lo    mt_hot_round
+        b       mt_write_pattern
+2:      sub     x4, x7, #8
+        mov     x5, #0
+        bl      err_record
+        b       mt_write
+
+/* p (x20) is in zero(p, g): every word but the head, ascending, then the
+ * head with a store-release (so a head that reads 0 means the page is
+ * zero throughout).  dc zva when x29 says so, DCZID_EL0 permits it and
+ * the MMU is on (dc zva faults on Device memory, i.e. with the MMU off);
+ * otherwise, and for the head's own block, plain stores. */
+mt_zero_write:
+        mov     x7, x20
+        add     x8, x20, #MT_PAGE_SIZE
+        cbz     x29, 3f
+        mrs     x0, sctlr_el1
+        tbz     x0, #0, 3f              /* SCTLR_EL1.M: MMU off */
+        mrs     x0, dczid_el0
+        tst     x0, #DCZID_DZP
+        b.ne    3f
+        and     x0, x0, #((1 << DCZID_BS_BITS) - 1)
+        mov     x9, #DCZID_WORD
+        lsl     x9, x9, x0              /* block size in bytes */
+        cmp     x9, #8
+        b.ls    3f                      /* too small to leave the head out */
+        add     x7, x20, x9             /* blocks 1 .. of the page */
+2:      dc      zva, x7
+        add     x7, x7, x9
+        cmp     x7, x8
+        b.lo    2b
+        mov     x7, x20
+        add     x8, x20, x9             /* the head's block: plain */
+3:      add     x7, x7, #8              /* skip the head */
+4:      cmp     x7, x8
+        b.hs    5f
+        str     xzr, [x7], #8
+        b       4b
+5:      stlr    xzr, [x20]
+#if defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
+        mrs     x0, ctr_el0             /* clean every line of the page */
+        ubfx    x0, x0, #CTR_DMINLINE_SHIFT, #CTR_DMINLINE_BITS
+        mov     x9, #4
+        lsl     x9, x9, x0
+        mov     x7, x20
+        add     x8, x20, #MT_PAGE_SIZE
+6:      dc      civac, x7
+        add     x7, x7, x9
+        cmp     x7, x8
+        b.lo    6b
+#endif
+        b       mt_hot_round
 
 /* Invalid parameter block: one record E<block address> <MT_PARAM_MAGIC>
  * <magic word found>, or (mt_bad_field) E<x4> <x5> <x6> as set up by the

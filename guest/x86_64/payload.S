@@ -76,6 +76,16 @@
  *      rax, rcx, rdx, rsi, rdi   scratch; the print routines (used in
  *            ring 0 and ring 3) clobber only these, so the registers
  *            above survive calls.
+ *    Zero runs (migtest-abi.h, "Zero runs") keep their per-pass state in
+ *    memory, in the ZV_* words just above the stack (no register left):
+ *    the pages of zero(p, g - 1) and of zero(p, g), the union of both as
+ *    lo and span (page p is in it iff p - lo < span, unsigned), whether
+ *    this pass zeroes with rep stosq, and three constants set once (slot
+ *    0's address, the slot count, a run's size in bytes).  The per-page
+ *    cost with zero runs off is one sub and one cmp against span 0.
+ *    Zero check: repe scasq with rdi = word, rcx = words left, rax = 0;
+ *    zeroing: rdi = word, rcx = words left, rax = 0 (rep stosq or a
+ *    loop of movq), the head stored last.
  *    Hot round (the hot_word loop, after every head store): ecx = words left
  *    (hot_pages is re-read from the block each round: no register left),
  *    rdi = hot word address, rsi = h - 1 (expected; 0 in the first round:
@@ -90,7 +100,9 @@
  *   nranges outside 1..MT_MAX_RANGES, a range start or end not page
  *   aligned, start below MT_X86_RANGE_MIN or below the previous range's
  *   end, end <= start, end above MT_X86_RANGE_LIMIT, hot_pages above
- *   MT_MAX_HOT_PAGES or above the number of pages in range 0.
+ *   MT_MAX_HOT_PAGES or above the number of pages in range 0, zero runs on
+ *   with zero_pages below MT_ZERO_MIN_PAGES, zero_method above
+ *   MT_ZERO_METHOD_MAX or fewer than MT_ZERO_MIN_SLOTS slots.
  * flags and mmu_off_after are ignored.
  */
 #include "migtest-abi.h"
@@ -134,6 +146,21 @@
 #define USER_RFLAGS         (X86_RFLAGS_FIXED + X86_RFLAGS_IOPL3)  /* IF=0 */
 
 #define TAIL_OFF            (MT_PAGE_SIZE - 8)  /* tail word of a page */
+#define PAGE_WORDS          (MT_PAGE_SIZE / 8)
+/* Zero-run state (see the register map): 8-byte words just below
+ * MT_X86_STACK_TOP; the stack starts below them. */
+#define ZV_PREV_START       (ZV_BASE + 0)       /* zero(p, g - 1): [start, end) */
+#define ZV_PREV_END         (ZV_BASE + 8)
+#define ZV_CUR_START        (ZV_BASE + 16)      /* zero(p, g) */
+#define ZV_CUR_END          (ZV_BASE + 24)
+#define ZV_LO               (ZV_BASE + 32)      /* union of both: lo, span */
+#define ZV_SPAN             (ZV_BASE + 40)
+#define ZV_STRING           (ZV_BASE + 48)      /* 1: rep stosq this pass */
+#define ZV_SLOT0            (ZV_BASE + 56)      /* GPA of slot 0 */
+#define ZV_SLOTS            (ZV_BASE + 64)      /* slot count (1 when off) */
+#define ZV_RUN_BYTES        (ZV_BASE + 72)      /* R * MT_PAGE_SIZE */
+#define ZV_SIZE             80
+#define ZV_BASE             (MT_X86_STACK_TOP - ZV_SIZE)
 /* Range 0's start in the parameter block: hot page 0. */
 #define P_RANGE0_START      (MT_P_RANGES + MT_P_RANGE_START)
 #define P_RANGE0_END        (MT_P_RANGES + MT_P_RANGE_END)
@@ -183,6 +210,39 @@
 .if MT_HOT_WORD_OFFSET & 7 || MT_HOT_WORD_OFFSET < 8 || MT_HOT_WORD_OFFSET > TAIL_OFF - 8
 .error "the hot word must be an aligned word clear of head and tail"
 .endif
+.if MT_ZERO_PLAIN != 0 || MT_ZERO_STRING != 1
+.error "ZV_STRING is computed as method == MT_ZERO_STRING (1) or alternate's parity"
+.endif
+.if ZV_BASE & 7 || ZV_BASE < MT_X86_PT_END + MT_PAGE_SIZE
+.error "the zero-run words need their own room above the stack"
+.endif
+
+/* ZERO_RUN gen, start, end: the pages of zero(p, gen) into the two
+ * memory words: slot ((gen / E) - 1) mod S, or 0, 0 when zero runs are
+ * off or gen < E.  Clobbers rax, rcx, rdx, rsi, rdi. */
+.macro ZERO_RUN gen, start, end
+    xorl %esi, %esi
+    xorl %edi, %edi
+    movl MT_P_ZERO_EVERY(%r15), %ecx
+    testl %ecx, %ecx
+    jz 1f
+    movq \gen, %rax
+    xorl %edx, %edx
+    divq %rcx                           /* run number gen / E */
+    testq %rax, %rax
+    jz 1f
+    decq %rax
+    xorl %edx, %edx
+    divq ZV_SLOTS                       /* rdx = slot */
+    movq %rdx, %rax
+    mulq ZV_RUN_BYTES
+    movq ZV_SLOT0, %rsi
+    addq %rax, %rsi
+    movq %rsi, %rdi
+    addq ZV_RUN_BYTES, %rdi
+1:  movq %rsi, \start
+    movq %rdi, \end
+.endm
 
     /* payload.ld links the image at this absolute symbol. */
     .globl mt_x86_rom_base, mt_x86_rom_size
@@ -234,7 +294,8 @@ param_block:
     .quad MT_X86_RAM_BASE + MT_DEFAULT_WINDOW_START
     .org param_block + MT_P_RANGES + MT_P_RANGE_END
     .quad MT_X86_RAM_BASE + MT_DEFAULT_WINDOW_END
-    /* ranges 1 .. MT_MAX_RANGES - 1 stay zero (.org pads with zeros) */
+    /* ranges 1 .. MT_MAX_RANGES - 1 stay zero (.org pads with zeros), and
+     * so do the zero-run fields: zero runs off */
     .org param_block + MT_PARAM_SIZE
 
 /* ---- Phase 1: real mode ---------------------------------------------- */
@@ -373,6 +434,38 @@ lm64:
     cmpq %rsi, %rdx
     ja param_fail
 
+    /* zero runs: off (zero_every 0), or runs of at least MT_ZERO_MIN_PAGES,
+     * a known method, and at least MT_ZERO_MIN_SLOTS slots in range 0
+     * after the hot set.  rax (highest end) is kept in r8 across divq. */
+    movl MT_P_ZERO_EVERY(%r15), %ecx
+    testl %ecx, %ecx
+    jz 5f
+    leaq MT_P_ZERO_PAGES(%r15), %rdi
+    movl $MT_ZERO_MIN_PAGES, %esi
+    movl (%rdi), %edx
+    cmpl %esi, %edx
+    jb param_fail
+    leaq MT_P_ZERO_METHOD(%r15), %rdi
+    movl $MT_ZERO_METHOD_MAX, %esi
+    movl (%rdi), %edx
+    cmpl %esi, %edx
+    ja param_fail
+    movq %rax, %r8
+    movq P_RANGE0_END(%r15), %rax
+    subq P_RANGE0_START(%r15), %rax
+    shrq $MT_PAGE_SHIFT, %rax           /* pages in range 0 */
+    movl MT_P_HOT_PAGES(%r15), %ecx
+    subq %rcx, %rax                     /* >= 0: checked above */
+    movl MT_P_ZERO_PAGES(%r15), %ecx
+    xorl %edx, %edx
+    divq %rcx
+    movq %rax, %rdx                     /* found: the slot count */
+    movq %r8, %rax
+    leaq MT_P_ZERO_PAGES(%r15), %rdi
+    movl $MT_ZERO_MIN_SLOTS, %esi
+    cmpq %rsi, %rdx
+    jb param_fail
+5:
     /* rbx = GiB to map = max(MIN_GIB, ceil(last end / 1 GiB)); the ranges
      * ascend, so the last end (rax) is the highest. */
     addq $(1 << X86_GIB_SHIFT) - 1, %rax
@@ -448,7 +541,27 @@ user_alias:
     subq %r14, %rax
     jmp *%rax
 user_start:
-    movl $MT_X86_STACK_TOP, %esp
+    movl $ZV_BASE, %esp
+
+    /* Zero-run constants: slot 0 = range 0 start + K pages; the slot
+     * count (1 with zero runs off, so the per-pass divq is defined). */
+    movl MT_P_HOT_PAGES(%r15), %eax
+    shlq $MT_PAGE_SHIFT, %rax
+    addq P_RANGE0_START(%r15), %rax
+    movq %rax, ZV_SLOT0
+    movl MT_P_ZERO_PAGES(%r15), %ecx
+    shlq $MT_PAGE_SHIFT, %rcx
+    movq %rcx, ZV_RUN_BYTES
+    movq $1, ZV_SLOTS
+    movl MT_P_ZERO_EVERY(%r15), %eax
+    testl %eax, %eax
+    jz 1f
+    movq P_RANGE0_END(%r15), %rax
+    subq ZV_SLOT0, %rax                 /* bytes after the hot set */
+    xorl %edx, %edx
+    divq %rcx                           /* validated: >= MT_ZERO_MIN_SLOTS */
+    movq %rax, ZV_SLOTS
+1:
 
     /* -- the workload -- */
     movl $1, %r12d                      /* g = 1 */
@@ -457,12 +570,20 @@ user_start:
     xorl %r10d, %r10d                   /* 0 * MUL */
     xorl %r14d, %r14d                   /* h = 0 */
 pass:
+    ZERO_RUN %r13, ZV_PREV_START, ZV_PREV_END
+    ZERO_RUN %r12, ZV_CUR_START, ZV_CUR_END
+    call zero_pass_setup
     leaq MT_P_RANGES(%r15), %r8
     movl MT_P_NRANGES(%r15), %r11d
 range:
     movq MT_P_RANGE_START(%r8), %rbx
     movq MT_P_RANGE_END(%r8), %rbp
 page:
+    movq %rbx, %rax                     /* in zero(p, g - 1) or zero(p, g)? */
+    subq ZV_LO, %rax
+    cmpq ZV_SPAN, %rax
+    jb zero_page
+check_head:
     testq %r13, %r13
     jz write
     movq (%rbx), %rdx
@@ -475,6 +596,11 @@ check_tail:
     cmpq %rsi, %rdx
     jne tail_bad
 write:
+    movq %rbx, %rax                     /* zero(p, g)? decided there */
+    subq ZV_LO, %rax
+    cmpq ZV_SPAN, %rax
+    jb zero_write
+write_pattern:
     /* Tail first, then head: with x86's ordered stores, a page whose head
      * reads g always has its tail already at MT_TAIL(g, p) (the host's
      * invariant checker relies on this). */
@@ -483,6 +609,7 @@ write:
     movq %rax, TAIL_OFF(%rbx)
     movq %r12, (%rbx)
 
+hot_round:
     /* Hot round (migtest-abi.h, "Hot set"): h += 1, then each hot word
      * i = 0 .. K-1 in order is checked against h - 1 and set to h. */
     movl MT_P_HOT_PAGES(%r15), %ecx
@@ -546,6 +673,91 @@ hot_bad:                                /* rdi = word, rsi = h - 1, rdx = found 
     popq %rdi
     popq %rcx
     jmp hot_store                       /* the store repairs the word */
+
+/* ---- Zero runs (migtest-abi.h, "Zero runs") --------------------------- */
+
+/* zero_page: p (rbx) lies in zero(p, g - 1) or zero(p, g).  Page of
+ * zero(p, g - 1): every word must be 0; else the ordinary head/tail check.
+ * A zero page that stays zero (and checked clean) is not written again. */
+zero_page:
+    cmpq ZV_PREV_START, %rbx
+    jb check_head
+    cmpq ZV_PREV_END, %rbx
+    jae check_head
+    movq %rbx, %rdi
+    movl $PAGE_WORDS, %ecx
+    xorl %eax, %eax
+    repe scasq                          /* stops past the first non-zero */
+    je 1f                               /* ZF: the last word compared was 0 */
+    subq $8, %rdi                       /* the word that was not */
+    movq (%rdi), %rdx
+    xorl %esi, %esi
+    call put_err
+    jmp write                           /* the write repairs the page */
+1:  cmpq ZV_CUR_START, %rbx             /* still zero in pass g? done */
+    jb write_pattern
+    cmpq ZV_CUR_END, %rbx
+    jb hot_round
+    jmp write_pattern
+
+/* zero_write: p (rbx) in the union, checked; zero it if in zero(p, g):
+ * every word but the head (ascending), then the head. */
+zero_write:
+    cmpq ZV_CUR_START, %rbx
+    jb write_pattern
+    cmpq ZV_CUR_END, %rbx
+    jae write_pattern
+    leaq 8(%rbx), %rdi
+    movl $PAGE_WORDS - 1, %ecx
+    xorl %eax, %eax
+    cmpq $0, ZV_STRING
+    je 2f
+    rep stosq
+    jmp 3f
+2:  movq %rax, (%rdi)                   /* plain: one store per word */
+    addq $8, %rdi
+    decl %ecx
+    jnz 2b
+3:  movq %rax, (%rbx)
+    jmp hot_round
+
+/* zero_pass_setup: ZV_LO/ZV_SPAN = the union of the two runs (both empty:
+ * span 0, so no page matches), ZV_STRING for this pass.  Clobbers rax,
+ * rcx, rdx, rsi, rdi. */
+zero_pass_setup:
+    movq ZV_CUR_START, %rax
+    movq ZV_CUR_END, %rdx
+    movq ZV_PREV_START, %rsi
+    movq ZV_PREV_END, %rdi
+    testq %rsi, %rsi
+    jz 2f                               /* no previous run: the current */
+    testq %rax, %rax
+    jnz 1f
+    movq %rsi, %rax                     /* no current run: the previous */
+    movq %rdi, %rdx
+    jmp 2f
+1:  cmpq %rsi, %rax
+    cmovaq %rsi, %rax                   /* lo = min of the starts */
+    cmpq %rdi, %rdx
+    cmovbq %rdi, %rdx                   /* hi = max of the ends */
+2:  movq %rax, ZV_LO
+    subq %rax, %rdx
+    movq %rdx, ZV_SPAN
+    /* string: method MT_ZERO_STRING, or alternate and run g / E even */
+    movl MT_P_ZERO_METHOD(%r15), %eax
+    cmpl $MT_ZERO_ALTERNATE, %eax
+    jne 3f
+    movl MT_P_ZERO_EVERY(%r15), %ecx
+    xorl %eax, %eax
+    testl %ecx, %ecx
+    jz 3f
+    movq %r12, %rax
+    xorl %edx, %edx
+    divq %rcx
+    notl %eax
+    andl $1, %eax                       /* even run: 1 */
+3:  movq %rax, ZV_STRING
+    ret
 
 /* put_err: one error record "E<rdi> <rsi> <rdx>\n" (MT_ERR_LEN bytes).
  * Clobbers rax, rcx, rdx, rsi, rdi. */
