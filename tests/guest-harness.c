@@ -141,6 +141,9 @@ static void fill_params(const GuestSpec *spec, const ArchDesc *arch, PayloadPara
         p->ranges[i] = (PayloadRange){ 0, 0 };
     if (spec->set_mmu_off_after)
         p->mmu_off_after = spec->mmu_off_after;
+    p->zero_every = spec->zero_every;
+    p->zero_pages = spec->zero_pages;
+    p->zero_method = spec->zero_method;
 }
 
 Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)

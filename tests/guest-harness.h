@@ -30,6 +30,9 @@ typedef struct {
     PayloadRange ranges[MT_MAX_RANGES];     /* absolute guest physical */
     gboolean set_mmu_off_after; /* else keep the image's default */
     guint32 mmu_off_after;
+    guint32 zero_every;         /* zero runs (migtest-abi.h); 0: off */
+    guint32 zero_pages;
+    guint32 zero_method;
 } GuestSpec;
 
 typedef struct {

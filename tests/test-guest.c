@@ -11,6 +11,10 @@
  *   b-every     a patched B cadence and a smaller window are honoured:
  *               'B' count = completed passes / b_every, nothing written
  *               outside the window.
+ *   zero-run    with zero runs on (plain stores, rep stosq, dc zva) the
+ *               guest runs clean and a paused snapshot has its zero pages
+ *               zero; a zero page given back its old pattern, or one
+ *               non-zero word, is reported by the guest at that word.
  * Suite integration: the whole file must stay well under a minute.
  */
 #include <string.h>
@@ -252,6 +256,150 @@ static void test_b_every(Fixture *f, gconstpointer data)
     guest_free(g);
 }
 
+/* ---- zero runs --------------------------------------------------------- */
+
+/* One run of ZERO_PAGES pages every pass: the zero run moves by a slot a
+ * pass, so every pass zeroes, checks and writes back ZERO_PAGES pages. */
+#define ZERO_EVERY 1
+#define ZERO_PAGES 256
+#define ZERO_TRIES 20           /* pauses until one lands clear of the runs */
+#define ZERO_MARGIN 3           /* pages kept between a corruption and the sweep */
+#define ZERO_WORD 0x5a5a5a5a5a5a5a5aull
+
+typedef struct {
+    BootCase boot;
+    guint32 method;
+    const char *method_name;
+} ZeroCase;
+
+static const ZeroCase zero_cases[] = {
+    { { "x86_64", "default", "pc", "tcg" }, MT_ZERO_ALTERNATE, "alternate" },
+    { { "x86_64", "default", "pc", "kvm" }, MT_ZERO_ALTERNATE, "alternate" },
+    { { "aarch64", "mmu-on", "virt", "tcg" }, MT_ZERO_ALTERNATE, "alternate" },
+    { { "aarch64", "mmu-off-dc-civac", "virt", "tcg" }, MT_ZERO_STRING, "string" },
+};
+
+static Guest *zero_start(const ZeroCase *zc)
+{
+    GuestSpec spec = {
+        .arch = zc->boot.arch, .variant = zc->boot.variant, .machine = zc->boot.machine,
+        .accel = zc->boot.accel, .zero_every = ZERO_EVERY, .zero_pages = ZERO_PAGES,
+        .zero_method = zc->method,
+    };
+
+    return guest_start(&spec, BOOT_MS);
+}
+
+static void test_zero_boot(Fixture *f, gconstpointer data)
+{
+    const ZeroCase *zc = data;
+    g_auto(InvariantResult) inv = { 0 };
+    g_autoptr(RamImage) img = NULL;
+    double first_s, pass_ms;
+    guint64 start, end;
+    Guest *g;
+
+    (void)f;
+    if (g_str_equal(zc->boot.accel, "kvm") && !vm_kvm_usable(arch_lookup(zc->boot.arch))) {
+        g_test_skip("KVM is not usable on this host");
+        return;
+    }
+    g = zero_start(zc);
+    guest_wait_b(g, TIMING_B, BOOT_MS);
+    guest_timing(g, &first_s, &pass_ms);
+    guest_assert_clean(g, TIMING_B);
+    guest_stop(g);
+    guest_settle(g, 100, 5000);
+    img = guest_ram(g, FALSE);
+    guest_assert_invariant(g, img, &inv);
+    /* The run of pass H covers pages the sweep has passed, pass H - 1's
+     * the ones it has not: some are zero unless the boundary sits exactly
+     * where the two meet. */
+    payload_zero_run(&g->params, inv.generation, &start, &end);
+    g_test_message("%s: %" G_GUINT64_FORMAT " zero pages checked", g->label, inv.zero_pages);
+    g_assert_true(inv.zero_pages > 0 || inv.boundary_gpa == start);
+    g_assert_cmpuint(inv.zero_pages, <=, ZERO_PAGES);
+    g_clear_pointer(&img, ram_image_free);
+    guest_cont(g);
+    guest_wait_b(g, TIMING_B + 2, BOOT_MS);
+    guest_assert_clean(g, TIMING_B + 2);
+    guest_free(g);
+}
+
+/* Pages [*first, *last) that are zero now and that the sweep will check
+ * before it changes them, at least ZERO_MARGIN pages clear of it. */
+static gboolean zero_pick(Guest *g, const InvariantResult *inv, guint64 *first, guint64 *last)
+{
+    guint64 n = guest_window_pages(g), H = inv->generation;
+    guint64 k = inv->boundary_gpa ? guest_page_index(g, inv->boundary_gpa) : n;
+    guint64 s, e, a, b, best = 0;
+
+    /* zero(p, H) on pages already visited in pass H ... */
+    if (payload_zero_run(&g->params, H, &s, &e)) {
+        a = guest_page_index(g, s);
+        b = MIN(guest_page_index(g, e - MT_PAGE_SIZE) + 1, k > ZERO_MARGIN ? k - ZERO_MARGIN : 0);
+        if (b > a + 1)
+            *first = a, *last = b, best = b - a;
+    }
+    /* ... or zero(p, H - 1) on pages pass H has not reached. */
+    if (payload_zero_run(&g->params, H - 1, &s, &e)) {
+        a = MAX(guest_page_index(g, s), k + ZERO_MARGIN);
+        b = guest_page_index(g, e - MT_PAGE_SIZE) + 1;
+        if (b > a + 1 && b - a > best)
+            *first = a, *last = b, best = b - a;
+    }
+    return best >= 2;
+}
+
+static void test_zero_corrupt(Fixture *f, gconstpointer data)
+{
+    const ZeroCase *zc = data;
+    guint64 first = 0, last = 0, p, q, G;
+    SerialError want[2];
+    SerialCounts before = { 0 };
+    guint tries;
+    Guest *g;
+
+    (void)f;
+    g = zero_start(zc);
+    guest_wait_b(g, BOOT_B, BOOT_MS);
+    for (tries = 0; tries < ZERO_TRIES; tries++) {
+        g_auto(InvariantResult) inv = { 0 };
+        g_autoptr(RamImage) img = NULL;
+
+        guest_stop(g);
+        before = guest_settle(g, 100, 5000);
+        img = guest_ram(g, TRUE);
+        guest_assert_invariant(g, img, &inv);
+        if (zero_pick(g, &inv, &first, &last)) {
+            p = guest_page_gpa(g, first);
+            q = guest_page_gpa(g, last - 1);
+            G = guest_page_index(g, p) < (inv.boundary_gpa ? guest_page_index(g,
+                inv.boundary_gpa) : guest_window_pages(g)) ? inv.generation : inv.generation - 1;
+            g_assert_true(ram_page_is_zero(img, p));
+            g_assert_true(ram_page_is_zero(img, q));
+            /* p gets back the pattern it held before pass G zeroed it; q
+             * one stray word in its middle. */
+            ram_put64(img, p, G - 1);
+            ram_put64(img, p + MT_PAGE_SIZE - 8, verify_tail(G - 1, p));
+            ram_put64(img, q + MT_HOT_WORD_OFFSET + 8, ZERO_WORD);
+            want[0] = (SerialError){ p, 0, G - 1, 0 };
+            want[1] = (SerialError){ q + MT_HOT_WORD_OFFSET + 8, 0, ZERO_WORD, 0 };
+            g_test_message("%s: old pattern %" G_GUINT64_FORMAT " into zero page 0x%"
+                           G_GINT64_MODIFIER "x, a word into 0x%" G_GINT64_MODIFIER "x "
+                           "(generation %" G_GUINT64_FORMAT ", pause %u)", g->label, G - 1,
+                           p, q, G, tries);
+            break;
+        }
+        guest_cont(g);
+        g_usleep(3000 + tries * 1000);
+    }
+    g_assert_cmpuint(tries, <, ZERO_TRIES);
+    guest_cont(g);
+    guest_expect_records(g, before.errors, want, 2, RECORD_MS);
+    guest_free(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -270,5 +418,17 @@ int main(int argc, char **argv)
                test_b_every, harness_fixture_check);
     g_test_add("/guest/b-every/aarch64-mmu-on", Fixture, &boot_cases[3], harness_fixture_check,
                test_b_every, harness_fixture_check);
+    for (guint i = 0; i < G_N_ELEMENTS(zero_cases); i++) {
+        const ZeroCase *zc = &zero_cases[i];
+        g_autofree char *path = g_strdup_printf("/guest/zero-run/boot/%s/%s/%s/%s",
+                                                zc->boot.arch, zc->boot.variant,
+                                                zc->boot.accel, zc->method_name);
+        g_test_add(path, Fixture, zc, harness_fixture_check, test_zero_boot,
+                   harness_fixture_check);
+    }
+    g_test_add("/guest/zero-run/corrupt/x86_64", Fixture, &zero_cases[0],
+               harness_fixture_check, test_zero_corrupt, harness_fixture_check);
+    g_test_add("/guest/zero-run/corrupt/aarch64-mmu-on", Fixture, &zero_cases[2],
+               harness_fixture_check, test_zero_corrupt, harness_fixture_check);
     return g_test_run();
 }
