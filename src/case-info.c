@@ -78,6 +78,9 @@ static void exercises_guest(const CaseInstance *c, GPtrArray *out)
         add(out, "guest: payload variant %s", d->variant ? d->variant : c->arch->default_variant);
     if (d->hot_pages)
         add(out, "a hot set of %u pages rewritten between sweep steps", d->hot_pages);
+    if (d->zero_every)
+        add(out, "runs of %u pages zeroed every %u passes (method %u, migtest-abi.h) and "
+            "written back later", d->zero_pages, d->zero_every, d->zero_method);
     if (d->mmu_off_after)
         add(out, "the guest turns its MMU off after %u passes", d->mmu_off_after);
     if (d->coherency_case)

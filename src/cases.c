@@ -1,6 +1,7 @@
 /* cases.c: the scenario table (see cases.h). */
 #include "cases.h"
 
+#include "migtest-abi.h"
 #include "mt-error.h"
 #include "tlscreds.h"
 
@@ -69,6 +70,11 @@ static gboolean xbzrle_hit(const MigrateStats *s, gpointer unused)
 #define MMU_OFF_LATE_PASSES 200
 /* Long enough to prove "does not converge" across many iterations. */
 #define HOLD_ACTIVE_MS 3000
+/* Zero runs (migtest-abi.h): 4 MiB of pages (8 multifd packets of 128
+ * pages, so whole packets are all-zero) zeroed every other pass, by plain
+ * stores and rep stosq / dc zva in turn, and written back two passes
+ * later. */
+#define ZERO_RUNS .zero_every = 2, .zero_pages = 1024, .zero_method = MT_ZERO_ALTERNATE
 
 static const CaseDesc case_table[] = {
     { .name = "precopy/tcp", .summary = "plain precopy of a live guest over a TCP socket", .transport = TRANSPORT_TCP, .smoke = TRUE },
@@ -102,10 +108,22 @@ static const CaseDesc case_table[] = {
       .capabilities = caps_multifd, .params = params_multifd_zstd,
       .observe = OBSERVE_MULTIFD,
       .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+    /* Pages that turn all-zero again while dirty: zero-page detection. */
+    { .name = "precopy/tcp/zero-run", .summary = "precopy while the guest zeroes runs of pages and writes them back", .transport = TRANSPORT_TCP, ZERO_RUNS },
+    { .name = "multifd/none/zero-run", .summary = "multifd (no compression) while the guest zeroes runs of pages", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_multifd_none, ZERO_RUNS,
+      .observe = OBSERVE_MULTIFD },
+    { .name = "multifd/zstd/zero-run", .summary = "multifd with zstd while the guest zeroes runs of pages", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_multifd_zstd, ZERO_RUNS,
+      .observe = OBSERVE_MULTIFD, .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
     /* The destination runs before the copy ends: exact does not apply. */
     { .name = "postcopy/tcp", .summary = "postcopy: the destination runs and pulls the pages it faults on", .transport = TRANSPORT_TCP,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
       .postcopy = TRUE, .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK,
+      .observe = OBSERVE_POSTCOPY },
+    { .name = "postcopy/tcp/zero-run", .summary = "postcopy while the guest zeroes runs of pages and writes them back", .transport = TRANSPORT_TCP,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, ZERO_RUNS, .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK,
       .observe = OBSERVE_POSTCOPY },
     { .name = "postcopy/tcp/hot", .summary = "postcopy while the guest rewrites a hot set of pages", .transport = TRANSPORT_TCP,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
@@ -218,6 +236,8 @@ const char *case_desc_impossible(const CaseDesc *d)
         if (d->postcopy)
             return "postcopy needs a bidirectional channel";
     }
+    if (d->linux_guest && (d->zero_every || d->hot_pages))
+        return "the linux payload has no parameter block for zero runs or a hot set";
     if (d->accel_props && !d->only_accel)
         return "accelerator properties need a fixed accelerator";
     return NULL;

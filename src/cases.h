@@ -85,6 +85,9 @@ typedef struct {
     gboolean release_stops_source;
     gboolean release_after_mmu_off; /* once the guest has passed mmu_off_after */
     guint hot_pages;                /* payload hot set size, 0: none */
+    guint zero_every;               /* payload zero runs: passes between two, 0: none */
+    guint zero_pages;               /* pages in a zero run */
+    guint zero_method;              /* MT_ZERO_* */
     const char *variant;            /* payload variant, NULL: the arch's default */
     gboolean linux_guest;           /* a stock kernel with our /init */
     guint mmu_off_after;            /* mmu-off-late: passes before MMU off */

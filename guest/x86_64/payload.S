@@ -77,12 +77,15 @@
  *            ring 0 and ring 3) clobber only these, so the registers
  *            above survive calls.
  *    Zero runs (migtest-abi.h, "Zero runs") keep their per-pass state in
- *    memory, in the ZV_* words just above the stack (no register left):
- *    the pages of zero(p, g - 1) and of zero(p, g), the union of both as
- *    lo and span (page p is in it iff p - lo < span, unsigned), whether
- *    this pass zeroes with rep stosq, and three constants set once (slot
- *    0's address, the slot count, a run's size in bytes).  The per-page
- *    cost with zero runs off is one sub and one cmp against span 0.
+ *    xmm0-xmm9 (the ZV_* names; no general register is left, and guest
+ *    RAM is out: a word rewritten every pass is a hot page, which QEMU
+ *    7.2's TCG loses, docs/findings/003, and would blur what a zero-run
+ *    case tests): the pages of zero(p, g - 1) and of zero(p, g), the
+ *    union of both as lo and span (page p is in it iff p - lo < span,
+ *    unsigned), whether this pass zeroes with rep stosq, and three
+ *    constants set once (slot 0's address, the slot count, a run's size
+ *    in bytes).  The per-page cost with zero runs off is two movq from
+ *    xmm, a sub and a cmp against span 0.
  *    Zero check: repe scasq with rdi = word, rcx = words left, rax = 0;
  *    zeroing: rdi = word, rcx = words left, rax = 0 (rep stosq or a
  *    loop of movq), the head stored last.
@@ -147,20 +150,18 @@
 
 #define TAIL_OFF            (MT_PAGE_SIZE - 8)  /* tail word of a page */
 #define PAGE_WORDS          (MT_PAGE_SIZE / 8)
-/* Zero-run state (see the register map): 8-byte words just below
- * MT_X86_STACK_TOP; the stack starts below them. */
-#define ZV_PREV_START       (ZV_BASE + 0)       /* zero(p, g - 1): [start, end) */
-#define ZV_PREV_END         (ZV_BASE + 8)
-#define ZV_CUR_START        (ZV_BASE + 16)      /* zero(p, g) */
-#define ZV_CUR_END          (ZV_BASE + 24)
-#define ZV_LO               (ZV_BASE + 32)      /* union of both: lo, span */
-#define ZV_SPAN             (ZV_BASE + 40)
-#define ZV_STRING           (ZV_BASE + 48)      /* 1: rep stosq this pass */
-#define ZV_SLOT0            (ZV_BASE + 56)      /* GPA of slot 0 */
-#define ZV_SLOTS            (ZV_BASE + 64)      /* slot count (1 when off) */
-#define ZV_RUN_BYTES        (ZV_BASE + 72)      /* R * MT_PAGE_SIZE */
-#define ZV_SIZE             80
-#define ZV_BASE             (MT_X86_STACK_TOP - ZV_SIZE)
+/* Zero-run state (see the register map), in the low quadword of: */
+#define ZV_PREV_START       %xmm0       /* zero(p, g - 1): [start, end) */
+#define ZV_PREV_END         %xmm1
+#define ZV_CUR_START        %xmm2       /* zero(p, g) */
+#define ZV_CUR_END          %xmm3
+#define ZV_LO               %xmm4       /* union of both: lo, span */
+#define ZV_SPAN             %xmm5
+#define ZV_STRING           %xmm6       /* 1: rep stosq this pass */
+#define ZV_SLOT0            %xmm7       /* GPA of slot 0 */
+#define ZV_SLOTS            %xmm8       /* slot count (1 when off) */
+#define ZV_RUN_BYTES        %xmm9       /* R * MT_PAGE_SIZE */
+#define X86_CR4_OSFXSR      0x200       /* SSE instructions allowed */
 /* Range 0's start in the parameter block: hot page 0. */
 #define P_RANGE0_START      (MT_P_RANGES + MT_P_RANGE_START)
 #define P_RANGE0_END        (MT_P_RANGES + MT_P_RANGE_END)
@@ -213,9 +214,6 @@
 .if MT_ZERO_PLAIN != 0 || MT_ZERO_STRING != 1
 .error "ZV_STRING is computed as method == MT_ZERO_STRING (1) or alternate's parity"
 .endif
-.if ZV_BASE & 7 || ZV_BASE < MT_X86_PT_END + MT_PAGE_SIZE
-.error "the zero-run words need their own room above the stack"
-.endif
 
 /* ZERO_RUN gen, start, end: the pages of zero(p, gen) into the two
  * memory words: slot ((gen / E) - 1) mod S, or 0, 0 when zero runs are
@@ -233,13 +231,15 @@
     jz 1f
     decq %rax
     xorl %edx, %edx
-    divq ZV_SLOTS                       /* rdx = slot */
+    movq ZV_SLOTS, %rcx
+    divq %rcx                           /* rdx = slot */
     movq %rdx, %rax
-    mulq ZV_RUN_BYTES
+    movq ZV_RUN_BYTES, %rcx
+    mulq %rcx
     movq ZV_SLOT0, %rsi
     addq %rax, %rsi
     movq %rsi, %rdi
-    addq ZV_RUN_BYTES, %rdi
+    addq %rcx, %rdi
 1:  movq %rsi, \start
     movq %rdi, \end
 .endm
@@ -338,7 +338,7 @@ pm32:
 
     /* Long mode: PAE, CR3, EFER.LME, paging on, far jump. */
     movl %cr4, %eax
-    orl $X86_CR4_PAE, %eax
+    orl $X86_CR4_PAE + X86_CR4_OSFXSR, %eax     /* OSFXSR: xmm, see ring 3 */
     movl %eax, %cr4
     movl $MT_X86_PML4, %eax
     movl %eax, %cr3
@@ -541,7 +541,7 @@ user_alias:
     subq %r14, %rax
     jmp *%rax
 user_start:
-    movl $ZV_BASE, %esp
+    movl $MT_X86_STACK_TOP, %esp
 
     /* Zero-run constants: slot 0 = range 0 start + K pages; the slot
      * count (1 with zero runs off, so the per-pass divq is defined). */
@@ -552,12 +552,14 @@ user_start:
     movl MT_P_ZERO_PAGES(%r15), %ecx
     shlq $MT_PAGE_SHIFT, %rcx
     movq %rcx, ZV_RUN_BYTES
-    movq $1, ZV_SLOTS
+    movl $1, %eax
+    movq %rax, ZV_SLOTS
     movl MT_P_ZERO_EVERY(%r15), %eax
     testl %eax, %eax
     jz 1f
+    movq ZV_SLOT0, %rdx
     movq P_RANGE0_END(%r15), %rax
-    subq ZV_SLOT0, %rax                 /* bytes after the hot set */
+    subq %rdx, %rax                     /* bytes after the hot set */
     xorl %edx, %edx
     divq %rcx                           /* validated: >= MT_ZERO_MIN_SLOTS */
     movq %rax, ZV_SLOTS
@@ -579,9 +581,11 @@ range:
     movq MT_P_RANGE_START(%r8), %rbx
     movq MT_P_RANGE_END(%r8), %rbp
 page:
-    movq %rbx, %rax                     /* in zero(p, g - 1) or zero(p, g)? */
-    subq ZV_LO, %rax
-    cmpq ZV_SPAN, %rax
+    movq ZV_LO, %rcx                    /* in zero(p, g - 1) or zero(p, g)? */
+    movq %rbx, %rax
+    subq %rcx, %rax
+    movq ZV_SPAN, %rcx
+    cmpq %rcx, %rax
     jb zero_page
 check_head:
     testq %r13, %r13
@@ -596,9 +600,11 @@ check_tail:
     cmpq %rsi, %rdx
     jne tail_bad
 write:
-    movq %rbx, %rax                     /* zero(p, g)? decided there */
-    subq ZV_LO, %rax
-    cmpq ZV_SPAN, %rax
+    movq ZV_LO, %rcx                    /* zero(p, g)? decided there */
+    movq %rbx, %rax
+    subq %rcx, %rax
+    movq ZV_SPAN, %rcx
+    cmpq %rcx, %rax
     jb zero_write
 write_pattern:
     /* Tail first, then head: with x86's ordered stores, a page whose head
@@ -680,9 +686,11 @@ hot_bad:                                /* rdi = word, rsi = h - 1, rdx = found 
  * zero(p, g - 1): every word must be 0; else the ordinary head/tail check.
  * A zero page that stays zero (and checked clean) is not written again. */
 zero_page:
-    cmpq ZV_PREV_START, %rbx
+    movq ZV_PREV_START, %rax
+    cmpq %rax, %rbx
     jb check_head
-    cmpq ZV_PREV_END, %rbx
+    movq ZV_PREV_END, %rax
+    cmpq %rax, %rbx
     jae check_head
     movq %rbx, %rdi
     movl $PAGE_WORDS, %ecx
@@ -694,24 +702,29 @@ zero_page:
     xorl %esi, %esi
     call put_err
     jmp write                           /* the write repairs the page */
-1:  cmpq ZV_CUR_START, %rbx             /* still zero in pass g? done */
+1:  movq ZV_CUR_START, %rax             /* still zero in pass g? done */
+    cmpq %rax, %rbx
     jb write_pattern
-    cmpq ZV_CUR_END, %rbx
+    movq ZV_CUR_END, %rax
+    cmpq %rax, %rbx
     jb hot_round
     jmp write_pattern
 
 /* zero_write: p (rbx) in the union, checked; zero it if in zero(p, g):
  * every word but the head (ascending), then the head. */
 zero_write:
-    cmpq ZV_CUR_START, %rbx
+    movq ZV_CUR_START, %rax
+    cmpq %rax, %rbx
     jb write_pattern
-    cmpq ZV_CUR_END, %rbx
+    movq ZV_CUR_END, %rax
+    cmpq %rax, %rbx
     jae write_pattern
     leaq 8(%rbx), %rdi
     movl $PAGE_WORDS - 1, %ecx
+    movq ZV_STRING, %rdx
     xorl %eax, %eax
-    cmpq $0, ZV_STRING
-    je 2f
+    testq %rdx, %rdx
+    jz 2f
     rep stosq
     jmp 3f
 2:  movq %rax, (%rdi)                   /* plain: one store per word */
