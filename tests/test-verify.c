@@ -621,7 +621,7 @@ static void zero_setup(Fixture *f, gconstpointer u)
 static void test_zero_clean(Fixture *f, gconstpointer u)
 {
     InvariantResult r;
-    ExactResult e;
+    g_auto(ExactResult) e = { 0 };
     g_autoptr(GError) error = NULL;
 
     (void)u;
@@ -664,7 +664,7 @@ static void test_zero_in_progress(Fixture *f, gconstpointer u)
  * holds the pattern it had before.  Reported at the page's own GPA. */
 static void test_zero_old_pattern(Fixture *f, gconstpointer u)
 {
-    ExactResult e;
+    g_auto(ExactResult) e = { 0 };
     g_autoptr(GError) error = NULL;
 
     (void)u;
