@@ -663,9 +663,9 @@ static void page_head(GString *h, const char *css, guint nruns)
                     "<title>migtest report</title>\n<style>\n");
     g_string_append(h, css);
     g_string_append_printf(h, "</style>\n</head>\n<body data-runs=\"%u\">\n"
-                           "<h1>migtest report</h1>\n<noscript><p class=\"noscript\">Scripts "
-                           "are off: the charts are not drawn, but every figure is in the "
-                           "tables and the page maps below.</p></noscript>\n", nruns);
+                           "<h1>migtest report</h1>\n<p class=\"noscript\" id=\"no-js\">"
+                           "Scripts are off or blocked: the charts are not drawn, but every "
+                           "figure is in the tables and the page maps below.</p>\n", nruns);
 }
 
 /* Chart.js is MIT-licensed: say so where it is shipped. */

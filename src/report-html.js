@@ -24,6 +24,9 @@
     body.dataset.jsErrors = '0';
 
     var t0 = performance.now();
+    /* The notice for pages whose scripts are blocked (a <noscript> would
+     * not show when a Content-Security-Policy blocks them). */
+    document.getElementById('no-js').remove();
     var runs = JSON.parse(document.getElementById('migtest-data').textContent);
     var MiB = 1024 * 1024;
     var PAGE = 4096;                // QEMU's dirty-pages-rate counts target pages
@@ -83,13 +86,16 @@
         if (done !== null && m.downtime_ms > 0)
             out.bands.push({ from: (done - m.downtime_ms) / 1000, to: done / 1000,
                              fill: 'rgba(255,127,14,0.25)' });
-        var gap = m.heartbeat_gap;
-        if (gap) {
-            out.bands.push({ from: gap.start_ms / 1000, to: gap.end_ms / 1000,
-                             fill: 'rgba(214,39,40,0.18)' });
-            if (gap.hold_start_ms !== undefined)
-                out.bands.push({ from: gap.hold_start_ms / 1000, to: gap.hold_end_ms / 1000,
-                                 fill: 'rgba(120,120,120,0.25)' });
+        var gap = m.heartbeat_gap, red = 'rgba(214,39,40,0.22)';
+        /* The gap less migtest's hold is what the guest is said to have
+         * observed: red on either side of the grey hold. */
+        if (gap && gap.hold_start_ms !== undefined) {
+            out.bands.push({ from: gap.start_ms / 1000, to: gap.hold_start_ms / 1000, fill: red });
+            out.bands.push({ from: gap.hold_start_ms / 1000, to: gap.hold_end_ms / 1000,
+                             fill: 'rgba(120,120,120,0.22)' });
+            out.bands.push({ from: gap.hold_end_ms / 1000, to: gap.end_ms / 1000, fill: red });
+        } else if (gap) {
+            out.bands.push({ from: gap.start_ms / 1000, to: gap.end_ms / 1000, fill: red });
         }
         return out;
     }
@@ -290,6 +296,7 @@
                             : bars(canvas, kind);
         charts.push(chart);
         canvas.dataset.drawn = '1';
+        canvas.dataset.datasets = String(chart.data.datasets.length);
         canvas.dataset.ok = drewData(chart) ? '1' : '0';
     }
 
