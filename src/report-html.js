@@ -114,6 +114,8 @@
             ctx.clip();
             opts.sets.forEach(function (set) {
                 set.bands.forEach(function (b) {
+                    if (!(b.to > b.from))
+                        return;
                     var l = x.getPixelForValue(b.from), r = x.getPixelForValue(b.to);
                     ctx.fillStyle = b.fill;
                     ctx.fillRect(l, a.top, Math.max(r - l, 2), a.bottom - a.top);
