@@ -640,11 +640,13 @@ static void one_case(GString *h, const Page *p, guint ci)
         canvas(h, "bytes", (int)ci, 220);
         canvas(h, "rates", (int)ci, 220);
         canvas(h, "control", (int)ci, 180);
-        g_string_append(h, "</div>\n<p class=\"key\">x: seconds since the migrate command. "
+        g_string_append_printf(h, "</div>\n<p class=\"key\">x: seconds since the migrate command. "
                         "Dashed lines: status changes; dotted: dirty syncs (passes); "
                         "orange band: QEMU's downtime, ending at completed; red band: the "
                         "heartbeat gap the guest saw; grey band: migtest holding the "
-                        "destination paused to verify it.</p>\n");
+                        "destination paused to verify it%s.</p>\n",
+                        p->nruns > 1 ? " (with several runs: one strip of bands per run, "
+                        "in run order, along the top)" : "");
     }
     for (guint r = 0; r < p->nruns; r++) {
         JsonObject *c = case_of(p, r, p->names->pdata[ci]);

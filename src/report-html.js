@@ -112,13 +112,18 @@
             ctx.beginPath();
             ctx.rect(a.left, a.top, a.right - a.left, a.bottom - a.top);
             ctx.clip();
-            opts.sets.forEach(function (set) {
+            /* One run: bands span the plot; several: a strip per run along
+             * the top, so that the runs' bands do not cover each other. */
+            var strips = opts.sets.length > 1;
+            opts.sets.forEach(function (set, i) {
+                var top = strips ? a.top + i * 9 : a.top;
+                var height = strips ? 7 : a.bottom - a.top;
                 set.bands.forEach(function (b) {
                     if (!(b.to > b.from))
                         return;
                     var l = x.getPixelForValue(b.from), r = x.getPixelForValue(b.to);
-                    ctx.fillStyle = b.fill;
-                    ctx.fillRect(l, a.top, Math.max(r - l, 2), a.bottom - a.top);
+                    ctx.fillStyle = strips ? b.fill.replace(/[0-9.]+\)$/, '0.8)') : b.fill;
+                    ctx.fillRect(l, top, Math.max(r - l, 2), height);
                 });
                 set.lines.forEach(function (m) {
                     var px = x.getPixelForValue(m.x);
