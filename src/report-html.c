@@ -27,8 +27,9 @@ static const char *const outcomes[] = { "pass", "fail", "skip", "error" };
 typedef struct {
     const ReportRun *runs;
     guint nruns;
-    GPtrArray *names;           /* const char *, borrowed from the JSON */
+    GPtrArray *names;           /* const char *: the JSON's, or in keys */
     GPtrArray *by_name;         /* per run: GHashTable name -> JsonObject */
+    GPtrArray *keys;            /* char *: "NAME #k" for repeats (--repeat) */
 } Page;
 
 static JsonArray *get_array(JsonObject *o, const char *name)
@@ -76,6 +77,7 @@ static void page_init(Page *p, const ReportRun *runs, guint nruns)
     p->nruns = nruns;
     p->names = g_ptr_array_new();
     p->by_name = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
+    p->keys = g_ptr_array_new_with_free_func(g_free);
     for (guint r = 0; r < nruns; r++) {
         JsonArray *cases = get_array(json_node_get_object(runs[r].root), "cases");
         GHashTable *map = g_hash_table_new(g_str_hash, g_str_equal);
@@ -84,6 +86,12 @@ static void page_init(Page *p, const ReportRun *runs, guint nruns)
         for (guint i = 0; cases && i < json_array_get_length(cases); i++) {
             JsonObject *c = json_array_get_object_element(cases, i);
             const char *name = qmp_get_string(c, "name");
+            /* A case run k times (--repeat) is "NAME", "NAME #2", ...;
+             * report-html.js names them the same way. */
+            for (guint k = 2; name && g_hash_table_contains(map, name); k++) {
+                g_ptr_array_add(p->keys, g_strdup_printf("%s #%u", qmp_get_string(c, "name"), k));
+                name = g_ptr_array_index(p->keys, p->keys->len - 1);
+            }
             if (!name)
                 continue;
             g_hash_table_insert(map, (gpointer)name, c);
@@ -97,6 +105,7 @@ static void page_clear(Page *p)
 {
     g_ptr_array_unref(p->names);
     g_ptr_array_unref(p->by_name);
+    g_ptr_array_unref(p->keys);
 }
 
 /* ---- writing HTML -------------------------------------------------- */

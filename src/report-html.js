@@ -36,9 +36,15 @@
         dirty: '#9467bd', throttle: '#d62728', syncs: '#7f7f7f', requests: '#17becf'
     };
     var DASH = { remaining: [6, 3], dirty: [6, 3], syncs: [6, 3], requests: [2, 2] };
+    /* A case run k times (--repeat) is "NAME", "NAME #2", ... as in C. */
     var byName = runs.map(function (run) {
         var m = {};
-        (run.report.cases || []).forEach(function (c) { m[c.name] = c; });
+        (run.report.cases || []).forEach(function (c) {
+            var key = c.name;
+            for (var k = 2; m[key] !== undefined; k++)
+                key = c.name + ' #' + k;
+            m[key] = c;
+        });
         return m;
     });
     var charts = [];

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 #include "mt-error.h"
+#include "report.h"
 #include "report-html.h"
 
 #define HOSTILE "/x86_64/</script><b>&\"x"
@@ -133,6 +134,82 @@ static void test_overlay(void)
     g_assert_nonnull(strstr(two, "<tr data-run=\"1\">"));
 }
 
+/* --repeat puts a case in a report k times: each keeps its own row. */
+static void test_repeats(void)
+{
+    g_autoptr(JsonNode) a = report_new("kvm");
+    JsonArray *cases = json_object_get_array_member(json_node_get_object(a), "cases");
+    ReportRun run = { "kvm", a };
+    g_autofree char *html = NULL;
+
+    json_array_add_element(cases, json_node_copy(json_array_get_element(cases, 1)));
+    html = report_html_render(&run, 1, NULL);
+    g_assert_nonnull(strstr(html, ">/x86_64/failed</a>"));
+    g_assert_nonnull(strstr(html, ">/x86_64/failed #2</a>"));
+    g_assert_cmpuint(count(html, "<tr data-case="), ==, 3);
+}
+
+/* What the page is drawn from: the new series and page list next to the
+ * keys that were there before them. */
+static void test_json_keeps_series(void)
+{
+    g_autoptr(CaseResult) r = g_new0(CaseResult, 1);
+    g_autoptr(GPtrArray) results = g_ptr_array_new();
+    ReportHost host = { "x86_64", "6.1", NULL };
+    MigrateSample s = { .t_ms = 50, .status = "active", .transferred = 7, .mbps = 1.5,
+                        .postcopy_requests = -1 };
+    MigrateEvent e = { .t_ms = 60, .pass = 2 };
+    ExactDiff d = { .gpa = 0x2345678, .shown = 1, .src = { 0x87 }, .dst = { 0x78 },
+                    .bytes_differing = 1 };
+    g_autoptr(JsonNode) root = NULL;
+    JsonObject *c, *m, *ex, *gap;
+    JsonArray *pages;
+
+    r->name = g_strdup("/x86_64/x");
+    r->arch = "x86_64";
+    r->outcome = OUTCOME_FAIL;
+    r->mig.start_us = 1000000;
+    r->mig.samples = g_array_new(FALSE, FALSE, sizeof(MigrateSample));
+    r->mig.events = g_array_new(FALSE, FALSE, sizeof(MigrateEvent));
+    g_array_append_val(r->mig.samples, s);
+    g_array_append_val(r->mig.events, e);
+    r->gap_start_us = 1080000;
+    r->gap_end_us = 1160000;
+    r->exact_ran = TRUE;
+    r->exact.pages_differing = 5000;
+    r->exact.ndiffs = 1;
+    r->exact.diffs[0] = d;
+    r->exact.pages = g_array_new(FALSE, FALSE, sizeof(ExactDiff));
+    g_array_append_val(r->exact.pages, d);
+    g_ptr_array_add(results, r);
+    root = report_json_new(results, NULL, &host, NULL);
+    c = json_array_get_object_element(json_object_get_array_member(
+            json_node_get_object(root), "cases"), 0);
+    m = json_object_get_object_member(c, "metrics");
+    ex = json_object_get_object_member(json_object_get_object_member(c, "verify"), "exact");
+    g_assert_true(json_object_has_member(m, "total_ms"));
+    g_assert_true(json_object_has_member(m, "observed_downtime_ms"));
+    g_assert_cmpint(json_array_get_length(json_object_get_array_member(m, "samples")), ==, 1);
+    g_assert_false(json_object_has_member(json_array_get_object_element(
+        json_object_get_array_member(m, "samples"), 0), "postcopy_requests"));
+    g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(
+        json_object_get_array_member(m, "events"), 0), "pass"), ==, 2);
+    gap = json_object_get_object_member(m, "heartbeat_gap");
+    g_assert_cmpint(json_object_get_int_member(gap, "start_ms"), ==, 80);
+    g_assert_cmpint(json_object_get_int_member(gap, "end_ms"), ==, 160);
+    g_assert_cmpint(json_object_get_int_member(ex, "pages_differing"), ==, 5000);
+    g_assert_cmpint(json_array_get_length(json_object_get_array_member(ex, "first_differing")),
+                    ==, 1);
+    pages = json_object_get_array_member(ex, "differing_pages");
+    g_assert_cmpint(json_array_get_length(pages), ==, 1);
+    g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(pages, 0),
+                                                  "page"), ==, "0x2345000");
+    g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(pages, 0),
+                                                  "src"), ==, "87");
+    g_assert_cmpint(json_object_get_int_member(ex, "differing_pages_limit"), ==,
+                    VERIFY_MAX_PAGES);
+}
+
 static void test_load_refuses_other_json(void)
 {
     g_autofree char *dir = g_dir_make_tmp("migtest-html-XXXXXX", NULL);
@@ -161,5 +238,7 @@ int main(int argc, char **argv)
     g_test_add_func("/report-html/charts-and-map", test_charts_and_map);
     g_test_add_func("/report-html/overlay", test_overlay);
     g_test_add_func("/report-html/load-refuses-other-json", test_load_refuses_other_json);
+    g_test_add_func("/report-html/repeats", test_repeats);
+    g_test_add_func("/report-html/json-keeps-series", test_json_keeps_series);
     return g_test_run();
 }
