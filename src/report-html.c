@@ -541,6 +541,30 @@ static void map_pages(GString *h, const MapGeom *g, JsonArray *pages)
     }
 }
 
+/* Words the invariant found wrong (first VERIFY_MAX_REPORTED), orange. */
+static void map_violations(GString *h, const MapGeom *g, JsonObject *inv)
+{
+    JsonArray *rep = get_array(inv, "reported");
+
+    for (guint i = 0; rep && i < json_array_get_length(rep); i++) {
+        JsonObject *v = json_array_get_object_element(rep, i);
+        gint64 cell = map_cell(g, get_hex(v, "gpa"));
+        if (cell < 0)
+            continue;
+        g_string_append_printf(h, "<rect class=\"violation\" data-gpa=\"%s\" x=\"%" G_GINT64_FORMAT
+                               "\" y=\"%" G_GINT64_FORMAT "\" width=\"%d\" height=\"%d\" "
+                               "fill=\"#ff9800\"><title>invariant: word ",
+                               qmp_get_string(v, "gpa"), (cell % MAP_COLUMNS) * MAP_CELL_PX,
+                               (cell / MAP_COLUMNS) * MAP_CELL_PX, MAP_CELL_PX, MAP_CELL_PX);
+        esc(h, qmp_get_string(v, "gpa"));
+        g_string_append(h, " expected ");
+        esc(h, qmp_get_string(v, "expected"));
+        g_string_append(h, " found ");
+        esc(h, qmp_get_string(v, "found"));
+        g_string_append(h, "</title></rect>");
+    }
+}
+
 static void page_table(GString *h, JsonObject *ex, JsonArray *pages)
 {
     static const char *const cols[] = { "page", "first differing byte", "bytes differing",
@@ -574,10 +598,11 @@ static void page_map(GString *h, JsonObject *c)
 {
     JsonObject *ex = exact_of(c);
     JsonArray *pages = get_array(ex, "differing_pages");
+    JsonObject *inv = qmp_get_object(qmp_get_object(c, "verify"), "invariant");
     MapGeom g = { .ram = get_array(ex, "ram"), .per_cell = 1 };
     guint64 rows;
 
-    if (!g.ram || qmp_get_int(ex, "pages_differing") <= 0)
+    if (!g.ram || (qmp_get_int(ex, "pages_differing") <= 0 && qmp_get_int(inv, "violations") <= 0))
         return;
     for (guint i = 0; i < json_array_get_length(g.ram); i++)
         g.pages += (guint64)qmp_get_int(json_array_get_object_element(g.ram, i), "bytes") / PAGE_BYTES;
@@ -593,12 +618,15 @@ static void page_map(GString *h, JsonObject *c)
                            rows * MAP_CELL_PX, g.pages, g.per_cell, MAP_COLUMNS * MAP_CELL_PX,
                            rows * MAP_CELL_PX);
     map_window(h, &g, c);
+    map_violations(h, &g, inv);
     map_pages(h, &g, pages);
     g_string_append(h, "</svg>\n");
     g_string_append_printf(h, "<p class=\"key\"><span class=\"swatch ram\"></span> guest RAM "
                            "(%" G_GUINT64_FORMAT " page%s per cell, %d cells a row) "
                            "<span class=\"swatch window\"></span> test window "
-                           "<span class=\"swatch diff\"></span> differing page</p>\n",
+                           "<span class=\"swatch diff\"></span> differing page "
+                           "<span class=\"swatch violation\"></span> word the invariant "
+                           "found wrong</p>\n",
                            g.per_cell, g.per_cell > 1 ? "s" : "", MAP_COLUMNS);
     page_table(h, ex, pages);
 }

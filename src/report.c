@@ -215,6 +215,24 @@ static void json_exact(JsonBuilder *b, const CaseResult *r)
     json_builder_end_object(b);
 }
 
+/* The words that broke the invariant, for the page map's second colour. */
+static void json_invariant_evidence(JsonBuilder *b, const InvariantResult *inv)
+{
+    json_int(b, "violations", (gint64)inv->violations);
+    if (inv->boundary_gpa)
+        json_hex64(b, "boundary_gpa", inv->boundary_gpa);
+    json_builder_set_member_name(b, "reported");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < inv->nreported; i++) {
+        json_builder_begin_object(b);
+        json_hex64(b, "gpa", inv->reported[i].gpa);
+        json_hex64(b, "expected", inv->reported[i].expected);
+        json_hex64(b, "found", inv->reported[i].found);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+}
+
 static void json_verify(JsonBuilder *b, const CaseResult *r)
 {
     json_builder_set_member_name(b, "verify");
@@ -226,6 +244,7 @@ static void json_verify(JsonBuilder *b, const CaseResult *r)
         json_builder_set_member_name(b, "ok");
         json_builder_add_boolean_value(b, r->invariant.ok);
         json_str(b, "detail", r->invariant.detail);
+        json_invariant_evidence(b, &r->invariant);
         json_builder_end_object(b);
     } else {
         json_builder_add_null_value(b);

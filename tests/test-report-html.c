@@ -43,7 +43,9 @@ static JsonNode *report_new(const char *accel)
         "   \"verify\": {\"exact\": {\"pages_compared\": 38400, \"pages_differing\": 1,"
         "     \"differing_pages_limit\": 4096, \"ram\": [{\"gpa\": \"0x0\", \"bytes\": 157286400}],"
         "     \"differing_pages\": [{\"gpa\": \"0x2345678\", \"page\": \"0x2345000\","
-        "        \"src\": \"87\", \"dst\": \"78\", \"bytes_differing\": 1}]}}}"
+        "        \"src\": \"87\", \"dst\": \"78\", \"bytes_differing\": 1}]},"
+        "     \"invariant\": {\"ok\": false, \"detail\": \"1 violation\", \"violations\": 1,"
+        "       \"reported\": [{\"gpa\": \"0x3000000\", \"expected\": \"0x7\", \"found\": \"0x6\"}]}}}"
         " ]}", accel, accel);
     g_autoptr(JsonParser) parser = json_parser_new();
 
@@ -111,6 +113,7 @@ static void test_charts_and_map(void)
     /* The failed case: a map with its one page, a table row, open. */
     g_assert_cmpuint(count(html, "<svg class=\"pagemap\""), ==, 1);
     g_assert_cmpuint(count(html, "data-page=\"0x2345000\""), ==, 1);
+    g_assert_cmpuint(count(html, "class=\"violation\" data-gpa=\"0x3000000\""), ==, 1);
     g_assert_nonnull(strstr(html, "<td data-k=\"page\">0x2345000</td>"));
     g_assert_nonnull(strstr(html, "<details open><summary><span class=\"name\">/x86_64/failed"));
     /* The window is drawn; so is the passing case's heartbeat gap row. */
