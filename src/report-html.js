@@ -280,8 +280,23 @@
         return [1, 3, 5].map(function (i) { return parseInt(c.substr(i, 2), 16); });
     }
 
-    /* Pixels in the plot area close to one of the chart's own colours. */
+    /* Pixels in the plot area close to one of the chart's series colours,
+     * looked for with the marks (drawn in run colours) taken away. */
     function drewData(chart) {
+        var marks = chart.options.plugins.mtMarks, sets = marks && marks.sets, ok;
+        if (sets) {
+            marks.sets = [];
+            chart.update('none');
+        }
+        ok = seriesPixels(chart);
+        if (sets) {
+            marks.sets = sets;
+            chart.update('none');
+        }
+        return ok;
+    }
+
+    function seriesPixels(chart) {
         var r = chart.currentDevicePixelRatio || 1, a = chart.chartArea;
         var w = Math.floor((a.right - a.left) * r), h = Math.floor((a.bottom - a.top) * r);
         if (w <= 0 || h <= 0)

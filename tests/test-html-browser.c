@@ -375,6 +375,49 @@ static void test_compare_runs(Fixture *f, gconstpointer u)
     screenshot(html, "#render-all", png, "1280,800");
 }
 
+/* The page's own checks catch what they exist to catch: a chart that
+ * drew no series (its samples made unreadable), and a table number that
+ * differs from the JSON (edited after writing). */
+static void test_checks_catch_faults(Fixture *f, gconstpointer u)
+{
+    g_autofree char *pass = artifact(f, "pass.json");
+    g_autofree char *html = artifact(f, "broken.html");
+    g_autoptr(JsonNode) report = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text = NULL, *dom = NULL;
+    g_autoptr(GRegex) total = g_regex_new("(data-k=\"total_ms\">)[0-9]+<", 0, 0, NULL);
+    g_autofree char *edited = NULL;
+    JsonArray *samples;
+
+    (void)u;
+    if (!have_chromium())
+        return;
+    if (!g_file_test(pass, G_FILE_TEST_EXISTS)) {
+        g_test_skip("needs the report of /html/passing-run");
+        return;
+    }
+    report = report_json_load(pass, &error);
+    g_assert_no_error(error);
+    samples = json_object_get_array_member(json_object_get_object_member(
+        json_array_get_object_element(json_object_get_array_member(
+            json_node_get_object(report), "cases"), 0), "metrics"), "samples");
+    for (guint i = 0; i < json_array_get_length(samples); i++) {
+        JsonObject *s = json_array_get_object_element(samples, i);
+        json_object_set_string_member(s, "transferred", "garbage");
+        json_object_set_string_member(s, "remaining", "garbage");
+    }
+    g_assert_true(report_html_write(html, &(ReportRun){ "broken", report }, 1, &error));
+    g_assert_true(g_file_get_contents(html, &text, NULL, NULL));
+    edited = g_regex_replace(total, text, -1, 0, "\\g<1>999999<", 0, NULL);
+    g_assert_true(g_file_set_contents(html, edited, -1, NULL));
+
+    dom = dump_dom(html, "#render-all", TRUE);
+    g_assert_cmpint(body_attr(dom, "js-errors"), ==, 0);
+    g_assert_cmpint(body_attr(dom, "charts-ok"), ==, body_attr(dom, "charts-total") - 1);
+    g_assert_true(g_regex_match_simple("data-chart=\"bytes\"[^>]* data-ok=\"0\"", dom, 0, 0));
+    g_assert_cmpint(body_attr(dom, "numbers-bad"), ==, 1);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -382,5 +425,6 @@ int main(int argc, char **argv)
     ADD("/html/passing-run", test_passing_run);
     ADD("/html/failing-run", test_failing_run);
     ADD("/html/compare-runs", test_compare_runs);
+    ADD("/html/checks-catch-faults", test_checks_catch_faults);
     return g_test_run();
 }
