@@ -62,6 +62,7 @@ ok "lintian fails a package without its man page" $? "$lint"
 missing=""
 contents=$(dpkg-deb -c "$deb")
 for f in usr/bin/migtest usr/bin/migtest-fetch-qemu usr/bin/migtest-fetch-kernel \
+         usr/bin/migtest-libvirt-hosts usr/share/man/man1/migtest-libvirt-hosts.1.gz \
          usr/share/man/man1/migtest.1.gz usr/share/man/man1/migtest-fetch-qemu.1.gz \
          usr/share/man/man1/migtest-fetch-kernel.1.gz usr/share/bash-completion/completions/migtest; do
     echo "$contents" | grep -q " \./$f\$" || missing="$missing $f"

@@ -33,6 +33,7 @@ log=$(meson install -C "$build" --no-rebuild --destdir "$root" 2>&1)
 ok "meson install into a DESTDIR" $? "$log"
 missing=""
 for f in "$bin/migtest" "$bin/migtest-fetch-qemu" "$bin/migtest-fetch-kernel" \
+         "$bin/migtest-libvirt-hosts" \
          "$root$prefix/share/bash-completion/completions/migtest"; do
     [ -x "$f" ] || [ -f "$f" ] || missing="$missing $f"
 done
