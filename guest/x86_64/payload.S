@@ -86,7 +86,7 @@
  *    constants set once (slot 0's address, the slot count, a run's size
  *    in bytes).  The per-page cost with zero runs off is two movq from
  *    xmm, a sub and a cmp against span 0.
- *    Zero check: repe scasq with rdi = word, rcx = words left, rax = 0;
+ *    Zero check: rdi = word, rcx = page end, rdx = word found;
  *    zeroing: rdi = word, rcx = words left, rax = 0 (rep stosq or a
  *    loop of movq), the head stored last.
  *    Hot round (the hot_word loop, after every head store): ecx = words left
@@ -692,14 +692,16 @@ zero_page:
     movq ZV_PREV_END, %rax
     cmpq %rax, %rbx
     jae check_head
-    movq %rbx, %rdi
-    movl $PAGE_WORDS, %ecx
-    xorl %eax, %eax
-    repe scasq                          /* stops past the first non-zero */
-    je 1f                               /* ZF: the last word compared was 0 */
-    subq $8, %rdi                       /* the word that was not */
-    movq (%rdi), %rdx
-    xorl %esi, %esi
+    movq %rbx, %rdi                     /* a loop, not repe scasq: TCG */
+    leaq MT_PAGE_SIZE(%rbx), %rcx       /* runs rep one element per step */
+0:  movq (%rdi), %rdx
+    testq %rdx, %rdx
+    jnz 2f
+    addq $8, %rdi
+    cmpq %rcx, %rdi
+    jb 0b
+    jmp 1f
+2:  xorl %esi, %esi                     /* rdi = the word, rdx = found */
     call put_err
     jmp write                           /* the write repairs the page */
 1:  movq ZV_CUR_START, %rax             /* still zero in pass g? done */
