@@ -79,6 +79,23 @@
  * The page the guest is in the middle of (page k, going to generation H;
  * page 0 with k = n, going to H + 1) may already have the tail it is
  * going to get: 0 if it is being zeroed, MT_TAIL otherwise.
+ *
+ * Whole-page fill (ABI version 3): with MT_P_FILL = MT_FILL_FULL every
+ * other word of a pattern page is a function of its own address a and g:
+ *   middle word at a (offsets 8 .. MT_PAGE_SIZE - 16)  == MT_FILL(g, a)
+ *   MT_FILL(g, a) = a XOR (g * MT_TAIL_MUL)       (mod 2^64)
+ * except the hot word of a hot page (it belongs to the hot set).  The
+ * guest writes the middle words in ascending order, then the tail, then
+ * the head, and checks them between the head and the tail: one error
+ * record for the first middle word that differs (gpa = that word,
+ * expected = MT_FILL(g - 1, a), found = the word).  A snapshot can then
+ * be checked in every word of every page: a page whose middle was lost,
+ * torn or copied from elsewhere fails, which gives postcopy (no stopped
+ * source to compare against) exact's strength on the window.  Page k, the
+ * one the guest may be in the middle of, may hold the words it is going to
+ * get in its middle and tail; its head is the old one.  With
+ * MT_FILL_HEAD_TAIL (0) the middle words are not the guest's: nothing is
+ * written or checked there.
  */
 #ifndef MIGTEST_ABI_H
 #define MIGTEST_ABI_H
@@ -109,7 +126,7 @@
  */
 #define MT_PARAM_OFFSET         0x100
 #define MT_PARAM_MAGIC          0x314b4c42504d544d  /* "MTMPBLK1" read as LE u64 */
-#define MT_PARAM_VERSION        2       /* 2: zero runs */
+#define MT_PARAM_VERSION        3       /* 2: zero runs; 3: fill */
 #define MT_MAX_RANGES           4
 
 #define MT_P_MAGIC              0       /* u64  MT_PARAM_MAGIC */
@@ -129,8 +146,8 @@
 #define MT_P_ZERO_EVERY         96      /* u32  passes between zero runs; 0 = off */
 #define MT_P_ZERO_PAGES         100     /* u32  pages in a zero run (R) */
 #define MT_P_ZERO_METHOD        104     /* u32  MT_ZERO_* */
-#define MT_P_RESERVED           108     /* u32  0 */
-#define MT_PARAM_SIZE           112     /* MT_P_RESERVED + 4 */
+#define MT_P_FILL               108     /* u32  MT_FILL_* */
+#define MT_PARAM_SIZE           112     /* MT_P_FILL + 4 */
 
 /* Flags (none defined yet; payloads must ignore unknown bits). */
 
@@ -156,6 +173,13 @@
 #define MT_ZERO_STRING          1
 #define MT_ZERO_ALTERNATE       2
 #define MT_ZERO_METHOD_MAX      2
+
+/* Fill (see "Whole-page fill" above).  A fill above MT_FILL_MAX is a bad
+ * parameter block: gpa = the MT_P_FILL field, expected = MT_FILL_MAX,
+ * found = the value. */
+#define MT_FILL_HEAD_TAIL       0
+#define MT_FILL_FULL            1
+#define MT_FILL_MAX             1
 
 /* ---- x86_64 (qemu-system-x86_64 -M pc|q35) ---------------------------- */
 #define MT_X86_RAM_BASE         0x0

@@ -168,6 +168,11 @@ gboolean payload_params_validate(const PayloadParams *p, GError **error)
             return FALSE;
         }
     }
+    if (p->fill > MT_FILL_MAX) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "fill %u is not one of the MT_FILL_* "
+                    "values (0 head and tail, 1 full)", p->fill);
+        return FALSE;
+    }
     return zero_params_validate(p, error);
 }
 
@@ -201,6 +206,7 @@ gboolean payload_params_read(GBytes *image, PayloadParams *out, GError **error)
     out->zero_every = get_u32(b, MT_P_ZERO_EVERY);
     out->zero_pages = get_u32(b, MT_P_ZERO_PAGES);
     out->zero_method = get_u32(b, MT_P_ZERO_METHOD);
+    out->fill = get_u32(b, MT_P_FILL);
     for (guint i = 0; i < MT_MAX_RANGES; i++) {
         gsize r = MT_P_RANGES + i * MT_P_RANGE_SIZE;
         out->ranges[i].start = get_u64(b, r + MT_P_RANGE_START);
@@ -229,7 +235,7 @@ GBytes *payload_image_patch(GBytes *image, const PayloadParams *params,
     put_u32(b, MT_P_ZERO_EVERY, params->zero_every);
     put_u32(b, MT_P_ZERO_PAGES, params->zero_pages);
     put_u32(b, MT_P_ZERO_METHOD, params->zero_method);
-    put_u32(b, MT_P_RESERVED, 0);
+    put_u32(b, MT_P_FILL, params->fill);
     for (guint i = 0; i < MT_MAX_RANGES; i++) {
         gsize r = MT_P_RANGES + i * MT_P_RANGE_SIZE;
         gboolean used = i < params->nranges;

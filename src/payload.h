@@ -24,6 +24,7 @@ typedef struct {
     guint32 zero_every;         /* zero runs: passes between two; 0 = off */
     guint32 zero_pages;         /* pages in a zero run */
     guint32 zero_method;        /* MT_ZERO_* */
+    guint32 fill;               /* MT_FILL_* */
 } PayloadParams;
 
 /* The embedded image for @arch_name/@variant, or NULL if there is none. */

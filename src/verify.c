@@ -223,73 +223,95 @@ static void sweep_choose(const Sweep *sw, guint64 *H, guint64 *k)
 }
 
 /*
- * The guest writes tail, then head, page by page.  A snapshot taken with
- * the vCPUs stopped therefore shows heads H on pages [0, k) and H - 1 on
- * pages [k, n), every tail matching its own head, with two allowances
- * for the one page the guest may be halfway through:
- *   (1) page k itself may already carry the tail of generation H;
- *   (2) with no boundary (k == n), page 0 may carry the tail of H + 1.
- * Generation 0 means "not yet written": head and tail both zero.
+ * The guest writes (with fill=full) the middle, then the tail, then the
+ * head, page by page.  A snapshot taken with the vCPUs stopped therefore
+ * shows heads H on pages [0, k) and H - 1 on pages [k, n), every other
+ * word matching its own head, with two allowances for the one page the
+ * guest may be halfway through:
+ *   (1) page k itself may already carry the words of generation H;
+ *   (2) with no boundary (k == n), page 0 may carry those of H + 1;
+ * but never the head, which is written last.
+ * Generation 0 means "not yet written": the page is still all zero.
  * With zero runs a page of zero(p, G) at its generation G must be zero in
- * every byte (the first word that is not is the violation); the tail the
- * allowances permit is then the one the page is going to: 0 when it is
- * being zeroed, MT_TAIL when it is being written back.
+ * every byte; a page being zeroed or written back may hold, past its head,
+ * the words it is going to get (0, or the pattern).  Each page yields at
+ * most one violation: its first word that is wrong.
  */
+#define TAIL_OFF (MT_PAGE_SIZE - 8)
+
 typedef struct {
+    guint64 g;                  /* generation; 0: never written */
+    gboolean zero;              /* every word 0: a zero-run page, or g == 0 */
+} PageState;
+
+typedef struct {
+    const PayloadParams *p;
     guint64 H, k;
     ZeroSpan newer, older, next;        /* zero(p, H), (H - 1), (H + 1) */
 } SweepState;
 
-/* The tail page @i may show while the guest is halfway through it; FALSE
- * if it is not the page in progress. */
-static gboolean in_progress_tail(const Sweep *sw, const SweepState *st, guint64 i,
-                                 guint64 *tail)
+static PageState page_state(const ZeroSpan *z, guint64 gpa, guint64 g)
 {
-    guint64 gpa = sw->gpa[i];
+    return (PageState){ g, g == 0 || zero_has(z, gpa) };
+}
 
+/* Whether state @s fixes the word at @off of page @gpa, and to what. */
+static gboolean word_want(const SweepState *st, PageState s, guint64 gpa, guint64 off,
+                          gboolean hot, guint64 *want)
+{
+    if (hot && off == MT_HOT_WORD_OFFSET)
+        return FALSE;                   /* the hot set's word */
+    if (s.zero)
+        *want = 0;
+    else if (off == 0)
+        *want = s.g;
+    else if (off == TAIL_OFF)
+        *want = verify_tail(s.g, gpa);
+    else if (st->p->fill == MT_FILL_FULL)
+        *want = verify_fill(s.g, gpa + off);
+    else
+        return FALSE;                   /* head/tail fill: not the guest's */
+    return TRUE;
+}
+
+static gboolean state_fixes_middle(const SweepState *st, PageState s)
+{
+    return s.zero || st->p->fill == MT_FILL_FULL;
+}
+
+/* The state page @i is going to, if the guest may be halfway through it. */
+static gboolean page_moving(const Sweep *sw, const SweepState *st, guint64 i, PageState *to)
+{
     if (i == st->k)
-        *tail = zero_has(&st->newer, gpa) ? 0 : verify_tail(st->H, gpa);
+        *to = page_state(&st->newer, sw->gpa[i], st->H);
     else if (st->k == sw->n && i == 0)
-        *tail = zero_has(&st->next, gpa) ? 0 : verify_tail(st->H + 1, gpa);
+        *to = page_state(&st->next, sw->gpa[i], st->H + 1);
     else
         return FALSE;
     return TRUE;
 }
 
-static void invariant_check_zero_page(InvariantResult *r, const RamImage *ram,
-                                      const Sweep *sw, const SweepState *st, guint64 i)
-{
-    gboolean ok = TRUE, moving;
-    guint64 gpa = sw->gpa[i], moving_tail = 0;
-
-    moving = in_progress_tail(sw, st, i, &moving_tail);
-    r->zero_pages++;
-    for (guint64 off = 0; off < MT_PAGE_SIZE; off += 8) {
-        guint64 w = ram_word(ram, gpa + off, &ok);
-
-        if (w == 0 || (moving && off == MT_PAGE_SIZE - 8 && w == moving_tail))
-            continue;
-        invariant_violation(r, gpa + off, 0, w);
-        return;
-    }
-}
-
 static void invariant_check_page(InvariantResult *r, const RamImage *ram,
                                  const Sweep *sw, const SweepState *st, guint64 i)
 {
-    gboolean ok = TRUE;
-    guint64 gpa = sw->gpa[i], tail_gpa = gpa + MT_PAGE_SIZE - 8;
-    guint64 want = i < st->k ? st->H : st->H - 1;
-    guint64 tail = ram_word(ram, tail_gpa, &ok);
-    guint64 want_tail = want ? verify_tail(want, gpa) : 0, moving_tail = 0;
-    gboolean in_progress = in_progress_tail(sw, st, i, &moving_tail) && tail == moving_tail;
+    gboolean ok = TRUE, hot = i < st->p->hot_pages;     /* range 0 comes first */
+    guint64 gpa = sw->gpa[i], g = i < st->k ? st->H : st->H - 1, step;
+    PageState was = page_state(i < st->k ? &st->newer : &st->older, gpa, g), to = { 0 };
+    gboolean moving = page_moving(sw, st, i, &to);
 
-    if (want && zero_has(i < st->k ? &st->newer : &st->older, gpa))
-        invariant_check_zero_page(r, ram, sw, st, i);
-    else if (sw->head[i] != want)
-        invariant_violation(r, gpa, want, sw->head[i]);
-    else if (tail != want_tail && !in_progress)
-        invariant_violation(r, tail_gpa, want_tail, tail);
+    step = state_fixes_middle(st, was) || (moving && state_fixes_middle(st, to)) ? 8 : TAIL_OFF;
+    if (was.zero && g)
+        r->zero_pages++;
+    for (guint64 off = 0; off < MT_PAGE_SIZE; off += step) {
+        guint64 w = ram_word(ram, gpa + off, &ok), want = 0, next = 0;
+
+        if (!word_want(st, was, gpa, off, hot, &want) || w == want)
+            continue;
+        if (moving && off != 0 && (!word_want(st, to, gpa, off, hot, &next) || w == next))
+            continue;
+        invariant_violation(r, gpa + off, want, w);
+        return;
+    }
 }
 
 /* ---- hot set (migtest-abi.h, "Hot set") ---- */
@@ -372,7 +394,7 @@ gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
     out->boundary_gpa = k < sw.n ? sw.gpa[k] : 0;
     if (H == 0)
         invariant_violation(out, sw.gpa[0], 1, 0);
-    SweepState st = { .H = H, .k = k, .newer = zero_span(&sw, H),
+    SweepState st = { .p = params, .H = H, .k = k, .newer = zero_span(&sw, H),
                       .older = zero_span(&sw, H - 1), .next = zero_span(&sw, H + 1) };
     for (guint64 i = 0; i < sw.n; i++)
         invariant_check_page(out, ram, &sw, &st, i);

@@ -6,7 +6,8 @@
  *              the guest's sweep (guest/migtest-abi.h, "Memory pattern"),
  *              its hot words, if any, agree with it ("Hot set"), and the
  *              pages its zero runs say are zero are zero in every byte
- *              ("Zero runs").
+ *              ("Zero runs"); with fill=full every word of every page
+ *              is checked ("Whole-page fill").
  *   selfcheck  neither guest reported an 'E' record.
  * Each returns FALSE with MT_ERROR_VERIFY when it finds wrong memory;
  * the result struct holds the evidence either way.
@@ -100,6 +101,12 @@ void selfcheck_result_clear(SelfcheckResult *r);
 
 /* The tail word the guest writes into page @gpa in generation @g. */
 static inline guint64 verify_tail(guint64 g, guint64 gpa)
+{
+    return gpa ^ (g * (guint64)MT_TAIL_MUL);
+}
+
+/* fill=full: the middle word at @gpa in generation @g (MT_FILL). */
+static inline guint64 verify_fill(guint64 g, guint64 gpa)
 {
     return gpa ^ (g * (guint64)MT_TAIL_MUL);
 }

@@ -144,6 +144,8 @@ static void fill_params(const GuestSpec *spec, const ArchDesc *arch, PayloadPara
     p->zero_every = spec->zero_every;
     p->zero_pages = spec->zero_pages;
     p->zero_method = spec->zero_method;
+    p->fill = spec->fill;
+    p->hot_pages = spec->hot_pages;
 }
 
 Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)

@@ -33,6 +33,8 @@ typedef struct {
     guint32 zero_every;         /* zero runs (migtest-abi.h); 0: off */
     guint32 zero_pages;
     guint32 zero_method;
+    guint32 fill;               /* MT_FILL_* */
+    guint32 hot_pages;
 } GuestSpec;
 
 typedef struct {

@@ -14,7 +14,10 @@
  *   zero-run    with zero runs on (plain stores, rep stosq, dc zva) the
  *               guest runs clean and a paused snapshot has its zero pages
  *               zero; a zero page given back its old pattern, or one
- *               non-zero word, is reported by the guest at that word.
+ *               non-zero word, is reported by the guest at that word;
+ *   fill-full   with fill=full (and a hot set) the guest runs clean, a
+ *               snapshot passes the whole-page invariant, and a middle
+ *               word changed behind its back is reported at that word.
  * Suite integration: the whole file must stay well under a minute.
  */
 #include <string.h>
@@ -400,6 +403,94 @@ static void test_zero_corrupt(Fixture *f, gconstpointer data)
     guest_free(g);
 }
 
+/* ---- whole-page fill ------------------------------------------------------ */
+
+#define FULL_HOT 64             /* hot words sit inside filled pages */
+#define FULL_WORD_OFF 1024      /* the middle word the corruption changes */
+#define FULL_FLIP 0x8000
+
+static const BootCase full_cases[] = {
+    { "x86_64", "default", "pc", "tcg" },
+    { "x86_64", "default", "pc", "kvm" },
+    { "aarch64", "mmu-on", "virt", "tcg" },
+    { "aarch64", "mmu-off-dc-civac", "virt", "tcg" },
+};
+
+static Guest *full_start(const BootCase *bc)
+{
+    GuestSpec spec = { .arch = bc->arch, .variant = bc->variant, .machine = bc->machine,
+                       .accel = bc->accel, .fill = MT_FILL_FULL, .hot_pages = FULL_HOT };
+
+    return guest_start(&spec, BOOT_MS);
+}
+
+static void test_full_boot(Fixture *f, gconstpointer data)
+{
+    const BootCase *bc = data;
+    g_auto(InvariantResult) inv = { 0 };
+    g_autoptr(RamImage) img = NULL;
+    double first_s, pass_ms;
+    guint64 p;
+    Guest *g;
+
+    (void)f;
+    if (g_str_equal(bc->accel, "kvm") && !vm_kvm_usable(arch_lookup(bc->arch))) {
+        g_test_skip("KVM is not usable on this host");
+        return;
+    }
+    g = full_start(bc);
+    guest_wait_b(g, BOOT_B, BOOT_MS);
+    guest_timing(g, &first_s, &pass_ms);
+    guest_assert_clean(g, BOOT_B);
+    guest_stop(g);
+    guest_settle(g, 100, 5000);
+    img = guest_ram(g, FALSE);
+    guest_assert_invariant(g, img, &inv);
+    /* The middle really is filled: a word of the last page. */
+    p = guest_page_gpa(g, guest_window_pages(g) - 1);
+    g_assert_cmphex(ram_get64(img, p + FULL_WORD_OFF), ==,
+                    verify_fill(ram_get64(img, p), p + FULL_WORD_OFF));
+    g_clear_pointer(&img, ram_image_free);
+    guest_cont(g);
+    guest_wait_b(g, BOOT_B + 2, BOOT_MS);
+    guest_assert_clean(g, BOOT_B + 2);
+    guest_free(g);
+}
+
+static void test_full_corrupt(Fixture *f, gconstpointer data)
+{
+    const BootCase *bc = data;
+    g_auto(InvariantResult) inv = { 0 };
+    g_autoptr(RamImage) img = NULL;
+    guint64 n, k, p, a, G;
+    SerialCounts before;
+    SerialError want;
+    Guest *g;
+
+    (void)f;
+    g = full_start(bc);
+    guest_wait_b(g, BOOT_B, BOOT_MS);
+    guest_stop(g);
+    before = guest_settle(g, 100, 5000);
+    img = guest_ram(g, TRUE);
+    guest_assert_invariant(g, img, &inv);
+    /* Half a window from the sweep: the guest is nowhere near it. */
+    n = guest_window_pages(g);
+    k = inv.boundary_gpa ? guest_page_index(g, inv.boundary_gpa) : 0;
+    p = guest_page_gpa(g, MAX((k + n / 2) % n, (guint64)FULL_HOT));
+    a = p + FULL_WORD_OFF;
+    G = ram_get64(img, p);
+    g_assert_cmphex(ram_get64(img, a), ==, verify_fill(G, a));
+    ram_put64(img, a, verify_fill(G, a) ^ FULL_FLIP);
+    want = (SerialError){ a, verify_fill(G, a), verify_fill(G, a) ^ FULL_FLIP, 0 };
+    g_test_message("%s: middle word 0x%" G_GINT64_MODIFIER "x of a generation-%"
+                   G_GUINT64_FORMAT " page flipped", g->label, a, G);
+    g_clear_pointer(&img, ram_image_free);
+    guest_cont(g);
+    guest_expect_records(g, before.errors, &want, 1, RECORD_MS);
+    guest_free(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -430,5 +521,16 @@ int main(int argc, char **argv)
                harness_fixture_check, test_zero_corrupt, harness_fixture_check);
     g_test_add("/guest/zero-run/corrupt/aarch64-mmu-on", Fixture, &zero_cases[2],
                harness_fixture_check, test_zero_corrupt, harness_fixture_check);
+    for (guint i = 0; i < G_N_ELEMENTS(full_cases); i++) {
+        const BootCase *bc = &full_cases[i];
+        g_autofree char *path = g_strdup_printf("/guest/fill-full/boot/%s/%s/%s", bc->arch,
+                                                bc->variant, bc->accel);
+        g_test_add(path, Fixture, bc, harness_fixture_check, test_full_boot,
+                   harness_fixture_check);
+    }
+    g_test_add("/guest/fill-full/corrupt/x86_64", Fixture, &full_cases[0],
+               harness_fixture_check, test_full_corrupt, harness_fixture_check);
+    g_test_add("/guest/fill-full/corrupt/aarch64-mmu-on", Fixture, &full_cases[2],
+               harness_fixture_check, test_full_corrupt, harness_fixture_check);
     return g_test_run();
 }

@@ -699,6 +699,131 @@ static void test_zero_written_back_lost(Fixture *f, gconstpointer u)
     expect_invariant_violation(f, page_gpa(ZR_PREV_FIRST + 5), GEN, 0);
 }
 
+/* ---- invariant: whole-page fill --------------------------------------- */
+
+/* fill=full: what the guest leaves in page @i at generation @g, middle
+ * words [8, @upto) only (a page it is halfway through). */
+static void write_full_upto(RamImage *img, guint i, guint64 g, guint64 upto)
+{
+    for (guint64 off = 8; off < upto; off += 8)
+        put64(img, page_gpa(i) + off, verify_fill(g, page_gpa(i) + off));
+}
+
+static void write_full(RamImage *img, guint i, guint64 g)
+{
+    write_full_upto(img, i, g, MT_PAGE_SIZE - 8);
+    write_page(img, i, g);
+}
+
+static void full_setup(Fixture *f, gconstpointer u)
+{
+    fixture_setup(f, u);
+    f->params.fill = MT_FILL_FULL;
+    for (guint i = 0; i < NPAGES; i++) {
+        write_full(&f->src, i, i < BOUNDARY ? GEN : GEN - 1);
+        write_full(&f->dst, i, i < BOUNDARY ? GEN : GEN - 1);
+    }
+}
+
+static void test_full_clean(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    expect_invariant_ok(f);
+    /* Page BOUNDARY half written for GEN: middle prefix new, rest old. */
+    write_full_upto(&f->dst, BOUNDARY, GEN, 1000);
+    expect_invariant_ok(f);
+    /* ... then its tail too; the head comes last. */
+    write_full_upto(&f->dst, BOUNDARY, GEN, MT_PAGE_SIZE - 8);
+    put64(&f->dst, page_gpa(BOUNDARY) + MT_PAGE_SIZE - 8, verify_tail(GEN, page_gpa(BOUNDARY)));
+    expect_invariant_ok(f);
+    /* Without fill=full the middle is not the guest's. */
+    f->params.fill = MT_FILL_HEAD_TAIL;
+    put64(&f->dst, page_gpa(40) + 800, 0xdeadbeef);
+    expect_invariant_ok(f);
+}
+
+/* A middle word one generation behind: head and tail agree, only the
+ * middle shows the loss (what head/tail fill cannot see). */
+static void test_full_stale_word(Fixture *f, gconstpointer u)
+{
+    guint64 a = page_gpa(50) + 1024;
+
+    (void)u;
+    put64(&f->dst, a, verify_fill(GEN - 1, a));
+    expect_invariant_violation(f, a, verify_fill(GEN, a), verify_fill(GEN - 1, a));
+}
+
+static void test_full_torn_middle(Fixture *f, gconstpointer u)
+{
+    guint64 a = page_gpa(BOUNDARY + 40) + 2048;
+
+    (void)u;
+    /* Second half of the page from pass GEN - 2: a torn copy. */
+    for (guint64 off = 2048; off < MT_PAGE_SIZE - 8; off += 8)
+        put64(&f->dst, page_gpa(BOUNDARY + 40) + off,
+              verify_fill(GEN - 2, page_gpa(BOUNDARY + 40) + off));
+    expect_invariant_violation(f, a, verify_fill(GEN - 1, a), verify_fill(GEN - 2, a));
+}
+
+static void test_full_neighbour(Fixture *f, gconstpointer u)
+{
+    guint64 a = page_gpa(71) + 8;
+
+    (void)u;
+    memcpy(at(&f->dst, page_gpa(71)), at(&f->dst, page_gpa(72)), MT_PAGE_SIZE);
+    expect_invariant_violation(f, a, verify_fill(GEN, a), verify_fill(GEN, a + MT_PAGE_SIZE));
+}
+
+static void test_full_only_page_in_progress(Fixture *f, gconstpointer u)
+{
+    guint64 a = page_gpa(BOUNDARY + 1) + 8;
+
+    (void)u;
+    /* Page BOUNDARY + 1 is not the one the guest is in. */
+    write_full_upto(&f->dst, BOUNDARY + 1, GEN, 16);
+    expect_invariant_violation(f, a, verify_fill(GEN - 1, a), verify_fill(GEN, a));
+}
+
+static void test_full_hot_words_apart(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    /* The hot word of a hot page belongs to the hot set, not the fill;
+     * a non-hot page's word at the same offset is the fill's. */
+    f->params.hot_pages = HOT_K;
+    write_hot(&f->dst, HOT_H, HOT_J);
+    expect_invariant_ok(f);
+    put64(&f->dst, hot_gpa(HOT_K), 0);
+    expect_invariant_violation(f, hot_gpa(HOT_K), verify_fill(GEN, hot_gpa(HOT_K)), 0);
+}
+
+static void test_full_with_zero_runs(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    f->params.zero_every = 1;
+    f->params.zero_pages = ZR;
+    /* Rebuild: pages of the runs zero, the rest filled. */
+    for (guint i = 0; i < NPAGES; i++) {
+        guint64 g = i < 64 ? GEN : GEN - 1;
+        if (zero_at(f, i, g))
+            memset(at(&f->dst, page_gpa(i)), 0, MT_PAGE_SIZE);
+        else
+            write_full(&f->dst, i, g);
+    }
+    /* Page 64 (zero(p, GEN)) being zeroed: words 8 .. 1000 zero already. */
+    memset(at(&f->dst, page_gpa(64) + 8), 0, 1000 - 8);
+    f->params.zero_method = MT_ZERO_PLAIN;
+    {
+        InvariantResult r;
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true(verify_invariant(&f->dst, &f->params, &r, &error));
+        invariant_result_clear(&r);
+    }
+    /* A filled page of the run left as it was is found at its head. */
+    write_full(&f->dst, 10, GEN - 1);
+    expect_invariant_violation(f, page_gpa(10), 0, GEN - 1);
+}
+
 /* ---- selfcheck -------------------------------------------------------- */
 
 static void test_selfcheck(void)
@@ -809,6 +934,15 @@ int main(int argc, char **argv)
     ZERO("/verify/zero-run/middle-word", test_zero_middle_word);
     ZERO("/verify/zero-run/written-back-lost", test_zero_written_back_lost);
 #undef ZERO
+#define FULL(path, fn) g_test_add(path, Fixture, NULL, full_setup, fn, fixture_teardown)
+    FULL("/verify/fill-full/clean", test_full_clean);
+    FULL("/verify/fill-full/stale-word", test_full_stale_word);
+    FULL("/verify/fill-full/torn-middle", test_full_torn_middle);
+    FULL("/verify/fill-full/neighbour", test_full_neighbour);
+    FULL("/verify/fill-full/only-page-in-progress", test_full_only_page_in_progress);
+    FULL("/verify/fill-full/hot-words-apart", test_full_hot_words_apart);
+    FULL("/verify/fill-full/with-zero-runs", test_full_with_zero_runs);
+#undef FULL
 #undef ADD
     g_test_add_func("/verify/selfcheck", test_selfcheck);
     g_test_add_func("/verify/layout/x86-split", test_layout_x86_split);

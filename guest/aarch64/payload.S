@@ -65,6 +65,9 @@
  *           hot round:  x7 = hot word address, x8 = hot words left,
  *                       x9 = h - 1 (expected; 0 in the first round), x6
  *                       = word found; x7-x9 survive err_record
+ *           fill:       x3 = hot word to skip on a hot page (else 0),
+ *                       x7 = word address, x8 = the tail (loop end),
+ *                       x6 = word found or written, x5 = expected
  *           zero check: x7 = word address, x8 = page end, x6 = word
  *           zeroing:    x7 = address, x8 = end, x9 = dc zva block size
  *           per pass:   ZERO_RUN uses x0-x4
@@ -76,7 +79,8 @@
  *     E<address of the hot_pages field> <the bound> <hot_pages>;
  *   zero runs on with zero_pages below MT_ZERO_MIN_PAGES, zero_method
  *     above MT_ZERO_METHOD_MAX, or fewer than MT_ZERO_MIN_SLOTS slots:
- *     E<the field's address> <the bound> <the value> (migtest-abi.h).
+ *     E<the field's address> <the bound> <the value> (migtest-abi.h);
+ *   fill above MT_FILL_MAX: E<the fill field> <MT_FILL_MAX> <fill>.
  * b_every 0 is taken as 1; the ranges are not checked (the host does).
  */
 #include "migtest-abi.h"
@@ -199,6 +203,32 @@
 9:
         .endm
 
+/* HOT_SKIP: x3 = the hot word of page x20 if it is a hot page (the first
+ * K pages of range 0), else 0 (no word is at 0).  Clobbers x0, x1. */
+        .macro  HOT_SKIP
+        ldr     x0, [x22, #RANGE0_START]
+        sub     x0, x20, x0             /* other ranges: above, so huge */
+        lsl     x1, x16, #MT_PAGE_SHIFT
+        add     x3, x20, #MT_HOT_WORD_OFFSET
+        cmp     x0, x1
+        csel    x3, x3, xzr, lo
+        .endm
+
+/* CIVAC_PAGE: clean and invalidate every D-cache line of page x20
+ * (mmu-off-dc-civac, after a whole-page write).  Clobbers x0, x7-x9. */
+        .macro  CIVAC_PAGE
+        mrs     x0, ctr_el0
+        ubfx    x0, x0, #CTR_DMINLINE_SHIFT, #CTR_DMINLINE_BITS
+        mov     x9, #4
+        lsl     x9, x9, x0              /* line size in bytes */
+        mov     x7, x20
+        add     x8, x20, #MT_PAGE_SIZE
+6:      dc      civac, x7
+        add     x7, x7, x9
+        cmp     x7, x8
+        b.lo    6b
+        .endm
+
         .section .note.GNU-stack, "", %progbits   /* no executable stack */
 
         .section .text, "ax"
@@ -311,7 +341,11 @@ mt_start:
         mov     x5, #MT_ZERO_MIN_SLOTS
         cmp     x6, x5
         b.lo    mt_bad_field
-4:
+4:      add     x4, x22, #MT_P_FILL
+        ldr     w6, [x4]
+        mov     x5, #MT_FILL_MAX
+        cmp     x6, x5
+        b.hi    mt_bad_field
 
         add     x27, x22, #MT_P_RANGES  /* end of the range descriptors */
         mov     x2, #MT_P_RANGE_SIZE    /* (the map set-up's loop bound) */
@@ -438,7 +472,25 @@ mt_check_head:
         mov     x4, x20
         mov     x5, x17
         bl      err_record
-1:      ldr     x6, [x20, #TAIL_OFFSET] /* tail == MT_TAIL(g - 1, p) ? */
+1:      ldr     w0, [x22, #MT_P_FILL]   /* fill=full: the middle words */
+        cmp     w0, #MT_FILL_FULL
+        b.ne    4f
+        HOT_SKIP
+        add     x7, x20, #8
+        add     x8, x20, #TAIL_OFFSET
+2:      cmp     x7, x3
+        b.eq    3f
+        ldr     x6, [x7]
+        eor     x5, x7, x25             /* MT_FILL(g - 1, a) */
+        cmp     x6, x5
+        b.ne    5f
+3:      add     x7, x7, #8
+        cmp     x7, x8
+        b.lo    2b
+        b       4f
+5:      mov     x4, x7                  /* the first that differs */
+        bl      err_record
+4:      ldr     x6, [x20, #TAIL_OFFSET] /* tail == MT_TAIL(g - 1, p) ? */
         eor     x5, x20, x25
         cmp     x6, x5
         b.eq    mt_write
@@ -450,10 +502,27 @@ mt_write:
         cmp     x0, x28
         b.lo    mt_zero_write
 mt_write_pattern:
-        /* Tail first, then head; the head store is a store-release so no
-         * observer (the host reading RAM) can see the new head before the
-         * new tail: a page whose head says g has its tail for g too. */
-        eor     x6, x20, x24
+        /* Middle (fill=full), tail, then head; the head store is a
+         * store-release so no observer (the host reading RAM) can see the
+         * new head before the rest: a page whose head says g has its tail
+         * and middle for g too. */
+        ldr     w0, [x22, #MT_P_FILL]
+        cmp     w0, #MT_FILL_FULL
+        b.ne    4f
+        HOT_SKIP
+        add     x7, x20, #8
+        add     x8, x20, #TAIL_OFFSET
+2:      cmp     x7, x3
+        b.eq    3f
+        eor     x6, x7, x24             /* MT_FILL(g, a) */
+        str     x6, [x7]
+3:      add     x7, x7, #8
+        cmp     x7, x8
+        b.lo    2b
+#if defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
+        CIVAC_PAGE
+#endif
+4:      eor     x6, x20, x24
         str     x6, [x20, #TAIL_OFFSET]
 #if defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
         add     x7, x20, #TAIL_OFFSET
@@ -588,16 +657,7 @@ mt_zero_write:
         b       4b
 5:      stlr    xzr, [x20]
 #if defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
-        mrs     x0, ctr_el0             /* clean every line of the page */
-        ubfx    x0, x0, #CTR_DMINLINE_SHIFT, #CTR_DMINLINE_BITS
-        mov     x9, #4
-        lsl     x9, x9, x0
-        mov     x7, x20
-        add     x8, x20, #MT_PAGE_SIZE
-6:      dc      civac, x7
-        add     x7, x7, x9
-        cmp     x7, x8
-        b.lo    6b
+        CIVAC_PAGE
 #endif
         b       mt_hot_round
 

@@ -89,6 +89,9 @@
  *    Zero check: rdi = word, rcx = page end, rdx = word found;
  *    zeroing: rdi = word, rcx = words left, rax = 0 (rep stosq or a
  *    loop of movq), the head stored last.
+ *    Fill (fill_check, fill_write; calls, so the registers above survive):
+ *    rdi = word, rsi = expected, rdx = found or value, rcx = the hot word
+ *    to skip on a hot page (else 0), rax = the page's tail (loop end).
  *    Hot round (the hot_word loop, after every head store): ecx = words left
  *    (hot_pages is re-read from the block each round: no register left),
  *    rdi = hot word address, rsi = h - 1 (expected; 0 in the first round:
@@ -105,7 +108,8 @@
  *   end, end <= start, end above MT_X86_RANGE_LIMIT, hot_pages above
  *   MT_MAX_HOT_PAGES or above the number of pages in range 0, zero runs on
  *   with zero_pages below MT_ZERO_MIN_PAGES, zero_method above
- *   MT_ZERO_METHOD_MAX or fewer than MT_ZERO_MIN_SLOTS slots.
+ *   MT_ZERO_METHOD_MAX or fewer than MT_ZERO_MIN_SLOTS slots, fill above
+ *   MT_FILL_MAX.
  * flags and mmu_off_after are ignored.
  */
 #include "migtest-abi.h"
@@ -465,7 +469,12 @@ lm64:
     movl $MT_ZERO_MIN_SLOTS, %esi
     cmpq %rsi, %rdx
     jb param_fail
-5:
+5:  leaq MT_P_FILL(%r15), %rdi
+    movl $MT_FILL_MAX, %esi
+    movl (%rdi), %edx
+    cmpl %esi, %edx
+    ja param_fail
+
     /* rbx = GiB to map = max(MIN_GIB, ceil(last end / 1 GiB)); the ranges
      * ascend, so the last end (rax) is the highest. */
     addq $(1 << X86_GIB_SHIFT) - 1, %rax
@@ -593,6 +602,10 @@ check_head:
     movq (%rbx), %rdx
     cmpq %r13, %rdx
     jne head_bad
+check_fill:
+    cmpl $MT_FILL_FULL, MT_P_FILL(%r15)
+    jne check_tail
+    call fill_check
 check_tail:
     movq %rbx, %rsi
     xorq %r10, %rsi                     /* MT_TAIL(g - 1, p) */
@@ -607,10 +620,14 @@ write:
     cmpq %rcx, %rax
     jb zero_write
 write_pattern:
-    /* Tail first, then head: with x86's ordered stores, a page whose head
-     * reads g always has its tail already at MT_TAIL(g, p) (the host's
-     * invariant checker relies on this). */
-    movq %rbx, %rax
+    /* Middle (fill=full), tail, then head: with x86's ordered stores, a
+     * page whose head reads g always has its tail already at MT_TAIL(g, p)
+     * and its middle at MT_FILL(g, .) (the host's invariant checker
+     * relies on this). */
+    cmpl $MT_FILL_FULL, MT_P_FILL(%r15)
+    jne 1f
+    call fill_write
+1:  movq %rbx, %rax
     xorq %r9, %rax                      /* MT_TAIL(g, p) */
     movq %rax, TAIL_OFF(%rbx)
     movq %r12, (%rbx)
@@ -665,7 +682,7 @@ head_bad:                               /* rdx = head found */
     movq %rbx, %rdi
     movq %r13, %rsi
     call put_err
-    jmp check_tail
+    jmp check_fill
 tail_bad:                               /* rdx = tail, rsi = expected */
     leaq TAIL_OFF(%rbx), %rdi
     call put_err
@@ -679,6 +696,58 @@ hot_bad:                                /* rdi = word, rsi = h - 1, rdx = found 
     popq %rdi
     popq %rcx
     jmp hot_store                       /* the store repairs the word */
+
+/* ---- Whole-page fill (migtest-abi.h, "Whole-page fill") ---------------- */
+
+/* hot_skip: rcx = the hot word of page rbx if it is a hot page (the first
+ * K pages of range 0), else 0 (no word is at 0).  Clobbers rax. */
+hot_skip:
+    movl MT_P_HOT_PAGES(%r15), %ecx
+    shlq $MT_PAGE_SHIFT, %rcx
+    movq %rbx, %rax
+    subq P_RANGE0_START(%r15), %rax     /* other ranges: above, so huge */
+    cmpq %rcx, %rax
+    leaq MT_HOT_WORD_OFFSET(%rbx), %rcx /* lea leaves the flags alone */
+    jb 1f
+    xorl %ecx, %ecx
+1:  ret
+
+/* fill_check: the middle words of page rbx against MT_FILL(g - 1, a) =
+ * a ^ r10; one record for the first that differs (a tail call into
+ * put_err).  rdi = word, rsi = expected, rdx = found, rcx = hot word to
+ * skip, rax = tail address.  Clobbers rax, rcx, rdx, rsi, rdi. */
+fill_check:
+    call hot_skip
+    leaq 8(%rbx), %rdi
+    leaq TAIL_OFF(%rbx), %rax
+1:  cmpq %rcx, %rdi
+    je 2f
+    movq %rdi, %rsi
+    xorq %r10, %rsi
+    movq (%rdi), %rdx
+    cmpq %rsi, %rdx
+    jne put_err
+2:  addq $8, %rdi
+    cmpq %rax, %rdi
+    jb 1b
+    ret
+
+/* fill_write: the middle words of page rbx := MT_FILL(g, a) = a ^ r9, in
+ * ascending order.  rdi = word, rdx = value, rcx = hot word to skip, rax
+ * = tail address.  Clobbers rax, rcx, rdx, rdi. */
+fill_write:
+    call hot_skip
+    leaq 8(%rbx), %rdi
+    leaq TAIL_OFF(%rbx), %rax
+1:  cmpq %rcx, %rdi
+    je 2f
+    movq %rdi, %rdx
+    xorq %r9, %rdx
+    movq %rdx, (%rdi)
+2:  addq $8, %rdi
+    cmpq %rax, %rdi
+    jb 1b
+    ret
 
 /* ---- Zero runs (migtest-abi.h, "Zero runs") --------------------------- */
 
