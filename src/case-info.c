@@ -81,6 +81,9 @@ static void exercises_guest(const CaseInstance *c, GPtrArray *out)
     if (d->zero_every)
         add(out, "runs of %u pages zeroed every %u passes (method %u, migtest-abi.h) and "
             "written back later", d->zero_pages, d->zero_every, d->zero_method);
+    if (d->fill == MT_FILL_FULL)
+        add(out, "every word of every page is a function of its address and generation "
+            "(fill=full), so the invariant checks whole pages");
     if (d->mmu_off_after)
         add(out, "the guest turns its MMU off after %u passes", d->mmu_off_after);
     if (d->coherency_case)

@@ -88,6 +88,7 @@ typedef struct {
     guint zero_every;               /* payload zero runs: passes between two, 0: none */
     guint zero_pages;               /* pages in a zero run */
     guint zero_method;              /* MT_ZERO_* */
+    guint fill;                     /* MT_FILL_*: MT_FILL_FULL checks whole pages */
     const char *variant;            /* payload variant, NULL: the arch's default */
     gboolean linux_guest;           /* a stock kernel with our /init */
     guint mmu_off_after;            /* mmu-off-late: passes before MMU off */
