@@ -8,6 +8,7 @@
 #include "backend-qemu.h"
 
 #include <string.h>
+#include "netns.h"
 #include "probe.h"
 #include "tlscreds.h"
 
@@ -34,6 +35,8 @@ typedef struct {
     char *tls_dir_dst;
     Vm *vm[2];                  /* by Side */
     guint dst_count;            /* destinations launched so far */
+    NetPair *net;               /* a case over a real link: each side's namespace */
+    guint migrations;           /* started so far */
 } QemuPair;
 
 static QemuPair *qp(Pair *p)
@@ -52,6 +55,8 @@ static void qemu_pair_free(Pair *p)
 
     g_clear_pointer(&q->vm[SIDE_DST], vm_free);
     g_clear_pointer(&q->vm[SIDE_SRC], vm_free);
+    /* After the QEMUs: nothing may still run in the namespaces. */
+    g_clear_pointer(&q->net, netns_pair_free);
     g_free(q->src_bin);
     g_free(q->dst_bin);
     g_free(q->machine);
@@ -176,6 +181,8 @@ static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
         .start_paused = is_dst && !d->postcopy,
         .extra_args = (const char *const *)extra->pdata,
         .gdbstub = !is_dst && s->guard,
+        .in_netns = q->net != NULL,
+        .netns_fd = q->net ? netns_pair_fd(q->net, is_dst ? NETNS_DST : NETNS_SRC) : -1,
     };
 
     Vm *vm;
@@ -229,6 +236,11 @@ static gboolean qemu_boot(Pair *p, GError **error)
 
     if (!resolve_binaries(q, error) || !write_payload_files(q, error) || !make_tls(q, error))
         return FALSE;
+    if (p->spec->desc->link) {
+        netns_sweep_stale();    /* namespaces of runs killed with SIGKILL */
+        if (!(q->net = netns_pair_new(p->spec->desc->link, error)))
+            return FALSE;
+    }
     if (!(q->vm[SIDE_SRC] = launch(q, FALSE, FALSE, error)) ||
         !(q->vm[SIDE_DST] = launch(q, TRUE, FALSE, error)))
         return FALSE;
@@ -306,11 +318,50 @@ static gboolean qemu_check_alive(Pair *p, Side side, GError **error)
     return vm_check_alive_within(side_vm(p, side), ALIVE_EXIT_GRACE_MS, error);
 }
 
+static gboolean qemu_set_link(gpointer net, gboolean up, GError **error)
+{
+    return netns_pair_set_link(net, up, error);
+}
+
+/* What the link did, ahead of the cut script's log: the proof that a
+ * lossy link lost packets.  A lossy link that dropped none leaves no log,
+ * so the case fails as "feature not exercised". */
+static void log_link(QemuPair *q, MigrateStats *stats)
+{
+    g_autofree char *what = netns_pair_describe(q->net);
+    guint64 lost = netns_pair_lost_packets(q->net);
+    char *log;
+
+    if (q->base.spec->desc->link->loss_pct && lost == 0)
+        return;
+    log = g_strdup_printf("%s; %" G_GUINT64_FORMAT " packets dropped%s%s", what, lost,
+                          stats->link_log ? "; " : "", stats->link_log ? stats->link_log : "");
+    g_free(stats->link_log);
+    stats->link_log = log;
+}
+
 static gboolean qemu_migrate(Pair *p, const MigrateConfig *cfg, MigrateStats *stats,
                              GError **error)
 {
-    return migrate_run(side_vm(p, SIDE_SRC), side_vm(p, SIDE_DST), cfg, p->spec->run_dir,
-                       p->spec->deadline, stats, error);
+    QemuPair *q = qp(p);
+    MigrateConfig mc = *cfg;
+    gboolean ok;
+
+    /* Over a real link the destination listens on its veth address; the
+     * case's cut applies to its first migration, not to a second one
+     * over the restored link. */
+    if (q->net) {
+        mc.tcp_host = netns_pair_addr(q->net, NETNS_DST);
+        mc.link_cut = q->migrations ? LINK_CUT_NONE : p->spec->desc->link_cut;
+        mc.set_link = qemu_set_link;
+        mc.link_opaque = q->net;
+    }
+    q->migrations++;
+    ok = migrate_run(side_vm(p, SIDE_SRC), side_vm(p, SIDE_DST), &mc, p->spec->run_dir,
+                     p->spec->deadline, stats, error);
+    if (q->net)
+        log_link(q, stats);
+    return ok;
 }
 
 static gboolean qemu_cancel(Pair *p, GError **error)

@@ -76,8 +76,39 @@ static gboolean xbzrle_hit(const MigrateStats *s, gpointer unused)
  * later. */
 #define ZERO_RUNS .zero_every = 2, .zero_pages = 1024, .zero_method = MT_ZERO_ALTERNATE
 
+/* Real links between network namespaces (netns.h).  wan: a long fat
+ * link, 10 ms each way (20 ms RTT, a metro/regional path) at 1 Gbit/s;
+ * lossy: 1% of packets dropped each way, TCP's worst ordinary day; plain:
+ * an unshaped veth for the cuts. */
+static const LinkShape link_wan = { .delay_ms = 10, .rate_mbit = 1000 };
+static const LinkShape link_lossy = { .loss_pct = 1 };
+static const LinkShape link_plain = { 0 };
+/* Postcopy over a link to be cut: the background copy is held to 32 MiB/s
+ * so that postcopy lasts seconds and the cut lands inside it. */
+static const MigrateParam params_postcopy_slow[] = {
+    { .name = "max-postcopy-bandwidth", .num = 32 << 20 },
+    { NULL },
+};
+
 static const CaseDesc case_table[] = {
     { .name = "precopy/tcp", .summary = "plain precopy of a live guest over a TCP socket", .transport = TRANSPORT_TCP, .smoke = TRUE },
+    { .name = "precopy/tcp/wan", .summary = "precopy over a 1 Gbit/s link with 10 ms each way (veth between network namespaces, tc netem)", .transport = TRANSPORT_TCP,
+      .link = &link_wan, .observe = OBSERVE_LINK },
+    { .name = "precopy/tcp/lossy", .summary = "precopy over a link that drops 1% of packets each way (veth between network namespaces, nftables)", .transport = TRANSPORT_TCP,
+      .link = &link_lossy, .observe = OBSERVE_LINK },
+    { .name = "multifd/none/wan", .summary = "multifd with 4 channels over a 1 Gbit/s link with 10 ms each way", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_multifd_none, .link = &link_wan, .observe = OBSERVE_LINK },
+    { .name = "precopy/tcp/cut", .summary = "the link is cut mid-precopy: the migration fails, the source runs on clean, a second migration over the restored link passes", .transport = TRANSPORT_TCP,
+      .link = &link_plain, .link_cut = LINK_CUT_PRECOPY, .max_bandwidth = SLOW_BANDWIDTH,
+      .expect = EXPECT_FAILED, .observe = OBSERVE_LINK },
+    { .name = "postcopy/tcp/cut", .summary = "the link is cut in postcopy: both sides pause, then migrate-recover on a new port and resume after it is restored", .transport = TRANSPORT_TCP,
+      .capabilities = caps_postcopy, .params = params_postcopy_slow, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .link = &link_plain, .link_cut = LINK_CUT_POSTCOPY,
+      .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_LINK },
+    { .name = "postcopy/tcp/cut-recovery", .summary = "the link is cut in postcopy and cut again as the recovery starts (a double failure), then restored and recovered", .transport = TRANSPORT_TCP,
+      .capabilities = caps_postcopy, .params = params_postcopy_slow, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .link = &link_plain, .link_cut = LINK_CUT_RECOVERY,
+      .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_LINK },
     { .name = "precopy/unix", .summary = "plain precopy of a live guest over a UNIX socket", .transport = TRANSPORT_UNIX, .smoke = TRUE },
     { .name = "precopy/tcp/hot", .summary = "precopy over TCP while the guest keeps rewriting a hot set of pages", .transport = TRANSPORT_TCP, .hot_pages = HOT_PAGES },
     { .name = "precopy/fd", .summary = "precopy into a socketpair passed to both QEMUs with getfd", .transport = TRANSPORT_FD },
@@ -219,6 +250,14 @@ const char *case_desc_impossible(const CaseDesc *d)
         return "it has no summary (say in one line what it exercises)";
     if (d->postcopy_recover && !d->postcopy)
         return "postcopy recovery without postcopy";
+    if (d->link && d->transport != TRANSPORT_TCP)
+        return "a real link carries TCP only";
+    if (d->link_cut && !d->link)
+        return "a link cut needs a link";
+    if ((d->link_cut >= LINK_CUT_POSTCOPY) != (d->link_cut && d->postcopy))
+        return "a postcopy link cut needs postcopy, and precopy's a precopy cut";
+    if (d->link_cut == LINK_CUT_PRECOPY && d->expect != EXPECT_FAILED)
+        return "a precopy cut must fail the migration";
     if (d->postcopy && (d->verify & VERIFY_EXACT))
         return "exact needs a stopped destination; postcopy runs it early";
     if (d->continue_at_pre_switchover && !d->capabilities)

@@ -13,6 +13,7 @@
 #include "arch.h"
 #include "coherency.h"
 #include "migrate.h"
+#include "netns.h"
 
 /* Which machinery can run a row (backend.h); a mask in CaseDesc.backends. */
 typedef enum {
@@ -46,6 +47,7 @@ typedef enum {
     OBSERVE_STAYED_ACTIVE,  /* still active after hold_active_ms */
     OBSERVE_CANCELLED_IN,   /* migrate_cancel was issued in cancel_at */
     OBSERVE_TLS,            /* tls-creds in force on the source */
+    OBSERVE_LINK,           /* the real link shaped or cut the stream (netns.h) */
 } CaseObserve;
 
 typedef enum {
@@ -104,6 +106,10 @@ typedef struct {
     CaseObserve observe;
     gboolean smoke;                 /* part of the default run */
     guint backends;                 /* BackendKind mask; 0: BACKEND_QEMU only */
+    /* The QEMUs in network namespaces of their own, over this link
+     * (netns.h), cut as link_cut says; NULL: loopback. */
+    const LinkShape *link;
+    LinkCut link_cut;
 } CaseDesc;
 
 typedef struct {

@@ -38,6 +38,7 @@ void migrate_stats_clear(MigrateStats *s)
     g_clear_pointer(&s->final_status, g_free);
     g_clear_pointer(&s->statuses, g_ptr_array_unref);
     g_clear_pointer(&s->cancelled_in, g_free);
+    g_clear_pointer(&s->link_log, g_free);
     g_clear_pointer(&s->samples, g_array_unref);
     g_clear_pointer(&s->events, g_array_unref);
 }
@@ -49,6 +50,9 @@ gboolean migrate_stats_saw(const MigrateStats *s, const char *status)
             return TRUE;
     return FALSE;
 }
+
+/* Where a link-cut script is (LinkCut, on_cut_sample()). */
+enum { CUT_IDLE, CUT_DOWN, CUT_DOWN_IN_RECOVERY, CUT_DONE };
 
 /* State of one migration while it is being driven. */
 typedef struct {
@@ -66,6 +70,13 @@ typedef struct {
     gint64 expected_downtime_ms;    /* last sample, for timeout messages */
     gint64 remaining;
     gint64 peer_died_at;        /* when dst's pidfd said it exited, or 0 */
+    /* Link cuts (LinkCut): where the fault script is, and since when. */
+    int cut_stage;
+    gint64 cut_us;
+    gboolean link_down;
+    gboolean saw_recover;       /* postcopy-recover seen after the second cut */
+    guint recoveries;
+    char *recover_uri;
 } Session;
 
 static void add_capability(JsonBuilder *b, const char *name)
@@ -226,7 +237,8 @@ static gboolean open_transport(Session *s, char **src_uri, char **dst_uri, GErro
     }
     switch (s->cfg->transport) {
     case TRANSPORT_TCP:
-        *dst_uri = g_strdup("tcp:127.0.0.1:0");
+        *dst_uri = g_strdup_printf("tcp:%s:0", s->cfg->tcp_host ? s->cfg->tcp_host
+                                                               : "127.0.0.1");
         if (!simple_uri(s->dst, "migrate-incoming", *dst_uri, FALSE, s->deadline, error))
             return FALSE;
         *src_uri = incoming_tcp_uri(s->dst, s->deadline, error);
@@ -319,6 +331,9 @@ static gboolean on_status(Session *s, GError **error)
 {
     const MigrateConfig *cfg = s->cfg;
 
+    if (s->cut_stage == CUT_DOWN_IN_RECOVERY && g_str_equal(s->status, "postcopy-recover"))
+        s->saw_recover = TRUE;
+
     if (g_str_equal(s->status, "active") && !s->active_since)
         s->active_since = g_get_monotonic_time();
     if (g_str_equal(s->status, "pre-switchover") && cfg->at_pre_switchover) {
@@ -398,6 +413,168 @@ static void record_passes(Session *s)
     }
 }
 
+/* ---- link cuts (cases over a real link, netns.h) ---------------------- */
+
+/* A resume whose connection is dropped outright leaves the source in
+ * postcopy-paused without an event; after this long without progress
+ * the attempt counts as failed.  TCP gives up on the SYN in ~3 s
+ * (netns.h), so 8 s is past it with margin. */
+#define RESUME_GIVE_UP_MS 8000
+/* Recovery listens on a new port each time: the namespace is private to
+ * the case, so a fixed port cannot collide with anything. */
+#define RECOVER_PORT_BASE 4445
+
+G_GNUC_PRINTF(2, 3)
+static void cut_log(Session *s, const char *fmt, ...)
+{
+    g_autofree char *line = NULL;
+    char *all;
+    va_list ap;
+
+    va_start(ap, fmt);
+    line = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    all = g_strdup_printf("%s%s%.1f s: %s", s->stats->link_log ? s->stats->link_log : "",
+                          s->stats->link_log ? "; " : "",
+                          (g_get_monotonic_time() - s->stats->start_us) / 1e6, line);
+    g_free(s->stats->link_log);
+    s->stats->link_log = all;
+}
+
+static gboolean link_set(Session *s, gboolean up, const char *src_status, GError **error)
+{
+    if (!s->cfg->set_link(s->cfg->link_opaque, up, error))
+        return FALSE;
+    s->link_down = !up;
+    s->cut_us = g_get_monotonic_time();
+    if (!up)
+        s->stats->link_cuts++;
+    cut_log(s, "link %s (src %s)", up ? "restored" : "cut", src_status);
+    return TRUE;
+}
+
+/* The destination's migration status, as a new string. */
+static char *dst_status(Session *s, GError **error)
+{
+    g_autoptr(JsonNode) info = qmp_execute(vm_qmp(s->dst), "query-migrate", NULL,
+                                           s->deadline, error);
+    const char *st = info ? qmp_get_string(json_node_get_object(info), "status") : NULL;
+
+    return info ? g_strdup(st ? st : "?") : NULL;
+}
+
+/* Resume the source towards the destination; @new_listener: first ask
+ * the destination to listen on a new port (migrate-recover). */
+static gboolean resume(Session *s, gboolean new_listener, GError **error)
+{
+    if (new_listener) {
+        g_free(s->recover_uri);
+        s->recover_uri = g_strdup_printf("tcp:%s:%u", s->cfg->tcp_host ? s->cfg->tcp_host
+                                         : "127.0.0.1", RECOVER_PORT_BASE + s->recoveries++);
+        if (!simple_uri(s->dst, "migrate-recover", s->recover_uri, FALSE, s->deadline, error))
+            return FALSE;
+    }
+    cut_log(s, "migrate resume to %s", s->recover_uri);
+    return simple_uri(s->src, "migrate", s->recover_uri, TRUE, s->deadline, error);
+}
+
+/*
+ * The destination of a cut postcopy notices only if it has data in flight:
+ * a vCPU waiting for a page it already asked for sends nothing, and QEMU
+ * sets no keepalive on the migration socket, so its TCP never times out.
+ * Give it DST_NOTICE_MS after the source paused, then do what an
+ * operator must: migrate-pause on the destination.  The log says which.
+ */
+#define DST_NOTICE_MS 10000
+
+static gboolean dst_paused(Session *s, GError **error)
+{
+    Deadline notice = deadline_min(s->deadline, deadline_in_ms(DST_NOTICE_MS));
+    g_autoptr(GError) local = NULL;
+
+    if (wait_status(s->dst, "postcopy-paused", notice, &local)) {
+        cut_log(s, "dst postcopy-paused");
+        return TRUE;
+    }
+    if (!g_error_matches(local, MT_ERROR, MT_ERROR_TIMEOUT) || deadline_expired(s->deadline)) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    cut_log(s, "dst did not notice the cut in %d s (nothing in flight): migrate-pause on dst",
+            DST_NOTICE_MS / 1000);
+    if (!qmp_execute_simple(vm_qmp(s->dst), "migrate-pause", NULL, s->deadline, error) ||
+        !wait_status(s->dst, "postcopy-paused", s->deadline, error))
+        return FALSE;
+    cut_log(s, "dst postcopy-paused");
+    return TRUE;
+}
+
+/* Both sides paused on the first cut: restore and recover, and for a
+ * double failure cut again as the source resumes. */
+static gboolean recover_after_cut(Session *s, GError **error)
+{
+    if (!dst_paused(s, error))
+        return FALSE;
+    if (!link_set(s, TRUE, "postcopy-paused", error) || !resume(s, TRUE, error))
+        return FALSE;
+    if (s->cfg->link_cut != LINK_CUT_RECOVERY) {
+        s->cut_stage = CUT_DONE;
+        return TRUE;
+    }
+    s->cut_stage = CUT_DOWN_IN_RECOVERY;
+    return link_set(s, FALSE, "resuming", error);
+}
+
+/* The recovery was cut: once the source has given up on it, restore and
+ * resume, on a new port if the destination paused again, else towards
+ * the listener it still has. */
+static gboolean recover_after_second_cut(Session *s, const char *src_status, GError **error)
+{
+    g_autofree char *dst = NULL;
+
+    if (!g_str_equal(src_status, "postcopy-paused") ||
+        (!s->saw_recover && g_get_monotonic_time() - s->cut_us < RESUME_GIVE_UP_MS * 1000))
+        return TRUE;
+    if (!(dst = dst_status(s, error)))
+        return FALSE;
+    cut_log(s, "src gave up on the recovery (%s), dst %s",
+            s->saw_recover ? "postcopy-paused again" : "no connection", dst);
+    if (!g_str_equal(dst, "postcopy-recover") && !dst_paused(s, error))
+        return FALSE;
+    s->cut_stage = CUT_DONE;
+    return link_set(s, TRUE, src_status, error) &&
+           resume(s, !g_str_equal(dst, "postcopy-recover"), error);
+}
+
+/* One step of the fault script, on each query-migrate sample @o. */
+static gboolean on_cut_sample(Session *s, JsonObject *o, GError **error)
+{
+    const char *st = qmp_get_string(o, "status") ? qmp_get_string(o, "status") : "?";
+    JsonObject *ram = qmp_get_object(o, "ram");
+
+    switch (s->cut_stage) {
+    case CUT_IDLE:
+        /* Precopy: once pages flow.  Postcopy: once the running
+         * destination has asked for a page. */
+        if ((s->cfg->link_cut == LINK_CUT_PRECOPY && g_str_equal(st, "active") &&
+             qmp_get_int(ram, "transferred") > 0) ||
+            (s->cfg->link_cut != LINK_CUT_PRECOPY && g_str_equal(st, "postcopy-active") &&
+             qmp_get_int(ram, "postcopy-requests") > 0)) {
+            s->cut_stage = CUT_DOWN;
+            return link_set(s, FALSE, st, error);
+        }
+        return TRUE;
+    case CUT_DOWN:
+        if (s->cfg->link_cut == LINK_CUT_PRECOPY || !g_str_equal(st, "postcopy-paused"))
+            return TRUE;
+        cut_log(s, "src postcopy-paused");
+        return recover_after_cut(s, error);
+    case CUT_DOWN_IN_RECOVERY:
+        return recover_after_second_cut(s, st, error);
+    }
+    return TRUE;
+}
+
 /* Between events: record figures, and act on time or on counters. */
 static gboolean on_sample(Session *s, GError **error)
 {
@@ -410,6 +587,8 @@ static gboolean on_sample(Session *s, GError **error)
     if (!info)
         return FALSE;
     record_sample(st, o);
+    if (s->cfg->link_cut && !on_cut_sample(s, o, error))
+        return FALSE;
     st->max_throttle_pct = MAX(st->max_throttle_pct, qmp_get_int(o, "cpu-throttle-percentage"));
     st->xbzrle_pages = MAX(st->xbzrle_pages, qmp_get_int(qmp_get_object(o, "xbzrle-cache"), "pages"));
     st->multifd_bytes = MAX(st->multifd_bytes, qmp_get_int(ram, "multifd-bytes"));
@@ -445,7 +624,8 @@ static gboolean on_sample(Session *s, GError **error)
 /* A case that acts on sampled figures is always sampled. */
 static gboolean needs_samples(const MigrateConfig *cfg)
 {
-    return !cfg->no_sampling || cfg->release_when || cfg->postcopy || cfg->hold_active_ms;
+    return !cfg->no_sampling || cfg->release_when || cfg->postcopy || cfg->hold_active_ms ||
+           cfg->link_cut;
 }
 
 /* Follow the source's MIGRATION events to a final status. */
@@ -455,8 +635,8 @@ static gboolean follow(Session *s, GError **error)
 
     for (;;) {
         g_autoptr(GError) local = NULL;
-        Deadline tick = sampling ? deadline_min(s->deadline, deadline_in_ms(SAMPLE_MS))
-                                 : s->deadline;
+        /* Unsampled, the tick still looks at the destination's pidfd. */
+        Deadline tick = deadline_min(s->deadline, deadline_in_ms(SAMPLE_MS));
         g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(s->src), "MIGRATION", NULL, NULL,
                                                   tick, &local);
 
@@ -483,7 +663,7 @@ static gboolean follow(Session *s, GError **error)
                                            s->cfg->downtime_limit_ms, s->remaining);
                 return FALSE;
             }
-            if (!on_sample(s, error))
+            if (sampling && !on_sample(s, error))
                 return FALSE;
             continue;
         }
@@ -645,6 +825,16 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
     vm_watch_peer(dst, src);
     ok = drive(&s, error);
     vm_unwatch_peer(dst, src);
+    /* A cut link comes back when its migration ends, however it ended:
+     * the case goes on over it (a second migration, a recovery). */
+    if (s.link_down) {
+        g_autoptr(GError) local = NULL;
+        if (!link_set(&s, TRUE, s.status, &local) && ok) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            ok = FALSE;
+        }
+    }
+    g_free(s.recover_uri);
     if (!ok)
         explain_failure(src, dst, error);
     return ok;

@@ -48,6 +48,20 @@ typedef struct {
     gint64 pass;                /* MIGRATION_PASS data.pass, else 0 */
 } MigrateEvent;
 
+/* Network faults, for cases whose QEMUs talk over a real link (netns.h). */
+typedef enum {
+    LINK_CUT_NONE,
+    /* Cut once pages flow; the migration must fail; restored at its end. */
+    LINK_CUT_PRECOPY,
+    /* Cut once the destination runs in postcopy and asks for pages; both
+     * sides must reach postcopy-paused; restore, migrate-recover on a new
+     * port, migrate with resume. */
+    LINK_CUT_POSTCOPY,
+    /* As LINK_CUT_POSTCOPY, and cut again as the source resumes, so the
+     * recovery itself fails (a double failure); restore and recover again. */
+    LINK_CUT_RECOVERY,
+} LinkCut;
+
 /* One migrate-set-parameters member: a string when @str is set, else @num. */
 typedef struct {
     const char *name;
@@ -85,6 +99,12 @@ typedef struct {
      * bandwidth cap so the migration converges: a case first proves its
      * feature acted (throttling, xbzrle hits), then lets it finish. */
     gboolean (*release_when)(const MigrateStats *stats, gpointer opaque);
+    /* Where a tcp destination listens (NULL: 127.0.0.1). */
+    const char *tcp_host;
+    LinkCut link_cut;
+    /* Cut (@up FALSE) or restore the link between the two QEMUs. */
+    gboolean (*set_link)(gpointer opaque, gboolean up, GError **error);
+    gpointer link_opaque;
 } MigrateConfig;
 
 struct MigrateStats {
@@ -109,6 +129,8 @@ struct MigrateStats {
     gint64 start_us;
     GArray *samples;            /* MigrateSample, one per ~SAMPLE_MS */
     GArray *events;             /* MigrateEvent, in order */
+    guint link_cuts;            /* times the link was cut */
+    char *link_log;             /* what the cuts did, one line; NULL if none */
 };
 
 void migrate_stats_clear(MigrateStats *s);

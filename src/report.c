@@ -312,6 +312,29 @@ static void json_window(JsonBuilder *b, const PayloadParams *w)
     json_builder_end_array(b);
 }
 
+/* The real link a case ran over (netns.h), or null for loopback. */
+static void json_link(JsonBuilder *b, const CaseResult *r)
+{
+    static const char *const cuts[] = {
+        [LINK_CUT_NONE] = NULL, [LINK_CUT_PRECOPY] = "precopy",
+        [LINK_CUT_POSTCOPY] = "postcopy", [LINK_CUT_RECOVERY] = "postcopy+recovery",
+    };
+
+    json_builder_set_member_name(b, "link");
+    if (!r->link) {
+        json_builder_add_null_value(b);
+        return;
+    }
+    json_builder_begin_object(b);
+    json_str(b, "kind", "veth between network namespaces");
+    json_int(b, "delay_ms_each_way", r->link->delay_ms);
+    json_int(b, "rate_mbit", r->link->rate_mbit);
+    json_int(b, "loss_pct", r->link->loss_pct);
+    json_str(b, "cut", cuts[r->link_cut]);
+    json_str(b, "log", r->mig.link_log);
+    json_builder_end_object(b);
+}
+
 static void json_case(JsonBuilder *b, const CaseResult *r)
 {
     json_builder_begin_object(b);
@@ -328,6 +351,7 @@ static void json_case(JsonBuilder *b, const CaseResult *r)
     json_metrics(b, r);
     json_verify(b, r);
     json_coherency(b, r);
+    json_link(b, r);
     json_str(b, "log_dir", r->log_dir);
     json_builder_end_object(b);
 }

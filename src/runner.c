@@ -685,6 +685,13 @@ static char *observe(CaseCtx *ctx, GError **error)
                ? g_strdup_printf("cancelled in %s", m->cancelled_in) : NULL;
     case OBSERVE_TLS:
         return pair_tls_evidence(ctx->pair, error);
+    case OBSERVE_LINK:
+        /* The backend logs what the link did; a postcopy cut must also
+         * have paused and recovered. */
+        return m->link_log && (!d->link_cut || m->link_cuts > 0) &&
+               (d->link_cut < LINK_CUT_POSTCOPY || (migrate_stats_saw(m, "postcopy-paused") &&
+                                                    migrate_stats_saw(m, "postcopy-recover")))
+               ? g_strdup(m->link_log) : NULL;
     }
     g_assert_not_reached();
 }
@@ -794,6 +801,8 @@ CaseResult *runner_run_case(const CaseInstance *c, const RunOptions *opts)
     r->name = g_strdup(c->name);
     r->arch = c->arch->name;
     r->observed_downtime_ms = -1;
+    r->link = c->desc->link;
+    r->link_cut = c->desc->link_cut;
     r->accel = g_strdup(opts->accel ? opts->accel
                         : vm_kvm_usable(c->arch) ? "kvm" : "tcg");
     ctx.policy = c->desc->coherency_case ? c->desc->mmu_policy : opts->mmu_policy;

@@ -52,6 +52,8 @@ typedef struct {
     gint64 hold_start_us, hold_end_us;
     PayloadParams window;       /* the guest's test window (nranges 0: none) */
     char *log_dir;              /* kept: failed, errored or --keep */
+    const LinkShape *link;      /* the case's real link (netns.h), or NULL */
+    LinkCut link_cut;
 } CaseResult;
 
 void case_result_free(CaseResult *r);

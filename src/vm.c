@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -192,11 +193,14 @@ static GPtrArray *vm_build_argv(const VmConfig *cfg, const Vm *vm)
     return argv;
 }
 
-static void vm_child_setup(gpointer unused)
+static void vm_child_setup(gpointer netns_fd_p)
 {
     sigset_t all;
 
-    (void)unused;
+    /* A case over a real link (netns.h): QEMU joins its namespace.  If
+     * it cannot, QEMU must not run on the host's network instead. */
+    if (netns_fd_p && setns(GPOINTER_TO_INT(netns_fd_p) - 1, CLONE_NEWNET) < 0)
+        _exit(126);
     /* migtest blocks the signals its watcher thread waits for; QEMU must
      * get its normal signal mask back. */
     sigfillset(&all);
@@ -240,7 +244,9 @@ static gboolean vm_spawn(Vm *vm, const VmConfig *cfg, GError **error)
     }
     ok = g_spawn_async_with_fds(NULL, (char **)argv->pdata, NULL,
                                 G_SPAWN_DO_NOT_REAP_CHILD,
-                                vm_child_setup, NULL, &vm->pid,
+                                vm_child_setup,
+                                cfg->in_netns ? GINT_TO_POINTER(cfg->netns_fd + 1) : NULL,
+                                &vm->pid,
                                 nullfd, errfd, errfd, error);
     close(errfd);
     close(nullfd);

@@ -52,6 +52,8 @@ typedef struct {
     gboolean start_paused;      /* -S */
     gboolean gdbstub;           /* a gdbstub on <run_dir>/<name>.gdb */
     const char *const *extra_args;  /* NULL-terminated, may be NULL */
+    int netns_fd;               /* with in_netns: run QEMU in this network namespace */
+    gboolean in_netns;
 } VmConfig;
 
 typedef struct Vm Vm;
