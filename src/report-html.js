@@ -216,7 +216,7 @@
                 animation: false, responsive: true, maintainAspectRatio: false,
                 interaction: { mode: 'nearest', axis: 'x', intersect: false },
                 scales: scales,
-                plugins: { mtMarks: { sets: sets, labels: kind === 'bytes' },
+                plugins: { mtMarks: { sets: [], later: sets, labels: kind === 'bytes' },
                            legend: { labels: { boxWidth: 12, font: { size: 11 } } } }
             }
         });
@@ -280,23 +280,10 @@
         return [1, 3, 5].map(function (i) { return parseInt(c.substr(i, 2), 16); });
     }
 
-    /* Pixels in the plot area close to one of the chart's series colours,
-     * looked for with the marks (drawn in run colours) taken away. */
+    /* Pixels in the plot area close to one of the chart's series colours.
+     * A timeline is first drawn without its marks (they are in run
+     * colours too), checked, then drawn again with them. */
     function drewData(chart) {
-        var marks = chart.options.plugins.mtMarks, sets = marks && marks.sets, ok;
-        if (sets) {
-            marks.sets = [];
-            chart.update('none');
-        }
-        ok = seriesPixels(chart);
-        if (sets) {
-            marks.sets = sets;
-            chart.update('none');
-        }
-        return ok;
-    }
-
-    function seriesPixels(chart) {
         var r = chart.currentDevicePixelRatio || 1, a = chart.chartArea;
         var w = Math.floor((a.right - a.left) * r), h = Math.floor((a.bottom - a.top) * r);
         if (w <= 0 || h <= 0)
@@ -326,6 +313,11 @@
         canvas.dataset.drawn = '1';
         canvas.dataset.datasets = String(chart.data.datasets.length);
         canvas.dataset.ok = drewData(chart) ? '1' : '0';
+        var marks = chart.options.plugins.mtMarks;
+        if (marks && marks.later) {
+            marks.sets = marks.later;
+            chart.update('none');
+        }
     }
 
     /* Summary cells against the JSON they were written from. */
