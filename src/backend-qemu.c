@@ -110,6 +110,38 @@ static gboolean write_payload_files(QemuPair *q, GError **error)
                                      &q->initrd_path, error));
 }
 
+/* x509 per policy (cases.h X509Policy): tls_dir is the client's (and,
+ * when one set serves both, the server's); tls_dir_dst the server's when
+ * it differs.  Every set shares one CA. */
+static gboolean make_x509(QemuPair *q, GError **error)
+{
+    const CaseDesc *d = q->base.spec->desc;
+    const char *run_dir = q->base.spec->run_dir;
+    g_autofree char *full = g_build_filename(run_dir, "tls-full", NULL);
+
+    switch (d->x509) {
+    case X509_DEFAULT:
+    case X509_AUTHZ_ALLOW:
+    case X509_AUTHZ_DENY:
+        q->tls_dir_dst = g_strdup(q->tls_dir);
+        return tlscreds_make_x509(q->tls_dir, error);
+    case X509_OVERRIDE_HOST:
+        q->tls_dir_dst = g_strdup(q->tls_dir);
+        return tlscreds_make_x509_for(q->tls_dir, TLSCREDS_NAMES_HOSTNAME, error);
+    case X509_MISMATCH_HOST:
+        q->tls_dir_dst = g_build_filename(run_dir, "tls-dst", NULL);
+        return tlscreds_make_x509(q->tls_dir, error) &&
+               tlscreds_make_x509_server_variant(q->tls_dir, q->tls_dir_dst,
+                                                 TLSCREDS_NAMES_OTHER, error);
+    case X509_ANON_ALLOWED:
+    case X509_ANON_REJECTED:
+        q->tls_dir_dst = g_steal_pointer(&full);
+        return tlscreds_make_x509(q->tls_dir_dst, error) &&
+               tlscreds_make_x509_anon_client(q->tls_dir_dst, q->tls_dir, error);
+    }
+    g_assert_not_reached();
+}
+
 static gboolean make_tls(QemuPair *q, GError **error)
 {
     const CaseDesc *d = q->base.spec->desc;
@@ -119,13 +151,39 @@ static gboolean make_tls(QemuPair *q, GError **error)
     if (d->tls == TLS_NONE)
         return TRUE;
     q->tls_dir = g_build_filename(run_dir, "tls", NULL);
-    if (d->tls == TLS_X509) {
-        q->tls_dir_dst = g_strdup(q->tls_dir);
-        return tlscreds_make_x509(q->tls_dir, error);
-    }
+    if (d->tls == TLS_X509)
+        return make_x509(q, error);
     q->tls_dir_dst = g_build_filename(run_dir, mismatch ? "tls-dst" : "tls", NULL);
     return tlscreds_make_psk(q->tls_dir, PSK_KEY, error) &&
            (!mismatch || tlscreds_make_psk(q->tls_dir_dst, PSK_OTHER, error));
+}
+
+/* The TLS -object arguments of one side; @faulty: the case's fault
+ * applies (a first destination, not the plain second one). */
+static void add_tls_args(QemuPair *q, GPtrArray *a, gboolean is_dst, gboolean faulty)
+{
+    const CaseDesc *d = q->base.spec->desc;
+    gboolean anon = d->tls == TLS_X509 &&
+                    (d->x509 == X509_ANON_ALLOWED || d->x509 == X509_ANON_REJECTED);
+    /* A faulty destination gets its own set (another PSK, a mismatching
+     * certificate); the plain second one the good set the client trusts.
+     * With an anonymous client every server holds the full set. */
+    const char *dir = is_dst && (faulty || anon) ? q->tls_dir_dst : q->tls_dir;
+
+    g_ptr_array_add(a, g_strdup("-object"));
+    if (!is_dst || !anon) {
+        g_ptr_array_add(a, tlscreds_object(d->tls == TLS_X509, is_dst, dir));
+    } else {
+        /* An anonymous client: refused only by the faulty rejecting server. */
+        g_ptr_array_add(a, tlscreds_x509_server_object(dir, d->x509 == X509_ANON_REJECTED &&
+                                                            faulty));
+    }
+    if (is_dst && (d->x509 == X509_AUTHZ_ALLOW || d->x509 == X509_AUTHZ_DENY)) {
+        g_ptr_array_add(a, g_strdup("-object"));
+        g_ptr_array_add(a, tlscreds_authz_object(d->x509 == X509_AUTHZ_DENY && faulty
+                                                 ? "O=migtest,CN=someone else"
+                                                 : TLSCREDS_CLIENT_DN));
+    }
 }
 
 /* -uuid and TLS objects for one side. */
@@ -134,16 +192,14 @@ static GPtrArray *side_args(QemuPair *q, gboolean is_dst, gboolean plain)
     const CaseDesc *d = q->base.spec->desc;
     GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
 
-    if (d->uuid) {
+    /* validate-uuid with one side unset: that side gets no -uuid. */
+    if (d->uuid && !(is_dst ? d->uuid_sides == UUID_SRC_ONLY : d->uuid_sides == UUID_DST_ONLY)) {
         g_ptr_array_add(a, g_strdup("-uuid"));
         g_ptr_array_add(a, g_strdup(is_dst && !plain && d->fault == FAULT_UUID_MISMATCH
                                     ? UUID_OTHER : UUID_SRC));
     }
-    if (d->tls != TLS_NONE) {
-        g_ptr_array_add(a, g_strdup("-object"));
-        g_ptr_array_add(a, tlscreds_object(d->tls == TLS_X509, is_dst,
-                                           is_dst && !plain ? q->tls_dir_dst : q->tls_dir));
-    }
+    if (d->tls != TLS_NONE)
+        add_tls_args(q, a, is_dst, !plain);
     g_ptr_array_add(a, NULL);
     return a;
 }

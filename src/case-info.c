@@ -32,6 +32,8 @@ static const char *fault_words(CaseFault f)
         [FAULT_TLS_MISMATCH] = "fault: the two sides hold different pre-shared keys",
         [FAULT_CANCEL_BEFORE] = "migrate_cancel is sent before any migration",
         [FAULT_CANCEL_AFTER] = "migrate_cancel is sent after the migration completed",
+        [FAULT_X509] = "fault: the x509 policy (host name, client certificate, authz) "
+                       "refuses the handshake",
     };
     return words[f];
 }
@@ -113,6 +115,18 @@ static const char *observe_words(CaseObserve o)
         [OBSERVE_STAYED_ACTIVE] = "the migration was still active after the hold",
         [OBSERVE_CANCELLED_IN] = "migrate_cancel was issued in the named state",
         [OBSERVE_TLS] = "tls-creds was in force on the source",
+        [OBSERVE_WIRE_TLS] = "every byte relayed between the sides was a TLS record",
+        [OBSERVE_HANDSHAKE_FAILED] = "only a TLS handshake crossed the wire before it failed",
+        [OBSERVE_MAPPED_RAM] = "the file spans all RAM and is sparse (mapped-ram), or the "
+                               "bytes before the offset survived",
+        [OBSERVE_REFUSED] = "QEMU's error names what the row expects",
+        [OBSERVE_DIRTY_LIMIT] = "dirty-limit-throttle-time-per-round rose above 0",
+        [OBSERVE_BLOCKTIME] = "the destination reported postcopy-blocktime",
+        [OBSERVE_DST_NO_EXIT] = "the destination stayed up and reported 'failed'",
+        [OBSERVE_CANCELLED_TWICE] = "a second migrate_cancel was sent in the named state",
+        [OBSERVE_THROTTLE_CAPPED] = "cpu-throttle-percentage reached max-cpu-throttle, "
+                                    "never more",
+        [OBSERVE_CHANNELS] = "migrate and migrate-incoming took 'channels'",
     };
     return words[o];
 }
@@ -137,7 +151,7 @@ static void asserts_for(const CaseDesc *d, GPtrArray *out)
 {
     static const char *const end[] = {
         [EXPECT_COMPLETED] = "completed", [EXPECT_FAILED] = "failed",
-        [EXPECT_CANCELLED] = "cancelled",
+        [EXPECT_CANCELLED] = "cancelled", [EXPECT_REFUSED] = "refused (migrate errs)",
     };
 
     if (d->fault == FAULT_CANCEL_BEFORE)
@@ -150,6 +164,8 @@ static void asserts_for(const CaseDesc *d, GPtrArray *out)
     add(out, "the migration ends '%s'", end[d->expect]);
     if (d->fault == FAULT_CANCEL_AFTER)
         add(out, "migrate_cancel afterwards leaves it completed");
+    if (d->cancel_after_end)
+        add(out, "migrate_cancel afterwards leaves it %s", end[d->expect]);
     if (observe_words(d->observe))
         add(out, "%s", observe_words(d->observe));
     if (d->coherency_case)

@@ -186,8 +186,8 @@ static const CaseDesc case_table[] = {
       .capabilities = caps_pause, .cancel_at = "pre-switchover",
       .expect = EXPECT_CANCELLED, .observe = OBSERVE_CANCELLED_IN },
     { .name = "cancel/completed", .summary = "migrate_cancel after the migration completed", .transport = TRANSPORT_TCP, .fault = FAULT_CANCEL_AFTER },
-    { .name = "cancel/failed", .summary = "the failed end of the cancel matrix: a migration to where nothing listens", .transport = TRANSPORT_TCP,
-      .fault = FAULT_BAD_DESTINATION, .expect = EXPECT_FAILED },
+    { .name = "cancel/failed", .summary = "migrate_cancel after a migration to where nothing listens failed: it stays failed", .transport = TRANSPORT_TCP,
+      .fault = FAULT_BAD_DESTINATION, .cancel_after_end = TRUE, .expect = EXPECT_FAILED },
     { .name = "bad-destination/tcp", .summary = "a migration to an address where nothing listens", .transport = TRANSPORT_TCP,
       .fault = FAULT_BAD_DESTINATION, .expect = EXPECT_FAILED },
     { .name = "validate-uuid/match", .summary = "validate-uuid with the same -uuid on both sides", .transport = TRANSPORT_TCP,
@@ -196,13 +196,14 @@ static const CaseDesc case_table[] = {
       .capabilities = caps_uuid, .uuid = TRUE, .fault = FAULT_UUID_MISMATCH,
       .expect = EXPECT_FAILED },
     { .name = "tls-psk/match", .summary = "migration over TLS with the same pre-shared key on both sides", .transport = TRANSPORT_TCP, .tls = TLS_PSK,
-      .params = params_tls, .observe = OBSERVE_TLS,
+      .params = params_tls, .wiretap = TRUE, .observe = OBSERVE_WIRE_TLS,
       .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
     { .name = "tls-psk/mismatch", .summary = "migration over TLS with different pre-shared keys", .transport = TRANSPORT_TCP, .tls = TLS_PSK,
       .params = params_tls, .fault = FAULT_TLS_MISMATCH, .expect = EXPECT_FAILED,
+      .wiretap = TRUE, .observe = OBSERVE_HANDSHAKE_FAILED,
       .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
     { .name = "tls-x509/match", .summary = "migration over TLS with x509 certificates from one CA", .transport = TRANSPORT_TCP, .tls = TLS_X509,
-      .params = params_tls, .observe = OBSERVE_TLS,
+      .params = params_tls, .wiretap = TRUE, .observe = OBSERVE_WIRE_TLS,
       .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
 #define COHERENCY(v, pol, polname, fired, late)                               \
     { .name = "coherency/" v "/" polname, .only_arch = "aarch64",            \
@@ -243,6 +244,14 @@ static const CaseDesc case_table[] = {
       .observe = OBSERVE_STAYED_ACTIVE },
 };
 
+static gboolean params_have(const MigrateParam *params, const char *name)
+{
+    for (const MigrateParam *p = params; p && p->name; p++)
+        if (g_str_equal(p->name, name))
+            return TRUE;
+    return FALSE;
+}
+
 /* Combinations that cannot mean anything; caught before any QEMU runs. */
 const char *case_desc_impossible(const CaseDesc *d)
 {
@@ -270,8 +279,22 @@ const char *case_desc_impossible(const CaseDesc *d)
         return "a UUID mismatch needs UUIDs";
     if ((d->fault == FAULT_TLS_MISMATCH) && d->tls != TLS_PSK)
         return "the TLS mismatch is a PSK mismatch";
-    if ((d->tls != TLS_NONE) != (d->params == params_tls))
+    if ((d->tls != TLS_NONE) != params_have(d->params, "tls-creds"))
         return "TLS credentials and the tls-creds parameter go together";
+    if (d->x509 != X509_DEFAULT && d->tls != TLS_X509)
+        return "an x509 policy needs x509 credentials";
+    if ((d->fault == FAULT_X509) !=
+        (d->x509 == X509_MISMATCH_HOST || d->x509 == X509_ANON_REJECTED ||
+         d->x509 == X509_AUTHZ_DENY))
+        return "a failing x509 policy is the FAULT_X509 fault, and only it";
+    if ((d->expect == EXPECT_REFUSED && !d->refused_with) ||
+        (d->refused_with && d->expect != EXPECT_REFUSED && d->expect != EXPECT_FAILED))
+        return "a refusal or failure's expected text needs that outcome, and it the text";
+    if (d->wiretap && d->transport != TRANSPORT_TCP && d->transport != TRANSPORT_UNIX)
+        return "the wiretap relays sockets (tcp or unix)";
+    if ((d->file_offset || d->file_fdset || d->file_direct_io) &&
+        d->transport != TRANSPORT_FILE)
+        return "offset, fdset and direct-io are file: options";
     if (d->transport == TRANSPORT_EXEC || d->transport == TRANSPORT_FILE) {
         if (d->postcopy)
             return "postcopy needs a bidirectional channel";
@@ -283,16 +306,26 @@ const char *case_desc_impossible(const CaseDesc *d)
     return NULL;
 }
 
+/* Row @i of the whole catalogue (this table, then the families in
+ * their own files), or NULL past the end. */
+static const CaseDesc *case_row(gsize i)
+{
+    if (i < G_N_ELEMENTS(case_table))
+        return &case_table[i];
+    i -= G_N_ELEMENTS(case_table);
+    return i < cases_qemu10_count ? &cases_qemu10[i] : NULL;
+}
+
 gboolean cases_validate(GError **error)
 {
-    for (gsize i = 0; i < G_N_ELEMENTS(case_table); i++) {
-        const char *why = case_desc_impossible(&case_table[i]);
+    for (gsize i = 0; case_row(i); i++) {
+        const char *why = case_desc_impossible(case_row(i));
         for (gsize j = 0; j < i && !why; j++)
-            if (g_str_equal(case_table[i].name, case_table[j].name))
+            if (g_str_equal(case_row(i)->name, case_row(j)->name))
                 why = "its name is used twice";
         if (why) {
             g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "case '%s' is impossible: %s",
-                        case_table[i].name, why);
+                        case_row(i)->name, why);
             return FALSE;
         }
     }
@@ -313,8 +346,8 @@ GPtrArray *cases_select(const ArchDesc *const *archs, const char *glob)
     g_autoptr(GPatternSpec) pat = glob ? g_pattern_spec_new(glob) : NULL;
 
     for (guint a = 0; archs[a]; a++) {
-        for (gsize i = 0; i < G_N_ELEMENTS(case_table); i++) {
-            const CaseDesc *d = &case_table[i];
+        for (gsize i = 0; case_row(i); i++) {
+            const CaseDesc *d = case_row(i);
             g_autofree char *name = g_strdup_printf("/%s/%s", archs[a]->name, d->name);
             CaseInstance *c;
 

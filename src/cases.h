@@ -25,6 +25,7 @@ typedef enum {
     EXPECT_COMPLETED,
     EXPECT_FAILED,
     EXPECT_CANCELLED,
+    EXPECT_REFUSED,         /* QEMU answers migrate with an error (refused_with) */
 } CaseExpect;
 
 typedef enum {
@@ -48,7 +49,43 @@ typedef enum {
     OBSERVE_CANCELLED_IN,   /* migrate_cancel was issued in cancel_at */
     OBSERVE_TLS,            /* tls-creds in force on the source */
     OBSERVE_LINK,           /* the real link shaped or cut the stream (netns.h) */
+    OBSERVE_WIRE_TLS,       /* every byte relayed was a TLS record (wiretap.h) */
+    OBSERVE_HANDSHAKE_FAILED, /* only a TLS handshake crossed, then it failed */
+    OBSERVE_MAPPED_RAM,     /* the file is laid out by RAM offset (sparse, >= RAM) */
+    OBSERVE_REFUSED,        /* migrate was refused with refused_with */
+    OBSERVE_DIRTY_LIMIT,    /* dirty-limit-throttle-time-per-round > 0 */
+    OBSERVE_BLOCKTIME,      /* dst query-migrate reports postcopy-blocktime */
+    OBSERVE_DST_NO_EXIT,    /* exit-on-error off: dst alive, 'failed' + error-desc */
+    OBSERVE_CANCELLED_TWICE,/* cancel_at, then cancel_again_at, both sent */
+    OBSERVE_THROTTLE_CAPPED,/* the throttle reached max-cpu-throttle, never more */
+    OBSERVE_CHANNELS,       /* QEMU took the address as "channels" both sides */
 } CaseObserve;
+
+/* x509 variants (QEMU's tls-tests.c): who holds which certificate. */
+typedef enum {
+    X509_DEFAULT,           /* server cert for 127.0.0.1, client cert, verify-peer */
+    X509_MISMATCH_HOST,     /* the server's cert names 10.0.0.1 only */
+    X509_OVERRIDE_HOST,     /* cert for migtest.example, tls-hostname says so */
+    X509_ANON_ALLOWED,      /* client without a cert, server verify-peer=off */
+    X509_ANON_REJECTED,     /* client without a cert, server verify-peer=on */
+    X509_AUTHZ_ALLOW,       /* tls-authz: authz-simple with the client's DN */
+    X509_AUTHZ_DENY,        /* tls-authz: authz-simple with another DN */
+} X509Policy;
+
+/* -uuid on which side (validate-uuid). */
+typedef enum {
+    UUID_BOTH,              /* the default when .uuid is set */
+    UUID_SRC_ONLY,
+    UUID_DST_ONLY,
+} UuidSides;
+
+/* How the migration's address is given to migrate / migrate-incoming. */
+typedef enum {
+    ADDR_URI,               /* "uri": the default */
+    ADDR_CHANNELS,          /* "channels": [{ channel-type: main, addr }] */
+    ADDR_BOTH,              /* both: QEMU must refuse */
+    ADDR_NEITHER,           /* neither: QEMU must refuse */
+} AddrSyntax;
 
 typedef enum {
     TLS_NONE,
@@ -63,6 +100,7 @@ typedef enum {
     FAULT_TLS_MISMATCH,     /* the sides hold different PSKs */
     FAULT_CANCEL_BEFORE,    /* migrate_cancel before any migration */
     FAULT_CANCEL_AFTER,     /* migrate_cancel after it completed / failed */
+    FAULT_X509,             /* the x509 policy makes the handshake fail */
 } CaseFault;
 
 typedef struct {
@@ -110,6 +148,22 @@ typedef struct {
      * (netns.h), cut as link_cut says; NULL: loopback. */
     const LinkShape *link;
     LinkCut link_cut;
+    /* QEMU 10 coverage (issue #12; rows in cases-qemu10.c). */
+    gboolean cancel_after_end;      /* migrate_cancel again once it ended */
+    const char *cancel_again_at;    /* a second migrate_cancel in this status */
+    const char *refused_with;       /* EXPECT_REFUSED: text of QEMU's error */
+    X509Policy x509;
+    gboolean wiretap;               /* relay the stream through wiretap.h */
+    UuidSides uuid_sides;
+    AddrSyntax addr;
+    guint64 file_offset;            /* file: ...,offset=N (N bytes before kept) */
+    gboolean file_fdset;            /* file: /dev/fdset/N via add-fd */
+    gboolean file_direct_io;        /* the file on a disk that allows O_DIRECT */
+    gboolean dst_no_exit;           /* migrate-incoming exit-on-error=false */
+    gboolean file_bad_offset;       /* file: an offset QEMU must refuse */
+    gboolean file_getfd;            /* the file handed over as fd: (getfd) */
+    gboolean no_remigration;        /* a failure no fresh destination can fix */
+    gint64 throttle_cap;            /* OBSERVE_THROTTLE_CAPPED: max-cpu-throttle */
 } CaseDesc;
 
 typedef struct {
@@ -117,6 +171,10 @@ typedef struct {
     const CaseDesc *desc;
     char *name;                     /* "/<arch>/<desc->name>" */
 } CaseInstance;
+
+/* Rows of the QEMU 10 coverage family (cases-qemu10.c). */
+extern const CaseDesc cases_qemu10[];
+extern const gsize cases_qemu10_count;
 
 /* Every case instance for the architectures in @archs (NULL-terminated),
  * filtered by shell-style @glob (NULL: smoke cases only).  Free with

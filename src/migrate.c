@@ -2,9 +2,15 @@
 #include "migrate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "migaddr.h"
+#include "rundir.h"
+#include "wiretap.h"
 
 /* How often to sample query-migrate while waiting for the next event:
  * fast enough to catch a 100 ms-long state, cheap for QEMU. */
@@ -41,6 +47,11 @@ void migrate_stats_clear(MigrateStats *s)
     g_clear_pointer(&s->link_log, g_free);
     g_clear_pointer(&s->samples, g_array_unref);
     g_clear_pointer(&s->events, g_array_unref);
+    g_clear_pointer(&s->cancelled_again_in, g_free);
+    g_clear_pointer(&s->error_desc, g_free);
+    g_clear_pointer(&s->dst_status, g_free);
+    g_clear_pointer(&s->dst_error_desc, g_free);
+    g_clear_pointer(&s->wire_summary, g_free);
 }
 
 gboolean migrate_stats_saw(const MigrateStats *s, const char *status)
@@ -77,6 +88,10 @@ typedef struct {
     gboolean saw_recover;       /* postcopy-recover seen after the second cut */
     guint recoveries;
     char *recover_uri;
+    int reserved_fd;            /* bad tcp destination: a bound, unlistened port */
+    Wiretap *tap;
+    char *dio_dir;              /* direct-io: the stream's disk directory */
+    char *stream;               /* sequential transports: the stream file */
 } Session;
 
 static void add_capability(JsonBuilder *b, const char *name)
@@ -137,9 +152,11 @@ static gboolean set_case_params(Vm *vm, const MigrateParam *params, gboolean is_
     g_autoptr(JsonObject) args = json_object_new();
 
     for (const MigrateParam *p = params; p && p->name; p++) {
-        if (is_dst && !p->both_sides)
+        if (is_dst ? !(p->both_sides || p->dst_only) : p->dst_only)
             continue;
-        if (p->str)
+        if (p->flag)
+            json_object_set_boolean_member(args, p->name, p->num != 0);
+        else if (p->str)
             json_object_set_string_member(args, p->name, p->str);
         else
             json_object_set_int_member(args, p->name, p->num);
@@ -169,6 +186,29 @@ static gboolean simple_uri(Vm *vm, const char *command, const char *uri,
     if (resume)
         json_object_set_boolean_member(args, "resume", TRUE);
     return qmp_execute_simple(vm_qmp(vm), command, args, deadline, error);
+}
+
+/* migrate or migrate-incoming with the case's address syntax; the
+ * destination always gets a well-formed one (only migrate is tested
+ * for refusing both or neither). */
+static gboolean send_address(Session *s, Vm *vm, const char *command, const char *uri,
+                             GError **error)
+{
+    gboolean incoming = g_str_equal(command, "migrate-incoming");
+    MigrateAddr how = s->cfg->addr;
+    g_autoptr(JsonObject) args = NULL;
+
+    if (incoming && (how == MIGRATE_ADDR_BOTH || how == MIGRATE_ADDR_NEITHER))
+        how = MIGRATE_ADDR_URI;
+    if (!(args = migaddr_args(uri, how, error)))
+        return FALSE;
+    if (incoming && s->cfg->dst_no_exit)
+        json_object_set_boolean_member(args, "exit-on-error", FALSE);
+    if (!qmp_execute_simple(vm_qmp(vm), command, args, s->deadline, error))
+        return FALSE;
+    if (how == MIGRATE_ADDR_CHANNELS)
+        s->stats->channels_accepted++;
+    return TRUE;
 }
 
 /* The port QEMU bound for "tcp:127.0.0.1:0", from the incoming side's
@@ -223,44 +263,142 @@ static gboolean setup_fd_transport(Session *s, GError **error)
     return ok;
 }
 
+/* A tcp port nobody listens on, for as long as the fd stays open: bound
+ * but not listening, so a connect is refused at once and no other
+ * process can take the port meanwhile. */
+static char *reserve_dead_tcp_port(Session *s, GError **error)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+
+    s->reserved_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->reserved_fd < 0 || bind(s->reserved_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        getsockname(s->reserved_fd, (struct sockaddr *)&a, &len) < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot reserve a tcp port: %s",
+                    g_strerror(errno));
+        return NULL;
+    }
+    return g_strdup_printf("tcp:127.0.0.1:%u", ntohs(a.sin_port));
+}
+
+static gboolean open_bad_destination(Session *s, char **src_uri, char **dst_uri,
+                                     GError **error)
+{
+    if (s->cfg->transport == TRANSPORT_TCP)
+        *src_uri = reserve_dead_tcp_port(s, error);
+    else    /* a socket path nobody listens on: connecting fails at once */
+        *src_uri = g_strdup_printf("unix:%s/nobody-listens.sock", s->run_dir);
+    *dst_uri = g_strdup(*src_uri);
+    return *src_uri != NULL;
+}
+
+/* fd: on a regular file: the source writes it, the destination reads
+ * it once the source is done (QEMU's precopy/fd/file). */
+static gboolean open_file_as_fd(Session *s, char **src_uri, char **dst_uri, GError **error)
+{
+    int wfd = open(s->stream, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+    int rfd = wfd >= 0 ? open(s->stream, O_RDONLY | O_CLOEXEC) : -1;
+    gboolean ok;
+
+    if (rfd < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot open '%s': %s", s->stream,
+                    g_strerror(errno));
+        if (wfd >= 0)
+            close(wfd);
+        return FALSE;
+    }
+    ok = pass_fd(s->src, wfd, s->deadline, error) && pass_fd(s->dst, rfd, s->deadline, error);
+    close(wfd);
+    close(rfd);
+    *src_uri = g_strdup("fd:mt-mig");
+    *dst_uri = g_strdup("fd:mt-mig");
+    return ok;
+}
+
+/* file: the stream's path and URI, with the case's offset, fdset and
+ * direct-io options applied. */
+static gboolean open_file_transport(Session *s, char **src_uri, char **dst_uri,
+                                    GError **error)
+{
+    const MigrateConfig *cfg = s->cfg;
+    /* 0x20M: QEMU's own bad-offset test; not a number its parser takes. */
+    g_autofree char *opt = cfg->file_bad_offset ? g_strdup(",offset=0x20M")
+                           : cfg->file_offset ? g_strdup_printf(",offset=%" G_GUINT64_FORMAT,
+                                                                cfg->file_offset)
+                           : g_strdup("");
+
+    if (cfg->file_direct_io) {
+        if (!(s->dio_dir = migaddr_dio_dir_new(error)))
+            return FALSE;
+        g_free(s->stream);
+        s->stream = g_build_filename(s->dio_dir, "migration.stream", NULL);
+    }
+    if (cfg->file_offset && !migaddr_file_prefill(s->stream, cfg->file_offset, error))
+        return FALSE;
+    if (cfg->file_getfd)
+        return open_file_as_fd(s, src_uri, dst_uri, error);
+    if (cfg->file_fdset) {
+        /* One open file per side, so the two never share a file offset;
+         * O_RDWR as QEMU's own fdset test, plus O_DIRECT ones for
+         * direct-io's page-aligned writes and reads. */
+        if (!migaddr_add_fd(s->src, s->stream, O_CREAT | O_RDWR, s->deadline, error) ||
+            !migaddr_add_fd(s->dst, s->stream, O_CREAT | O_RDWR, s->deadline, error) ||
+            (cfg->file_direct_io &&
+             (!migaddr_add_fd(s->src, s->stream, O_RDWR | O_DIRECT, s->deadline, error) ||
+              !migaddr_add_fd(s->dst, s->stream, O_RDWR | O_DIRECT, s->deadline, error))))
+            return FALSE;
+        *src_uri = g_strdup_printf("file:/dev/fdset/%d%s", MIGADDR_FDSET_ID, opt);
+    } else {
+        *src_uri = g_strdup_printf("file:%s%s", s->stream, opt);
+    }
+    *dst_uri = g_strdup(*src_uri);
+    return TRUE;
+}
+
+/* The source connects to a wiretap that relays to the destination. */
+static gboolean tap_between(Session *s, char **src_uri, GError **error)
+{
+    g_autofree char *path = g_build_filename(s->run_dir, "wiretap.sock", NULL);
+
+    if (!(s->tap = wiretap_start(*src_uri, path, error)))
+        return FALSE;
+    g_free(*src_uri);
+    *src_uri = g_strdup(wiretap_uri(s->tap));
+    return TRUE;
+}
+
 /* The URIs for each side; the destination listens before the source
  * connects, except for the sequential transports. */
 static gboolean open_transport(Session *s, char **src_uri, char **dst_uri, GError **error)
 {
-    g_autofree char *stream = g_build_filename(s->run_dir, "migration.stream", NULL);
-
-    if (s->cfg->bad_destination) {
-        /* A socket path nobody listens on: connecting fails at once. */
-        *src_uri = g_strdup_printf("unix:%s/nobody-listens.sock", s->run_dir);
-        *dst_uri = g_strdup(*src_uri);
-        return TRUE;
-    }
+    s->stream = g_build_filename(s->run_dir, "migration.stream", NULL);
+    if (s->cfg->bad_destination)
+        return open_bad_destination(s, src_uri, dst_uri, error);
     switch (s->cfg->transport) {
     case TRANSPORT_TCP:
         *dst_uri = g_strdup_printf("tcp:%s:0", s->cfg->tcp_host ? s->cfg->tcp_host
                                                                : "127.0.0.1");
-        if (!simple_uri(s->dst, "migrate-incoming", *dst_uri, FALSE, s->deadline, error))
+        if (!send_address(s, s->dst, "migrate-incoming", *dst_uri, error))
             return FALSE;
         *src_uri = incoming_tcp_uri(s->dst, s->deadline, error);
-        return *src_uri != NULL;
+        return *src_uri != NULL && (!s->cfg->wiretap || tap_between(s, src_uri, error));
     case TRANSPORT_UNIX:
         *src_uri = g_strdup_printf("unix:%s/migration.sock", s->run_dir);
         *dst_uri = g_strdup(*src_uri);
-        return simple_uri(s->dst, "migrate-incoming", *dst_uri, FALSE, s->deadline, error);
+        return send_address(s, s->dst, "migrate-incoming", *dst_uri, error) &&
+               (!s->cfg->wiretap || tap_between(s, src_uri, error));
     case TRANSPORT_FD:
         *src_uri = g_strdup("fd:mt-mig");
         *dst_uri = g_strdup("fd:mt-mig");
         return setup_fd_transport(s, error) &&
-               simple_uri(s->dst, "migrate-incoming", *dst_uri, FALSE, s->deadline, error);
+               send_address(s, s->dst, "migrate-incoming", *dst_uri, error);
     case TRANSPORT_EXEC:
         /* QEMU's exec: runs /bin/sh -c; the path is ours and has no quotes. */
-        *src_uri = g_strdup_printf("exec:cat > '%s'", stream);
-        *dst_uri = g_strdup_printf("exec:cat '%s'", stream);
+        *src_uri = g_strdup_printf("exec:cat > '%s'", s->stream);
+        *dst_uri = g_strdup_printf("exec:cat '%s'", s->stream);
         return TRUE;
     case TRANSPORT_FILE:
-        *src_uri = g_strdup_printf("file:%s", stream);
-        *dst_uri = g_strdup(*src_uri);
-        return TRUE;
+        return open_file_transport(s, src_uri, dst_uri, error);
     }
     g_assert_not_reached();
 }
@@ -345,6 +483,12 @@ static gboolean on_status(Session *s, GError **error)
     }
     if (cfg->cancel_at && g_str_equal(cfg->cancel_at, s->status))
         return cancel(s, error);
+    if (cfg->cancel_again_at && g_str_equal(cfg->cancel_again_at, s->status) &&
+        !s->stats->cancelled_again_in) {
+        /* A second cancel while the first is still winding down. */
+        s->stats->cancelled_again_in = g_strdup(s->status);
+        return qmp_execute_simple(vm_qmp(s->src), "migrate_cancel", NULL, s->deadline, error);
+    }
     if (g_str_equal(s->status, "pre-switchover") &&
         (cfg->continue_at_pre_switchover || cfg->at_pre_switchover)) {
         g_autoptr(JsonObject) args = json_object_new();
@@ -593,6 +737,8 @@ static gboolean on_sample(Session *s, GError **error)
     st->xbzrle_pages = MAX(st->xbzrle_pages, qmp_get_int(qmp_get_object(o, "xbzrle-cache"), "pages"));
     st->multifd_bytes = MAX(st->multifd_bytes, qmp_get_int(ram, "multifd-bytes"));
     st->postcopy_requests = MAX(st->postcopy_requests, qmp_get_int(ram, "postcopy-requests"));
+    st->dirty_limit_us = MAX(st->dirty_limit_us,
+                             qmp_get_int(o, "dirty-limit-throttle-time-per-round"));
     st->dirty_sync_count = qmp_get_int(ram, "dirty-sync-count");
     s->expected_downtime_ms = qmp_get_int(o, "expected-downtime");
     s->remaining = qmp_get_int(ram, "remaining");
@@ -726,6 +872,8 @@ static gboolean collect_stats(Vm *src, Deadline deadline, MigrateStats *stats,
     stats->xbzrle_pages = MAX(stats->xbzrle_pages, qmp_get_int(qmp_get_object(o, "xbzrle-cache"), "pages"));
     stats->multifd_bytes = MAX(stats->multifd_bytes, qmp_get_int(ram, "multifd-bytes"));
     stats->postcopy_requests = MAX(stats->postcopy_requests, qmp_get_int(ram, "postcopy-requests"));
+    if (qmp_get_string(o, "error-desc"))
+        stats->error_desc = g_strdup(qmp_get_string(o, "error-desc"));
     mbps = ram ? json_object_get_member(ram, "mbps") : NULL;
     if (mbps && JSON_NODE_HOLDS_VALUE(mbps))
         stats->throughput_mbps = json_node_get_double(mbps);
@@ -759,8 +907,11 @@ static void explain_failure(Vm *src, Vm *dst, GError **error)
 /* The destination's own view of the end: it must complete too. */
 static gboolean finish_incoming(Session *s, const char *dst_uri, GError **error)
 {
+    if (s->cfg->transport == TRANSPORT_FILE &&
+        !migaddr_file_inspect(s->stream, s->cfg->file_offset, s->stats, error))
+        return FALSE;
     if (transport_is_sequential(s->cfg->transport) &&
-        !simple_uri(s->dst, "migrate-incoming", dst_uri, FALSE, s->deadline, error))
+        !send_address(s, s->dst, "migrate-incoming", dst_uri, error))
         return FALSE;
     for (;;) {
         g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(s->dst), "MIGRATION", NULL, NULL,
@@ -786,6 +937,55 @@ static gboolean finish_incoming(Session *s, const char *dst_uri, GError **error)
     }
 }
 
+/* The destination's own query-migrate: its status, error and, after
+ * postcopy, the vCPU blocktime it measured. */
+static gboolean query_dst(Session *s, GError **error)
+{
+    g_autoptr(JsonNode) info = qmp_execute(vm_qmp(s->dst), "query-migrate", NULL,
+                                           s->deadline, error);
+    JsonObject *o = info ? json_node_get_object(info) : NULL;
+    JsonNode *bt = o ? json_object_get_member(o, "postcopy-blocktime") : NULL;
+
+    if (!info)
+        return FALSE;
+    g_free(s->stats->dst_status);
+    s->stats->dst_status = g_strdup(qmp_get_string(o, "status") ? qmp_get_string(o, "status")
+                                                                  : "none");
+    g_free(s->stats->dst_error_desc);
+    s->stats->dst_error_desc = g_strdup(qmp_get_string(o, "error-desc"));
+    s->stats->dst_blocktime_ms = bt && JSON_NODE_HOLDS_VALUE(bt) ? json_node_get_int(bt) : -1;
+    return TRUE;
+}
+
+/* exit-on-error false: the destination must stay up and say it failed. */
+static gboolean dst_failed_alive(Session *s, GError **error)
+{
+    g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(s->dst), "MIGRATION", qmp_match_status,
+                                              (gpointer)"failed", s->deadline, error);
+
+    if (!ev) {
+        g_prefix_error(error, "dst (exit-on-error false): waiting for 'failed': ");
+        return FALSE;
+    }
+    return vm_check_alive(s->dst, error) && query_dst(s, error);
+}
+
+/* migrate itself: refused by QEMU is an outcome when the case expects it. */
+static gboolean start_migration(Session *s, const char *src_uri, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+
+    if (send_address(s, s->src, "migrate", src_uri, &local))
+        return TRUE;
+    if (!s->cfg->expect_refused || !g_error_matches(local, MT_ERROR, MT_ERROR_QMP)) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    s->stats->error_desc = g_strdup(local->message);
+    s->status = "refused";
+    return TRUE;
+}
+
 static gboolean drive(Session *s, GError **error)
 {
     g_autofree char *src_uri = NULL;
@@ -794,15 +994,57 @@ static gboolean drive(Session *s, GError **error)
     if (!prepare(s, error) || !open_transport(s, &src_uri, &dst_uri, error))
         return FALSE;
     s->stats->start_us = g_get_monotonic_time();
-    if (!simple_uri(s->src, "migrate", src_uri, FALSE, s->deadline, error) ||
-        !follow(s, error))
+    if (!start_migration(s, src_uri, error))
+        return FALSE;
+    if (g_str_equal(s->status, "refused")) {
+        s->stats->final_status = g_strdup(s->status);
+        return TRUE;
+    }
+    if (!follow(s, error))
         return FALSE;
     s->stats->final_status = g_strdup(s->status);
     if (!collect_stats(s->src, s->deadline, s->stats, error))
         return FALSE;
     if (!g_str_equal(s->status, "completed"))
-        return TRUE;
-    return finish_incoming(s, dst_uri, error);
+        return !s->cfg->dst_no_exit || dst_failed_alive(s, error);
+    return finish_incoming(s, dst_uri, error) &&
+           (!s->cfg->postcopy || query_dst(s, error));
+}
+
+/* What the wiretap saw, into @stats. */
+static void tap_report(Session *s)
+{
+    WiretapReport r;
+    MigrateStats *st = s->stats;
+
+    wiretap_stop(s->tap, &r);
+    s->tap = NULL;
+    st->wire_ran = TRUE;
+    st->wire_bytes = r.bytes_up;
+    st->wire_connections = r.connections;
+    st->wire_bytes_down = r.bytes_down;
+    st->wire_all_tls = r.connections > 0 && r.tls_connections == r.connections &&
+                       r.plain_qevm == 0;
+    st->wire_summary = g_strdup_printf("%u connection%s, %u all TLS records, %"
+                                       G_GUINT64_FORMAT " bytes up, %" G_GUINT64_FORMAT
+                                       " down%s%s", r.connections,
+                                       r.connections == 1 ? "" : "s", r.tls_connections,
+                                       r.bytes_up, r.bytes_down,
+                                       r.first_bad ? "; " : "",
+                                       r.first_bad ? r.first_bad : "");
+    wiretap_report_clear(&r);
+}
+
+static void session_clear(Session *s)
+{
+    if (s->tap)
+        tap_report(s);
+    if (s->reserved_fd >= 0)
+        close(s->reserved_fd);
+    if (s->dio_dir)
+        rundir_remove(s->dio_dir);
+    g_free(s->dio_dir);
+    g_free(s->stream);
 }
 
 gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
@@ -812,6 +1054,7 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
     Session s = {
         .src = src, .dst = dst, .cfg = cfg, .run_dir = run_dir,
         .deadline = deadline, .stats = stats, .status = "none",
+        .reserved_fd = -1,
     };
 
     gboolean ok;
@@ -823,7 +1066,13 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
     stats->samples = g_array_new(FALSE, FALSE, sizeof(MigrateSample));
     stats->events = g_array_new(FALSE, FALSE, sizeof(MigrateEvent));
     vm_watch_peer(dst, src);
+    stats->dst_blocktime_ms = -1;
+    /* Events left from an earlier migration on this source are not this
+     * one's (QEMU 10.0 can report a multifd failure twice: see
+     * docs/findings/005-duplicate-failed-event.md). */
+    qmp_discard_events(vm_qmp(src), "MIGRATION");
     ok = drive(&s, error);
+    session_clear(&s);
     vm_unwatch_peer(dst, src);
     /* A cut link comes back when its migration ends, however it ended:
      * the case goes on over it (a second migration, a recovery). */

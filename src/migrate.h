@@ -68,7 +68,18 @@ typedef struct {
     gint64 num;
     const char *str;
     gboolean both_sides;        /* also set on the destination */
+    gboolean dst_only;          /* only on the destination (tls-authz) */
+    gboolean flag;              /* a boolean parameter: @num != 0 */
 } MigrateParam;
+
+/* How the address reaches migrate / migrate-incoming (QEMU >= 8.2 for
+ * channels): as "uri", as "channels", or wrongly (both, neither). */
+typedef enum {
+    MIGRATE_ADDR_URI,
+    MIGRATE_ADDR_CHANNELS,
+    MIGRATE_ADDR_BOTH,
+    MIGRATE_ADDR_NEITHER,
+} MigrateAddr;
 
 typedef struct {
     Transport transport;
@@ -85,6 +96,18 @@ typedef struct {
     /* Do not poll query-migrate between events (benchmarks only: a case
      * that acts on sampled figures needs the samples). */
     gboolean no_sampling;
+    MigrateAddr addr;
+    /* The migrate command must fail with a QMP error containing this;
+     * the status is then "refused" (nothing was started). */
+    const char *expect_refused;
+    const char *cancel_again_at;    /* a second migrate_cancel in this status */
+    gboolean wiretap;           /* relay through a wiretap (wiretap.h) */
+    guint64 file_offset;        /* file: keep this many bytes before the stream */
+    gboolean file_fdset;        /* file: through /dev/fdset/N (add-fd) */
+    gboolean file_direct_io;    /* file: on a disk with O_DIRECT (direct-io) */
+    gboolean dst_no_exit;       /* migrate-incoming exit-on-error=false */
+    gboolean file_bad_offset;   /* file: an offset QEMU must refuse */
+    gboolean file_getfd;        /* file: handed over as fd: (getfd) */
     /* Called at pre-switchover with the source's vCPUs stopped (adds the
      * pause-before-switchover capability); set *cancel to refuse the
      * switchover.  The migration then continues or is cancelled. */
@@ -123,6 +146,7 @@ struct MigrateStats {
     gint64 postcopy_requests;
     gint64 active_held_ms;      /* hold_active_ms: how long it stayed active */
     char *cancelled_in;         /* status the cancel was issued in */
+    char *cancelled_again_in;   /* cancel_again_at: status of the second cancel */
     gint64 dst_completed_us;    /* monotonic time dst reported completed */
     /* Timelines: t_ms counts from start_us, the monotonic time of the
      * migrate command. */
@@ -131,6 +155,25 @@ struct MigrateStats {
     GArray *events;             /* MigrateEvent, in order */
     guint link_cuts;            /* times the link was cut */
     char *link_log;             /* what the cuts did, one line; NULL if none */
+    char *error_desc;           /* src query-migrate error-desc, or the refusal */
+    guint channels_accepted;    /* migrate(-incoming) calls QEMU took as channels */
+    char *dst_status;           /* dst_no_exit: the destination's final status */
+    char *dst_error_desc;       /* ... and its error-desc */
+    gint64 dst_blocktime_ms;    /* dst postcopy-blocktime, -1 if absent */
+    gint64 dirty_limit_us;      /* largest dirty-limit-throttle-time-per-round */
+    /* wiretap: was every relayed byte a TLS record, and what it saw. */
+    gboolean wire_ran;
+    gboolean wire_all_tls;
+    guint64 wire_bytes;         /* source to destination, all connections */
+    guint64 wire_bytes_down;
+    guint wire_connections;
+    char *wire_summary;
+    /* file: the stream file's size and allocated bytes when it was written,
+     * and whether the bytes before file_offset were kept. */
+    guint64 file_size;
+    guint64 file_allocated;
+    gboolean file_prefix_kept;
+    gboolean file_magic_at_offset;
 };
 
 void migrate_stats_clear(MigrateStats *s);

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include "config.h"
+#include "evidence.h"
 #include "payload.h"
 #include "rundir.h"
 
@@ -382,6 +383,16 @@ static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
         .release_stops_source = d->release_stops_source,
         .bad_destination = d->fault == FAULT_BAD_DESTINATION,
         .no_sampling = ctx->opts->no_sampling,
+        .addr = (MigrateAddr)d->addr,
+        .expect_refused = d->refused_with,
+        .cancel_again_at = d->cancel_again_at,
+        .wiretap = d->wiretap,
+        .file_offset = d->file_offset,
+        .file_fdset = d->file_fdset,
+        .file_direct_io = d->file_direct_io,
+        .dst_no_exit = d->dst_no_exit,
+        .file_bad_offset = d->file_bad_offset,
+        .file_getfd = d->file_getfd,
     };
 }
 
@@ -389,9 +400,28 @@ static const char *expect_status(CaseExpect e)
 {
     static const char *const names[] = {
         [EXPECT_COMPLETED] = "completed", [EXPECT_FAILED] = "failed",
-        [EXPECT_CANCELLED] = "cancelled",
+        [EXPECT_CANCELLED] = "cancelled", [EXPECT_REFUSED] = "refused",
     };
     return names[e];
+}
+
+/* A migrate_cancel sent once the migration has ended ('completed',
+ * 'failed', 'cancelled') must change nothing: the status stays. */
+static gboolean cancel_after_end(CaseCtx *ctx, const char *ended, GError **error)
+{
+    g_autofree char *status = NULL;
+
+    if (!pair_cancel(ctx->pair, error) ||
+        !(status = pair_migration_status(ctx->pair, error)))
+        return FALSE;
+    if (!g_str_equal(status, ended)) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "migrate_cancel after the "
+                    "migration ended '%s' changed its status to '%s'", ended, status);
+        return FALSE;
+    }
+    g_free(ctx->r->observed);
+    ctx->r->observed = g_strdup_printf("migrate_cancel after %s left it %s", ended, status);
+    return TRUE;
 }
 
 static gboolean migrate_case(CaseCtx *ctx, GError **error)
@@ -423,19 +453,8 @@ static gboolean migrate_case(CaseCtx *ctx, GError **error)
                     ctx->r->mig.statuses->len);
         return FALSE;
     }
-    if (ctx->d->fault == FAULT_CANCEL_AFTER) {
-        /* Cancelling a finished migration must change nothing. */
-        g_autofree char *status = NULL;
-        if (!pair_cancel(ctx->pair, error) ||
-            !(status = pair_migration_status(ctx->pair, error)))
-            return FALSE;
-        if (!g_str_equal(status, "completed")) {
-            g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "migrate_cancel after "
-                        "completion changed the status to '%s'", status);
-            return FALSE;
-        }
-        ctx->r->observed = g_strdup("migrate_cancel after completion left it completed");
-    }
+    if (ctx->d->fault == FAULT_CANCEL_AFTER || ctx->d->cancel_after_end)
+        return cancel_after_end(ctx, want, error);
     return TRUE;
 }
 
@@ -628,6 +647,10 @@ static gboolean second_migration(CaseCtx *ctx, GError **error)
     mc.cancel_at = NULL;
     mc.hold_active_ms = 0;
     mc.bad_destination = FALSE;
+    mc.addr = MIGRATE_ADDR_URI;
+    mc.expect_refused = NULL;
+    mc.cancel_again_at = NULL;
+    mc.file_bad_offset = FALSE;
     mc.max_bandwidth = RUNNER_MAX_BANDWIDTH;
     mc.downtime_limit_ms = MAX(RUNNER_DOWNTIME_MS, ctx->d->downtime_limit_ms);
     /* pause-before-switchover stays enabled on the source. */
@@ -692,6 +715,8 @@ static char *observe(CaseCtx *ctx, GError **error)
                (d->link_cut < LINK_CUT_POSTCOPY || (migrate_stats_saw(m, "postcopy-paused") &&
                                                     migrate_stats_saw(m, "postcopy-recover")))
                ? g_strdup(m->link_log) : NULL;
+    default:    /* the QEMU 10-era kinds judge what migrate recorded */
+        return evidence_judge(d, m, ctx->spec.mem_bytes, error);
     }
     g_assert_not_reached();
 }
@@ -760,7 +785,8 @@ static gboolean after_migration(CaseCtx *ctx, GError **error)
         return FALSE;
     if (ctx->d->expect == EXPECT_COMPLETED)
         return verify_completed(ctx, mask, ctx->r->mig.dst_completed_us, error);
-    return source_survives(ctx, error) && second_migration(ctx, error);
+    return source_survives(ctx, error) &&
+           (ctx->d->no_remigration || second_migration(ctx, error));
 }
 
 static Outcome classify(const GError *e, gboolean setup_done)

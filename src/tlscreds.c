@@ -71,30 +71,77 @@ static gboolean make_cert(const char *dir, const char *who, const char *info, GE
            certtool(dir, args, error);
 }
 
-gboolean tlscreds_make_x509(const char *dir, GError **error)
+static gboolean make_dir(const char *dir, GError **error)
 {
-    g_autofree char *tool = g_find_program_in_path("certtool");
-    const char *ca_args[] = { "--generate-self-signed", "--load-privkey", "ca-key.pem",
-                              "--template", "ca.info", "--outfile", "ca-cert.pem", NULL };
-
-    if (!tool) {
-        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED,
-                    "x509 needs certtool; install Debian's gnutls-bin");
-        return FALSE;
-    }
     if (g_mkdir_with_parents(dir, 0700) < 0) {
         g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot create '%s'", dir);
         return FALSE;
     }
-    return write_template(dir, "ca.info", "cn = migtest CA\nca\ncert_signing_key\n"
+    return TRUE;
+}
+
+static gboolean have_certtool(GError **error)
+{
+    g_autofree char *tool = g_find_program_in_path("certtool");
+
+    if (!tool)
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED,
+                    "x509 needs certtool; install Debian's gnutls-bin");
+    return tool != NULL;
+}
+
+static gboolean make_server_cert(const char *dir, const char *names, GError **error)
+{
+    g_autofree char *info = g_strdup_printf("organization = migtest\n%s"
+                                            "tls_www_server\nencryption_key\nsigning_key\n"
+                                            "expiration_days = 2\n", names);
+
+    return make_cert(dir, "server", info, error);
+}
+
+gboolean tlscreds_make_x509_for(const char *dir, const char *server_names, GError **error)
+{
+    const char *ca_args[] = { "--generate-self-signed", "--load-privkey", "ca-key.pem",
+                              "--template", "ca.info", "--outfile", "ca-cert.pem", NULL };
+
+    return have_certtool(error) && make_dir(dir, error) &&
+           write_template(dir, "ca.info", "cn = migtest CA\nca\ncert_signing_key\n"
                           "expiration_days = 2\n", error) &&
            make_key(dir, "ca-key.pem", error) && certtool(dir, ca_args, error) &&
-           make_cert(dir, "server", "organization = migtest\ncn = 127.0.0.1\n"
-                     "ip_address = 127.0.0.1\ndns_name = localhost\ntls_www_server\n"
-                     "encryption_key\nsigning_key\nexpiration_days = 2\n", error) &&
+           make_server_cert(dir, server_names, error) &&
            make_cert(dir, "client", "organization = migtest\ncn = migtest client\n"
                      "tls_www_client\nencryption_key\nsigning_key\n"
                      "expiration_days = 2\n", error);
+}
+
+gboolean tlscreds_make_x509(const char *dir, GError **error)
+{
+    return tlscreds_make_x509_for(dir, TLSCREDS_NAMES_LOCAL, error);
+}
+
+static gboolean copy_file(const char *from_dir, const char *to_dir, const char *name,
+                          GError **error)
+{
+    g_autofree char *from = g_build_filename(from_dir, name, NULL);
+    g_autofree char *to = g_build_filename(to_dir, name, NULL);
+    g_autofree char *data = NULL;
+    gsize len;
+
+    return g_file_get_contents(from, &data, &len, error) &&
+           g_file_set_contents(to, data, len, error);
+}
+
+gboolean tlscreds_make_x509_server_variant(const char *ca_dir, const char *dir,
+                                           const char *server_names, GError **error)
+{
+    return make_dir(dir, error) && copy_file(ca_dir, dir, "ca-cert.pem", error) &&
+           copy_file(ca_dir, dir, "ca-key.pem", error) &&
+           make_server_cert(dir, server_names, error);
+}
+
+gboolean tlscreds_make_x509_anon_client(const char *ca_dir, const char *dir, GError **error)
+{
+    return make_dir(dir, error) && copy_file(ca_dir, dir, "ca-cert.pem", error);
 }
 
 char *tlscreds_object(gboolean x509, gboolean server, const char *dir)
@@ -102,4 +149,23 @@ char *tlscreds_object(gboolean x509, gboolean server, const char *dir)
     return g_strdup_printf("%s,id=" TLSCREDS_ID ",endpoint=%s,dir=%s",
                            x509 ? "tls-creds-x509" : "tls-creds-psk",
                            server ? "server" : "client", dir);
+}
+
+char *tlscreds_x509_server_object(const char *dir, gboolean verify_peer)
+{
+    return g_strdup_printf("tls-creds-x509,id=" TLSCREDS_ID ",endpoint=server,dir=%s,"
+                           "verify-peer=%s", dir, verify_peer ? "on" : "off");
+}
+
+char *tlscreds_authz_object(const char *identity)
+{
+    g_autoptr(GString) escaped = g_string_new(NULL);
+
+    /* QEMU's option syntax: a comma inside a value is written twice. */
+    for (const char *c = identity; *c; c++) {
+        if (*c == ',')
+            g_string_append_c(escaped, ',');
+        g_string_append_c(escaped, *c);
+    }
+    return g_strdup_printf("authz-simple,id=" TLSCREDS_AUTHZ_ID ",identity=%s", escaped->str);
 }

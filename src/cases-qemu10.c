@@ -1,0 +1,263 @@
+/*
+ * cases-qemu10.c: the catalogue family that covers QEMU 10.0's migration
+ * qtests (issue #12; docs/coverage.md maps each qtest path to a row):
+ * TLS policy and proof of encryption on the wire, multifd over TLS,
+ * postcopy over TLS and its recovery variants, mapped-ram and the file:
+ * options, the channels syntax, double cancels, validate-uuid with one
+ * side unset, compression levels, max-cpu-throttle, exit-on-error.
+ * Rows are data (cases.h); the runner and migrate.c act on them.
+ */
+#include "cases.h"
+
+#include "tlscreds.h"
+
+#define MiB (1024ull * 1024)
+#define QEMU_VERSION(a, b, c) ((a) * 10000 + (b) * 100 + (c))
+/* mapped-ram, file offset=, exec/file in channels: QEMU 9.0. */
+#define V9_0 QEMU_VERSION(9, 0, 0)
+/* direct-io, migrate-incoming exit-on-error: QEMU 9.1. */
+#define V9_1 QEMU_VERSION(9, 1, 0)
+/* As in cases.c: seconds of precopy for a feature to act in. */
+#define SLOW_BANDWIDTH (32 * MiB)
+/* TLS and multifd compression run at ~150 MB/s here (cases.c). */
+#define SLOW_CHANNEL_DOWNTIME_MS 2000
+/* Four channels, as cases.c's multifd rows; QEMU's own tests use 4-16. */
+#define MULTIFD_CHANNELS 4
+/* QEMU's file/offset test: a page of someone else's data first. */
+#define FILE_OFFSET 4096
+/* max-cpu-throttle below where initial 30 + increment 20 would climb
+ * (70, 90, 99) within the syncs the row waits for. */
+#define THROTTLE_CAP 50
+/* Syncs before release: the throttle starts at the 3rd, so an uncapped
+ * one would have reached 90 by the 7th. */
+#define THROTTLE_CAP_SYNCS 7
+/* Fast enough that the syncs above come in ~1 s each under TCG. */
+#define THROTTLE_BANDWIDTH (128 * MiB)
+
+static const char *const caps_multifd[] = { "multifd", NULL };
+static const char *const caps_postcopy[] = { "postcopy-ram", NULL };
+static const char *const caps_preempt[] = { "postcopy-ram", "postcopy-preempt", NULL };
+static const char *const caps_blocktime[] = { "postcopy-ram", "postcopy-blocktime", NULL };
+static const char *const caps_mapped_ram[] = { "mapped-ram", NULL };
+static const char *const caps_mapped_multifd[] = { "mapped-ram", "multifd", NULL };
+static const char *const caps_uuid[] = { "validate-uuid", NULL };
+static const char *const caps_auto_converge[] = { "auto-converge", NULL };
+
+#define TLS_CREDS { .name = "tls-creds", .str = TLSCREDS_ID, .both_sides = TRUE }
+#define MULTIFD_N { .name = "multifd-channels", .num = MULTIFD_CHANNELS, .both_sides = TRUE }
+static const MigrateParam params_tls[] = { TLS_CREDS, { NULL } };
+static const MigrateParam params_tls_hostname[] = {
+    TLS_CREDS, { .name = "tls-hostname", .str = TLSCREDS_HOSTNAME }, { NULL },
+};
+static const MigrateParam params_tls_authz[] = {
+    TLS_CREDS, { .name = "tls-authz", .str = TLSCREDS_AUTHZ_ID, .dst_only = TRUE }, { NULL },
+};
+static const MigrateParam params_multifd_tls[] = { MULTIFD_N, TLS_CREDS, { NULL } };
+static const MigrateParam params_multifd_tls_hostname[] = {
+    MULTIFD_N, TLS_CREDS, { .name = "tls-hostname", .str = TLSCREDS_HOSTNAME }, { NULL },
+};
+static const MigrateParam params_multifd[] = { MULTIFD_N, { NULL } };
+static const MigrateParam params_multifd_dio[] = {
+    MULTIFD_N, { .name = "direct-io", .num = 1, .flag = TRUE, .both_sides = TRUE }, { NULL },
+};
+#define LEVEL_PARAMS(algo, level) {                                            \
+    MULTIFD_N,                                                                 \
+    { .name = "multifd-compression", .str = algo, .both_sides = TRUE },        \
+    { .name = "multifd-" algo "-level", .num = level, .both_sides = TRUE },    \
+    { NULL },                                                                  \
+}
+static const MigrateParam params_zlib_1[] = LEVEL_PARAMS("zlib", 1);
+static const MigrateParam params_zlib_9[] = LEVEL_PARAMS("zlib", 9);
+static const MigrateParam params_zstd_1[] = LEVEL_PARAMS("zstd", 1);
+static const MigrateParam params_zstd_9[] = LEVEL_PARAMS("zstd", 9);
+static const MigrateParam params_throttle_cap[] = {
+    { .name = "cpu-throttle-initial", .num = 30 },
+    { .name = "cpu-throttle-increment", .num = 20 },
+    { .name = "max-cpu-throttle", .num = THROTTLE_CAP },
+    { NULL },
+};
+
+static gboolean enough_syncs(const MigrateStats *s, gpointer unused)
+{
+    (void)unused;
+    return s->dirty_sync_count >= THROTTLE_CAP_SYNCS;
+}
+
+/* TLS rows: the wiretap proves every byte was a TLS record. */
+#define TLS_ROW .wiretap = TRUE, .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS
+#define TLS_OK TLS_ROW, .observe = OBSERVE_WIRE_TLS
+/* A failing handshake: only TLS crossed, little of it, then 'failed'. */
+#define TLS_FAILS TLS_ROW, .expect = EXPECT_FAILED, .observe = OBSERVE_HANDSHAKE_FAILED
+#define POSTCOPY_VERIFY .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK
+#define MULTIFD_TLS .capabilities = caps_multifd, .tls = TLS_X509
+
+const CaseDesc cases_qemu10[] = {
+    { .name = "bad-destination/unix", .summary = "a migration to a unix socket where nothing listens", .transport = TRANSPORT_UNIX,
+      .fault = FAULT_BAD_DESTINATION, .expect = EXPECT_FAILED },
+
+    /* TLS over unix, postcopy over TLS (QEMU: precopy/unix/tls/psk,
+     * postcopy/{,recovery/,preempt/,preempt/recovery/}tls/psk). */
+    { .name = "tls-psk/unix", .summary = "PSK TLS over a unix socket, proved encrypted on the wire", .transport = TRANSPORT_UNIX, .tls = TLS_PSK,
+      .params = params_tls, TLS_OK },
+    { .name = "tls-psk/postcopy", .summary = "postcopy over PSK TLS, proved encrypted on the wire", .transport = TRANSPORT_TCP, .tls = TLS_PSK,
+      .params = params_tls, .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, POSTCOPY_VERIFY, TLS_OK },
+    { .name = "tls-psk/postcopy-recover", .summary = "postcopy over PSK TLS, paused and recovered", .transport = TRANSPORT_UNIX, .tls = TLS_PSK,
+      .params = params_tls, .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .postcopy_recover = TRUE, POSTCOPY_VERIFY, TLS_OK },
+    { .name = "tls-psk/postcopy-preempt", .summary = "postcopy with the preempt channel over PSK TLS", .transport = TRANSPORT_TCP, .tls = TLS_PSK,
+      .params = params_tls, .capabilities = caps_preempt, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, POSTCOPY_VERIFY, TLS_OK },
+    { .name = "tls-psk/postcopy-preempt-recover", .summary = "postcopy-preempt over PSK TLS, paused and recovered", .transport = TRANSPORT_TCP, .tls = TLS_PSK,
+      .params = params_tls, .capabilities = caps_preempt, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .postcopy_recover = TRUE, POSTCOPY_VERIFY, TLS_OK },
+
+    /* The x509 policy matrix (QEMU: precopy/{tcp,unix}/tls/x509/...). */
+    { .name = "tls-x509/unix/default-host", .summary = "x509 over unix without tls-hostname: QEMU has no name to check and fails", .transport = TRANSPORT_UNIX, .tls = TLS_X509,
+      .params = params_tls, TLS_ROW, .expect = EXPECT_FAILED, .observe = OBSERVE_REFUSED,
+      .refused_with = "hostname", .no_remigration = TRUE },
+    { .name = "tls-x509/unix/override-host", .summary = "x509 over unix with tls-hostname naming the server's certificate", .transport = TRANSPORT_UNIX, .tls = TLS_X509,
+      .x509 = X509_OVERRIDE_HOST, .params = params_tls_hostname, TLS_OK },
+    { .name = "tls-x509/override-host", .summary = "x509 over tcp with tls-hostname naming the server's certificate", .transport = TRANSPORT_TCP, .tls = TLS_X509,
+      .x509 = X509_OVERRIDE_HOST, .params = params_tls_hostname, TLS_OK },
+    { .name = "tls-x509/mismatch-host", .summary = "x509 whose server certificate names another host: the handshake fails", .transport = TRANSPORT_TCP, .tls = TLS_X509,
+      .x509 = X509_MISMATCH_HOST, .params = params_tls, .fault = FAULT_X509, TLS_FAILS },
+    { .name = "tls-x509/authz-allow", .summary = "x509 with tls-authz admitting the client's distinguished name", .transport = TRANSPORT_TCP, .tls = TLS_X509,
+      .x509 = X509_AUTHZ_ALLOW, .params = params_tls_authz, TLS_OK },
+    { .name = "tls-x509/authz-deny", .summary = "x509 with tls-authz admitting another name: the destination refuses", .transport = TRANSPORT_TCP, .tls = TLS_X509,
+      .x509 = X509_AUTHZ_DENY, .params = params_tls_authz, .fault = FAULT_X509, TLS_FAILS },
+    { .name = "tls-x509/anon-allowed", .summary = "x509 client without a certificate, server verify-peer off", .transport = TRANSPORT_TCP, .tls = TLS_X509,
+      .x509 = X509_ANON_ALLOWED, .params = params_tls, TLS_OK },
+    { .name = "tls-x509/anon-rejected", .summary = "x509 client without a certificate, server verify-peer on: refused", .transport = TRANSPORT_TCP, .tls = TLS_X509,
+      .x509 = X509_ANON_REJECTED, .params = params_tls, .fault = FAULT_X509, TLS_FAILS },
+
+    /* Multifd over TLS (QEMU: multifd/tcp/tls/...): every channel is TLS. */
+    { .name = "multifd-tls/psk/match", .summary = "multifd over PSK TLS: every channel encrypted", .transport = TRANSPORT_TCP, .capabilities = caps_multifd,
+      .tls = TLS_PSK, .params = params_multifd_tls, TLS_OK },
+    { .name = "multifd-tls/psk/mismatch", .summary = "multifd over TLS with different pre-shared keys: the handshake fails", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .tls = TLS_PSK, .params = params_multifd_tls,
+      .fault = FAULT_TLS_MISMATCH, TLS_FAILS },
+    { .name = "multifd-tls/x509/default-host", .summary = "multifd over x509 TLS: every channel encrypted", .transport = TRANSPORT_TCP, MULTIFD_TLS,
+      .params = params_multifd_tls, TLS_OK },
+    { .name = "multifd-tls/x509/override-host", .summary = "multifd over x509 TLS with tls-hostname", .transport = TRANSPORT_TCP, MULTIFD_TLS,
+      .x509 = X509_OVERRIDE_HOST, .params = params_multifd_tls_hostname, TLS_OK },
+    { .name = "multifd-tls/x509/mismatch-host", .summary = "multifd over x509 TLS, server certificate for another host", .transport = TRANSPORT_TCP, MULTIFD_TLS,
+      .x509 = X509_MISMATCH_HOST, .params = params_multifd_tls, .fault = FAULT_X509,
+      TLS_FAILS },
+    { .name = "multifd-tls/x509/anon-allowed", .summary = "multifd over x509 TLS, anonymous client allowed", .transport = TRANSPORT_TCP, MULTIFD_TLS,
+      .x509 = X509_ANON_ALLOWED, .params = params_multifd_tls, TLS_OK },
+    { .name = "multifd-tls/x509/anon-rejected", .summary = "multifd over x509 TLS, anonymous client rejected", .transport = TRANSPORT_TCP, MULTIFD_TLS,
+      .x509 = X509_ANON_REJECTED, .params = params_multifd_tls, .fault = FAULT_X509,
+      TLS_FAILS },
+
+    /* Postcopy variants (QEMU: postcopy/preempt/recovery/plain, blocktime
+     * as postcopy/plain reads it). */
+    { .name = "postcopy-preempt/recover", .summary = "postcopy with the preempt channel, paused and recovered", .transport = TRANSPORT_TCP,
+      .capabilities = caps_preempt, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
+      .postcopy_recover = TRUE, POSTCOPY_VERIFY, .observe = OBSERVE_RECOVERED },
+    { .name = "postcopy/blocktime", .summary = "postcopy with postcopy-blocktime: the destination measures vCPU blocktime", .transport = TRANSPORT_TCP,
+      .capabilities = caps_blocktime, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
+      POSTCOPY_VERIFY, .observe = OBSERVE_BLOCKTIME },
+
+    /* mapped-ram and the file: options (QEMU: precopy/file/..., multifd/file/...). */
+    { .name = "mapped-ram/stopped", .summary = "mapped-ram file migration, source stopped", .transport = TRANSPORT_FILE, .min_version = V9_0,
+      .capabilities = caps_mapped_ram, .stop_source_first = TRUE,
+      .observe = OBSERVE_MAPPED_RAM },
+    { .name = "mapped-ram/live", .summary = "mapped-ram file migration while the guest runs", .transport = TRANSPORT_FILE, .min_version = V9_0,
+      .capabilities = caps_mapped_ram, .observe = OBSERVE_MAPPED_RAM },
+    { .name = "mapped-ram/multifd/stopped", .summary = "mapped-ram with multifd channels writing the file, source stopped", .transport = TRANSPORT_FILE, .min_version = V9_0,
+      .capabilities = caps_mapped_multifd, .params = params_multifd,
+      .stop_source_first = TRUE, .observe = OBSERVE_MAPPED_RAM },
+    { .name = "mapped-ram/multifd/live", .summary = "mapped-ram with multifd while the guest runs", .transport = TRANSPORT_FILE, .min_version = V9_0,
+      .capabilities = caps_mapped_multifd, .params = params_multifd,
+      .observe = OBSERVE_MAPPED_RAM },
+    { .name = "mapped-ram/multifd/dio", .summary = "mapped-ram with multifd and direct-io on a disk that allows O_DIRECT", .transport = TRANSPORT_FILE, .min_version = V9_1,
+      .capabilities = caps_mapped_multifd, .params = params_multifd_dio,
+      .stop_source_first = TRUE, .file_direct_io = TRUE, .observe = OBSERVE_MAPPED_RAM },
+    { .name = "mapped-ram/multifd/fdset", .summary = "mapped-ram with multifd to a file passed in an fdset (add-fd)", .transport = TRANSPORT_FILE, .min_version = V9_1,
+      .capabilities = caps_mapped_multifd, .params = params_multifd,
+      .stop_source_first = TRUE, .file_fdset = TRUE, .observe = OBSERVE_MAPPED_RAM },
+    { .name = "mapped-ram/multifd/fdset/dio", .summary = "mapped-ram with multifd and direct-io through an fdset", .transport = TRANSPORT_FILE,
+      .min_version = V9_1, .capabilities = caps_mapped_multifd, .params = params_multifd_dio,
+      .stop_source_first = TRUE, .file_fdset = TRUE, .file_direct_io = TRUE,
+      .observe = OBSERVE_MAPPED_RAM },
+    { .name = "file/offset", .summary = "a file: migration at offset 4096: the bytes before it survive", .transport = TRANSPORT_FILE, .min_version = V9_0,
+      .file_offset = FILE_OFFSET, .stop_source_first = TRUE, .observe = OBSERVE_MAPPED_RAM },
+    { .name = "file/offset/fdset", .summary = "a file: migration at an offset, the file passed in an fdset", .transport = TRANSPORT_FILE, .min_version = V9_0,
+      .file_offset = FILE_OFFSET, .file_fdset = TRUE, .stop_source_first = TRUE,
+      .observe = OBSERVE_MAPPED_RAM },
+    { .name = "file/offset/bad", .summary = "a file: URI with an offset QEMU cannot parse: migrate is refused", .transport = TRANSPORT_FILE, .min_version = V9_0,
+      .file_bad_offset = TRUE, .expect = EXPECT_REFUSED, .refused_with = "offset",
+      .observe = OBSERVE_REFUSED },
+    { .name = "file/fd", .summary = "an fd: migration into a regular file and back", .transport = TRANSPORT_FILE, .file_getfd = TRUE,
+      .stop_source_first = TRUE, .observe = OBSERVE_STOPPED_SOURCE },
+
+    /* The channels syntax on every transport, and its two refusals
+     * (QEMU: multifd/tcp/channels/plain/none, validate_uri/channels/...). */
+    { .name = "channels/tcp", .summary = "the 'channels' syntax on tcp", .transport = TRANSPORT_TCP, .min_version = V9_0,
+      .addr = ADDR_CHANNELS, .observe = OBSERVE_CHANNELS },
+    { .name = "channels/unix", .summary = "the 'channels' syntax on a unix socket", .transport = TRANSPORT_UNIX, .min_version = V9_0,
+      .addr = ADDR_CHANNELS, .observe = OBSERVE_CHANNELS },
+    { .name = "channels/fd", .summary = "the 'channels' syntax on a passed socket fd", .transport = TRANSPORT_FD, .min_version = V9_0,
+      .addr = ADDR_CHANNELS, .observe = OBSERVE_CHANNELS },
+    { .name = "channels/exec", .summary = "the 'channels' syntax on exec", .transport = TRANSPORT_EXEC, .min_version = V9_0,
+      .addr = ADDR_CHANNELS, .observe = OBSERVE_CHANNELS },
+    { .name = "channels/file", .summary = "the 'channels' syntax on file", .transport = TRANSPORT_FILE, .min_version = V9_0,
+      .addr = ADDR_CHANNELS, .observe = OBSERVE_CHANNELS },
+    { .name = "channels/multifd", .summary = "multifd addressed with 'channels'", .transport = TRANSPORT_TCP, .min_version = V9_0,
+      .addr = ADDR_CHANNELS, .capabilities = caps_multifd, .params = params_multifd,
+      .observe = OBSERVE_MULTIFD },
+    { .name = "channels/both-set", .summary = "migrate with both 'uri' and 'channels': refused", .transport = TRANSPORT_TCP, .min_version = V9_0,
+      .addr = ADDR_BOTH, .expect = EXPECT_REFUSED, .refused_with = "uri",
+      .observe = OBSERVE_REFUSED },
+    { .name = "channels/none-set", .summary = "migrate with neither 'uri' nor 'channels': refused", .transport = TRANSPORT_TCP, .min_version = V9_0,
+      .addr = ADDR_NEITHER, .expect = EXPECT_REFUSED, .refused_with = "uri",
+      .observe = OBSERVE_REFUSED },
+
+    /* Cancels that QEMU's cancel/src/after/<status> adds to cases.c's. */
+    { .name = "cancel/cancelling", .summary = "a second migrate_cancel while the first is in 'cancelling'", .transport = TRANSPORT_TCP, .cancel_at = "active",
+      .cancel_again_at = "cancelling", .max_bandwidth = SLOW_BANDWIDTH,
+      .expect = EXPECT_CANCELLED, .observe = OBSERVE_CANCELLED_TWICE },
+    { .name = "cancel/cancelled", .summary = "migrate_cancel after the migration was cancelled: it stays cancelled", .transport = TRANSPORT_TCP, .cancel_at = "active",
+      .cancel_after_end = TRUE, .max_bandwidth = SLOW_BANDWIDTH,
+      .expect = EXPECT_CANCELLED, .observe = OBSERVE_CANCELLED_IN },
+    { .name = "multifd/cancel", .summary = "migrate_cancel of an active multifd migration, then a fresh destination", .transport = TRANSPORT_TCP, .capabilities = caps_multifd,
+      .params = params_multifd, .cancel_at = "active", .max_bandwidth = SLOW_BANDWIDTH,
+      .expect = EXPECT_CANCELLED, .observe = OBSERVE_CANCELLED_IN },
+
+    /* validate-uuid with one side unset: nothing to compare, it completes. */
+    { .name = "validate-uuid/src-only", .summary = "validate-uuid with -uuid on the source only: it completes", .transport = TRANSPORT_TCP,
+      .capabilities = caps_uuid, .uuid = TRUE, .uuid_sides = UUID_SRC_ONLY },
+    { .name = "validate-uuid/dst-only", .summary = "validate-uuid with -uuid on the destination only: it completes", .transport = TRANSPORT_TCP,
+      .capabilities = caps_uuid, .uuid = TRUE, .uuid_sides = UUID_DST_ONLY },
+
+    /* exit-on-error false on the failure rows: the destination stays up. */
+    { .name = "validate-uuid/mismatch/no-exit", .summary = "a UUID mismatch with exit-on-error false: the destination stays up", .transport = TRANSPORT_TCP,
+      .min_version = V9_1, .capabilities = caps_uuid, .uuid = TRUE,
+      .fault = FAULT_UUID_MISMATCH, .expect = EXPECT_FAILED, .dst_no_exit = TRUE,
+      .observe = OBSERVE_DST_NO_EXIT },
+    { .name = "tls-psk/mismatch/no-exit", .summary = "a PSK mismatch with exit-on-error false: the destination stays up", .transport = TRANSPORT_TCP, .min_version = V9_1,
+      .tls = TLS_PSK, .params = params_tls, .fault = FAULT_TLS_MISMATCH,
+      .expect = EXPECT_FAILED, .dst_no_exit = TRUE, .observe = OBSERVE_DST_NO_EXIT },
+
+    /* Compression levels, max-cpu-throttle. */
+    { .name = "multifd/zlib/level-1", .summary = "multifd zlib at multifd-zlib-level 1", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_zlib_1, .observe = OBSERVE_MULTIFD,
+      .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+    { .name = "multifd/zlib/level-9", .summary = "multifd zlib at multifd-zlib-level 9", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_zlib_9, .observe = OBSERVE_MULTIFD,
+      .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+    { .name = "multifd/zstd/level-1", .summary = "multifd zstd at multifd-zstd-level 1", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_zstd_1, .observe = OBSERVE_MULTIFD,
+      .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+    { .name = "multifd/zstd/level-9", .summary = "multifd zstd at multifd-zstd-level 9", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_zstd_9, .observe = OBSERVE_MULTIFD,
+      .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
+    { .name = "auto-converge/max-throttle", .summary = "auto-converge capped by max-cpu-throttle through several dirty syncs", .transport = TRANSPORT_TCP,
+      .capabilities = caps_auto_converge, .params = params_throttle_cap,
+      .max_bandwidth = THROTTLE_BANDWIDTH, .downtime_limit_ms = 1,
+      .release_when = enough_syncs, .throttle_cap = THROTTLE_CAP,
+      .observe = OBSERVE_THROTTLE_CAPPED },
+};
+
+const gsize cases_qemu10_count = G_N_ELEMENTS(cases_qemu10);

@@ -1,0 +1,160 @@
+/* evidence.c: did the feature act (see evidence.h). */
+#include "evidence.h"
+
+#include <string.h>
+#include "mt-error.h"
+
+static char *fail(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static char *fail(GError **error, const char *fmt, ...)
+{
+    va_list ap;
+
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error_literal(error, MT_ERROR, MT_ERROR_MIGRATION, msg);
+    return NULL;
+}
+
+static gboolean has_capability(const CaseDesc *d, const char *name)
+{
+    for (guint i = 0; d->capabilities && d->capabilities[i]; i++)
+        if (g_str_equal(d->capabilities[i], name))
+            return TRUE;
+    return FALSE;
+}
+
+static char *wire_tls(const CaseDesc *d, const MigrateStats *m, GError **error)
+{
+    if (!m->wire_ran)
+        return fail(error, "the wiretap did not run");
+    if (!m->wire_all_tls)
+        return fail(error, "not encrypted on the wire: %s", m->wire_summary);
+    /* Multifd: its channels went through the wiretap too, and carried RAM. */
+    if (has_capability(d, "multifd") && (m->wire_connections < 2 || m->multifd_bytes <= 0))
+        return fail(error, "multifd over TLS: %u connection(s), multifd-bytes %"
+                    G_GINT64_FORMAT, m->wire_connections, m->multifd_bytes);
+    if (d->postcopy && !migrate_stats_saw(m, "postcopy-active"))
+        return fail(error, "TLS, but postcopy was never entered");
+    if (d->postcopy_recover &&
+        !(migrate_stats_saw(m, "postcopy-paused") && migrate_stats_saw(m, "postcopy-recover")))
+        return fail(error, "TLS postcopy, but it was never paused and recovered");
+    return g_strdup_printf("on the wire: %s%s", m->wire_summary,
+                           d->postcopy_recover ? "; postcopy paused, then recovered"
+                           : d->postcopy ? "; postcopy-active" : "");
+}
+
+static char *handshake_failed(const MigrateStats *m, GError **error)
+{
+    if (!m->wire_ran)
+        return fail(error, "the wiretap did not run");
+    if (!m->wire_all_tls)
+        return fail(error, "the failed migration was not TLS on the wire: %s",
+                    m->wire_summary);
+    if (m->wire_bytes > EVIDENCE_HANDSHAKE_MAX_UP ||
+        m->wire_bytes_down > EVIDENCE_HANDSHAKE_MAX_DOWN)
+        return fail(error, "%" G_GUINT64_FORMAT " bytes up and %" G_GUINT64_FORMAT
+                    " down crossed before the failure (a handshake: < %d down, < %d up): "
+                    "it failed after the handshake; %s", m->wire_bytes, m->wire_bytes_down,
+                    EVIDENCE_HANDSHAKE_MAX_DOWN, EVIDENCE_HANDSHAKE_MAX_UP, m->wire_summary);
+    if (!m->error_desc)
+        return fail(error, "failed without an error-desc");
+    return g_strdup_printf("failed in the TLS handshake (%s): %s", m->wire_summary,
+                           m->error_desc ? m->error_desc : "no error-desc");
+}
+
+static char *mapped_ram(const MigrateStats *m, guint64 mem_bytes, GError **error)
+{
+    if (m->file_size < mem_bytes)
+        return fail(error, "the file is %" G_GUINT64_FORMAT " bytes, less than the %"
+                    G_GUINT64_FORMAT " bytes of RAM: a sequential stream, not mapped-ram",
+                    m->file_size, mem_bytes);
+    if (m->file_allocated >= m->file_size)
+        return fail(error, "the file is not sparse (%" G_GUINT64_FORMAT " of %"
+                    G_GUINT64_FORMAT " bytes allocated): zero pages were written",
+                    m->file_allocated, m->file_size);
+    return g_strdup_printf("mapped-ram file spans %" G_GUINT64_FORMAT " MiB for %"
+                           G_GUINT64_FORMAT " MiB of RAM, %" G_GUINT64_FORMAT
+                           " MiB allocated", m->file_size >> 20, mem_bytes >> 20,
+                           m->file_allocated >> 20);
+}
+
+static char *file_offset(const CaseDesc *d, const MigrateStats *m, GError **error)
+{
+    if (!m->file_prefix_kept)
+        return fail(error, "the %" G_GUINT64_FORMAT " bytes before the offset were "
+                    "overwritten", d->file_offset);
+    if (!m->file_magic_at_offset)
+        return fail(error, "no QEMU_VM_FILE_MAGIC at offset %" G_GUINT64_FORMAT,
+                    d->file_offset);
+    return g_strdup_printf("%" G_GUINT64_FORMAT " bytes before the stream kept, "
+                           "QEVM at the offset", d->file_offset);
+}
+
+static char *refused(const CaseDesc *d, const MigrateStats *m, GError **error)
+{
+    if (!m->error_desc || !strstr(m->error_desc, d->refused_with))
+        return fail(error, "refused with '%s', expected '%s'",
+                    m->error_desc ? m->error_desc : "(nothing)", d->refused_with);
+    return g_strdup_printf("refused: %s", m->error_desc);
+}
+
+char *evidence_judge(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes,
+                     GError **error)
+{
+    switch (d->observe) {
+    case OBSERVE_WIRE_TLS:
+        return wire_tls(d, m, error);
+    case OBSERVE_HANDSHAKE_FAILED:
+        return handshake_failed(m, error);
+    case OBSERVE_MAPPED_RAM:
+        return d->file_offset ? file_offset(d, m, error) : mapped_ram(m, mem_bytes, error);
+    case OBSERVE_REFUSED:
+        return refused(d, m, error);
+    case OBSERVE_DIRTY_LIMIT:
+        return m->dirty_limit_us > 0
+               ? g_strdup_printf("dirty-limit throttled %" G_GINT64_FORMAT " us per round",
+                                 m->dirty_limit_us)
+               : fail(error, "dirty-limit-throttle-time-per-round stayed 0");
+    case OBSERVE_BLOCKTIME:
+        return m->dst_blocktime_ms >= 0
+               ? g_strdup_printf("dst postcopy-blocktime %" G_GINT64_FORMAT " ms, %"
+                                 G_GINT64_FORMAT " page requests", m->dst_blocktime_ms,
+                                 m->postcopy_requests)
+               : fail(error, "the destination reported no postcopy-blocktime");
+    case OBSERVE_DST_NO_EXIT:
+        return g_strcmp0(m->dst_status, "failed") == 0 && m->dst_error_desc
+               ? g_strdup_printf("dst stayed up, failed: %s", m->dst_error_desc)
+               : fail(error, "dst (exit-on-error false) says '%s'",
+                      m->dst_status ? m->dst_status : "nothing");
+    case OBSERVE_CANCELLED_TWICE:
+        return g_strcmp0(m->cancelled_in, d->cancel_at) == 0 &&
+               g_strcmp0(m->cancelled_again_in, d->cancel_again_at) == 0
+               ? g_strdup_printf("cancelled in %s, again in %s", m->cancelled_in,
+                                 m->cancelled_again_in)
+               : fail(error, "cancels sent in '%s' and '%s', expected '%s' and '%s'",
+                      m->cancelled_in ? m->cancelled_in : "-",
+                      m->cancelled_again_in ? m->cancelled_again_in : "-",
+                      d->cancel_at, d->cancel_again_at);
+    case OBSERVE_THROTTLE_CAPPED:
+        return m->max_throttle_pct == d->throttle_cap
+               ? g_strdup_printf("cpu-throttle-percentage held at max-cpu-throttle %"
+                                 G_GINT64_FORMAT " through %" G_GUINT64_FORMAT " syncs",
+                                 m->max_throttle_pct, m->dirty_sync_count)
+               : fail(error, "cpu-throttle-percentage peaked at %" G_GINT64_FORMAT
+                      ", max-cpu-throttle is %" G_GINT64_FORMAT, m->max_throttle_pct,
+                      d->throttle_cap);
+    case OBSERVE_CHANNELS:
+        /* migrate-incoming and migrate: two calls that took channels. */
+        return m->channels_accepted >= 2
+               ? g_strdup_printf("migrate-incoming and migrate took 'channels'")
+               : fail(error, "only %u of migrate-incoming/migrate took 'channels'",
+                      m->channels_accepted);
+    default:
+        break;
+    }
+    g_assert_not_reached();
+}

@@ -1,0 +1,39 @@
+/*
+ * evidence.h: did a QEMU 10-era feature act?  Judged from what migrate.c
+ * recorded while driving the migration (MigrateStats), so each rule is a
+ * pure function a unit test can feed a run that did not use the feature
+ * and see rejected:
+ *   wire TLS        every byte the wiretap relayed was a TLS record;
+ *   handshake fail  only a TLS handshake's worth crossed, and it failed;
+ *   mapped-ram      the file spans all guest RAM and is sparse (a plain
+ *                   stream is shorter than RAM: zero pages are 9 bytes);
+ *   file offset     the bytes before the offset survived, the stream
+ *                   starts there with QEMU_VM_FILE_MAGIC;
+ *   refused         QEMU's error names what the row says it must;
+ *   dirty-limit     dirty-limit-throttle-time-per-round rose above 0;
+ *   blocktime       the destination reported postcopy-blocktime;
+ *   no-exit         the destination stayed up and reported 'failed'.
+ */
+#ifndef MIGTEST_EVIDENCE_H
+#define MIGTEST_EVIDENCE_H
+
+#include "cases.h"
+
+/* A failed TLS handshake, as the wire shows it.  The server's side
+ * (destination to source) is its handshake alone: certificates and
+ * alerts, a few KiB.  The client's side may be more: under TLS 1.3 the
+ * client finishes first and streams RAM into the socket buffers (a few
+ * MiB on loopback) before the server's verdict on its certificate or
+ * its authz reaches it.  A migration that got past the handshake moves
+ * the whole ~99 MiB window, and its destination answers on the return
+ * path. */
+#define EVIDENCE_HANDSHAKE_MAX_DOWN (64 * 1024)
+#define EVIDENCE_HANDSHAKE_MAX_UP (16 * 1024 * 1024)
+
+/* The observation for @d's observe kind (one of the kinds above), as a
+ * new string, or NULL with @error saying what was seen instead.
+ * @mem_bytes: guest RAM size. */
+char *evidence_judge(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes,
+                     GError **error);
+
+#endif
