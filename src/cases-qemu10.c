@@ -187,7 +187,7 @@ const CaseDesc cases_qemu10[] = {
       .file_offset = FILE_OFFSET, .file_fdset = TRUE, .stop_source_first = TRUE,
       .observe = OBSERVE_MAPPED_RAM },
     { .name = "file/offset/bad", .summary = "a file: URI with an offset QEMU cannot parse: migrate is refused", .transport = TRANSPORT_FILE, .min_version = V9_0,
-      .file_bad_offset = TRUE, .expect = EXPECT_REFUSED, .refused_with = "offset",
+      .file_bad_offset = TRUE, .expect = EXPECT_REFUSED, .refused_with = "bad offset",
       .observe = OBSERVE_REFUSED },
     { .name = "file/fd", .summary = "an fd: migration into a regular file and back", .transport = TRANSPORT_FILE, .file_getfd = TRUE,
       .stop_source_first = TRUE, .observe = OBSERVE_STOPPED_SOURCE },
@@ -208,10 +208,10 @@ const CaseDesc cases_qemu10[] = {
       .addr = ADDR_CHANNELS, .capabilities = caps_multifd, .params = params_multifd,
       .observe = OBSERVE_MULTIFD },
     { .name = "channels/both-set", .summary = "migrate with both 'uri' and 'channels': refused", .transport = TRANSPORT_TCP, .min_version = V9_0,
-      .addr = ADDR_BOTH, .expect = EXPECT_REFUSED, .refused_with = "uri",
+      .addr = ADDR_BOTH, .expect = EXPECT_REFUSED, .refused_with = "need either 'uri' or 'channels'",
       .observe = OBSERVE_REFUSED },
     { .name = "channels/none-set", .summary = "migrate with neither 'uri' nor 'channels': refused", .transport = TRANSPORT_TCP, .min_version = V9_0,
-      .addr = ADDR_NEITHER, .expect = EXPECT_REFUSED, .refused_with = "uri",
+      .addr = ADDR_NEITHER, .expect = EXPECT_REFUSED, .refused_with = "need either 'uri' or 'channels'",
       .observe = OBSERVE_REFUSED },
 
     /* Cancels that QEMU's cancel/src/after/<status> adds to cases.c's. */

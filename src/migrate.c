@@ -315,6 +315,23 @@ static gboolean open_file_as_fd(Session *s, char **src_uri, char **dst_uri, GErr
     return ok;
 }
 
+/* The file in each side's fdset, one open file per side so the two
+ * never share a file offset.  QEMU 10.0 picks the fd whose access mode
+ * is the one it asks for (write-only on the source, read-only on the
+ * destination) and, for direct-io, whose O_DIRECT matches. */
+static gboolean add_fdsets(Session *s, GError **error)
+{
+    static const int direct[] = { 0, O_DIRECT };
+
+    for (guint i = 0; i < (s->cfg->file_direct_io ? 2u : 1u); i++)
+        if (!migaddr_add_fd(s->src, s->stream, O_CREAT | O_WRONLY | direct[i], s->deadline,
+                            error) ||
+            !migaddr_add_fd(s->dst, s->stream, O_CREAT | O_RDONLY | direct[i], s->deadline,
+                            error))
+            return FALSE;
+    return TRUE;
+}
+
 /* file: the stream's path and URI, with the case's offset, fdset and
  * direct-io options applied. */
 static gboolean open_file_transport(Session *s, char **src_uri, char **dst_uri,
@@ -337,20 +354,10 @@ static gboolean open_file_transport(Session *s, char **src_uri, char **dst_uri,
         return FALSE;
     if (cfg->file_getfd)
         return open_file_as_fd(s, src_uri, dst_uri, error);
-    if (cfg->file_fdset) {
-        /* One open file per side, so the two never share a file offset;
-         * O_RDWR as QEMU's own fdset test, plus O_DIRECT ones for
-         * direct-io's page-aligned writes and reads. */
-        if (!migaddr_add_fd(s->src, s->stream, O_CREAT | O_RDWR, s->deadline, error) ||
-            !migaddr_add_fd(s->dst, s->stream, O_CREAT | O_RDWR, s->deadline, error) ||
-            (cfg->file_direct_io &&
-             (!migaddr_add_fd(s->src, s->stream, O_RDWR | O_DIRECT, s->deadline, error) ||
-              !migaddr_add_fd(s->dst, s->stream, O_RDWR | O_DIRECT, s->deadline, error))))
-            return FALSE;
-        *src_uri = g_strdup_printf("file:/dev/fdset/%d%s", MIGADDR_FDSET_ID, opt);
-    } else {
-        *src_uri = g_strdup_printf("file:%s%s", s->stream, opt);
-    }
+    if (cfg->file_fdset && !add_fdsets(s, error))
+        return FALSE;
+    *src_uri = cfg->file_fdset ? g_strdup_printf("file:/dev/fdset/%d%s", MIGADDR_FDSET_ID, opt)
+                               : g_strdup_printf("file:%s%s", s->stream, opt);
     *dst_uri = g_strdup(*src_uri);
     return TRUE;
 }
