@@ -96,6 +96,21 @@
  * get in its middle and tail; its head is the old one.  With
  * MT_FILL_HEAD_TAIL (0) the middle words are not the guest's: nothing is
  * written or checked there.
+ *
+ * Atomic hot set (ABI version 4): with MT_P_HOT_OP = MT_HOT_ATOMIC the hot
+ * round's check-and-store of hot word i (rounds h > 1; the first round
+ * stays a plain store) is one atomic read-modify-write, so the writes
+ * take TCG's atomic path rather than its plain-store path:
+ *   hot page with an even page number (gpa >> MT_PAGE_SHIFT):
+ *     x86 lock xadd of 1; aarch64 LSE ldadd of 1 (when ID_AA64ISAR0_EL1
+ *     says LSE atomics exist, as with -cpu max; else as for odd pages);
+ *   odd page number:
+ *     x86 lock cmpxchg (h - 1 -> h); aarch64 an ldxr/stxr loop that
+ *     stores h only over h - 1.
+ * Either way the old value is checked against h - 1; a mismatch is the
+ * usual error record, and a plain store of h repairs the word.  Memory
+ * states, and so the snapshot invariant, are the same as with plain
+ * stores.
  */
 #ifndef MIGTEST_ABI_H
 #define MIGTEST_ABI_H
@@ -126,7 +141,7 @@
  */
 #define MT_PARAM_OFFSET         0x100
 #define MT_PARAM_MAGIC          0x314b4c42504d544d  /* "MTMPBLK1" read as LE u64 */
-#define MT_PARAM_VERSION        3       /* 2: zero runs; 3: fill */
+#define MT_PARAM_VERSION        4       /* 2: zero runs; 3: fill; 4: hot op */
 #define MT_MAX_RANGES           4
 
 #define MT_P_MAGIC              0       /* u64  MT_PARAM_MAGIC */
@@ -147,7 +162,8 @@
 #define MT_P_ZERO_PAGES         100     /* u32  pages in a zero run (R) */
 #define MT_P_ZERO_METHOD        104     /* u32  MT_ZERO_* */
 #define MT_P_FILL               108     /* u32  MT_FILL_* */
-#define MT_PARAM_SIZE           112     /* MT_P_FILL + 4 */
+#define MT_P_HOT_OP             112     /* u32  MT_HOT_* */
+#define MT_PARAM_SIZE           116     /* MT_P_HOT_OP + 4 */
 
 /* Flags (none defined yet; payloads must ignore unknown bits). */
 
@@ -180,6 +196,13 @@
 #define MT_FILL_HEAD_TAIL       0
 #define MT_FILL_FULL            1
 #define MT_FILL_MAX             1
+
+/* Hot op (see "Atomic hot set" above).  Above MT_HOT_OP_MAX: a bad
+ * parameter block, gpa = the MT_P_HOT_OP field, expected = MT_HOT_OP_MAX,
+ * found = the value. */
+#define MT_HOT_PLAIN            0
+#define MT_HOT_ATOMIC           1
+#define MT_HOT_OP_MAX           1
 
 /* ---- x86_64 (qemu-system-x86_64 -M pc|q35) ---------------------------- */
 #define MT_X86_RAM_BASE         0x0

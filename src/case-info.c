@@ -79,7 +79,8 @@ static void exercises_guest(const CaseInstance *c, GPtrArray *out)
     else
         add(out, "guest: payload variant %s", d->variant ? d->variant : c->arch->default_variant);
     if (d->hot_pages)
-        add(out, "a hot set of %u pages rewritten between sweep steps", d->hot_pages);
+        add(out, "a hot set of %u pages rewritten between sweep steps%s", d->hot_pages,
+            d->hot_op == MT_HOT_ATOMIC ? ", with atomic read-modify-writes" : "");
     if (d->zero_every)
         add(out, "runs of %u pages zeroed every %u passes (method %u, migtest-abi.h) and "
             "written back later", d->zero_pages, d->zero_every, d->zero_method);

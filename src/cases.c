@@ -131,6 +131,12 @@ static const CaseDesc case_table[] = {
     { .name = "multifd/none/hot", .summary = "multifd with 4 channels while the guest rewrites a hot set of pages", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_none,
       .hot_pages = HOT_PAGES, .observe = OBSERVE_MULTIFD },
+    /* The hot set through TCG's atomic path (lock xadd / cmpxchg, LSE
+     * ldadd / ldxr-stxr) instead of plain stores. */
+    { .name = "precopy/tcp/hot-atomic", .summary = "precopy over TCP while the guest updates a hot set with atomic instructions", .transport = TRANSPORT_TCP, .hot_pages = HOT_PAGES, .hot_op = MT_HOT_ATOMIC },
+    { .name = "multifd/none/hot-atomic", .summary = "multifd while the guest updates a hot set with atomic instructions", .transport = TRANSPORT_TCP,
+      .capabilities = caps_multifd, .params = params_multifd_none,
+      .hot_pages = HOT_PAGES, .hot_op = MT_HOT_ATOMIC, .observe = OBSERVE_MULTIFD },
     { .name = "multifd/zlib", .summary = "multifd with 4 channels and zlib compression", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_zlib,
       .observe = OBSERVE_MULTIFD,
@@ -160,6 +166,10 @@ static const CaseDesc case_table[] = {
     { .name = "postcopy/tcp/hot", .summary = "postcopy while the guest rewrites a hot set of pages", .transport = TRANSPORT_TCP,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
       .postcopy = TRUE, .fill = MT_FILL_FULL, .hot_pages = HOT_PAGES,
+      .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
+    { .name = "postcopy/tcp/hot-atomic", .summary = "postcopy while the guest updates a hot set with atomic instructions", .transport = TRANSPORT_TCP,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .fill = MT_FILL_FULL, .hot_pages = HOT_PAGES, .hot_op = MT_HOT_ATOMIC,
       .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
     { .name = "postcopy-preempt/tcp", .summary = "postcopy with a preempt channel for urgent page requests", .transport = TRANSPORT_TCP,
       .capabilities = caps_preempt, .max_bandwidth = SLOW_BANDWIDTH,
@@ -299,8 +309,10 @@ const char *case_desc_impossible(const CaseDesc *d)
         if (d->postcopy)
             return "postcopy needs a bidirectional channel";
     }
-    if (d->linux_guest && (d->zero_every || d->hot_pages))
+    if (d->linux_guest && (d->zero_every || d->hot_pages || d->fill))
         return "the linux payload has no parameter block for zero runs or a hot set";
+    if (d->hot_op && !d->hot_pages)
+        return "an atomic hot set needs a hot set";
     if (d->accel_props && !d->only_accel)
         return "accelerator properties need a fixed accelerator";
     return NULL;

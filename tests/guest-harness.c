@@ -146,6 +146,7 @@ static void fill_params(const GuestSpec *spec, const ArchDesc *arch, PayloadPara
     p->zero_method = spec->zero_method;
     p->fill = spec->fill;
     p->hot_pages = spec->hot_pages;
+    p->hot_op = spec->hot_op;
 }
 
 Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)

@@ -35,6 +35,7 @@ typedef struct {
     guint32 zero_method;
     guint32 fill;               /* MT_FILL_* */
     guint32 hot_pages;
+    guint32 hot_op;             /* MT_HOT_* */
 } GuestSpec;
 
 typedef struct {

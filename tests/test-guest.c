@@ -17,7 +17,13 @@
  *               non-zero word, is reported by the guest at that word;
  *   fill-full   with fill=full (and a hot set) the guest runs clean, a
  *               snapshot passes the whole-page invariant, and a middle
- *               word changed behind its back is reported at that word.
+ *               word changed behind its back is reported at that word;
+ *   hot-atomic  with the atomic hot set (lock xadd / lock cmpxchg, LSE
+ *               ldadd / ldxr-stxr) the guest runs clean, the invariant
+ *               holds, and hot words changed behind its back (one on an
+ *               even page, one on an odd one: both atomic paths) are
+ *               reported with the exact expected and found values (the
+ *               plain hot set, hot-plain, likewise).
  * Suite integration: the whole file must stay well under a minute.
  */
 #include <string.h>
@@ -491,6 +497,112 @@ static void test_full_corrupt(Fixture *f, gconstpointer data)
     guest_free(g);
 }
 
+/* ---- atomic hot set ------------------------------------------------------- */
+
+#define ATOMIC_HOT 64
+#define ATOMIC_GARBAGE 0x0bad0bad0bad0badull
+
+/* The plain hot set too: the baseline the atomic one's cost is taken
+ * against, and the plain path's own fault-injection test. */
+typedef struct {
+    BootCase boot;
+    guint32 hot_op;
+    const char *op_name;
+} HotCase;
+
+static const HotCase atomic_cases[] = {
+    { { "x86_64", "default", "pc", "tcg" }, MT_HOT_ATOMIC, "atomic" },
+    { { "x86_64", "default", "pc", "kvm" }, MT_HOT_ATOMIC, "atomic" },
+    { { "aarch64", "mmu-on", "virt", "tcg" }, MT_HOT_ATOMIC, "atomic" },
+    { { "x86_64", "default", "pc", "tcg" }, MT_HOT_PLAIN, "plain" },
+    { { "x86_64", "default", "pc", "kvm" }, MT_HOT_PLAIN, "plain" },
+    { { "aarch64", "mmu-on", "virt", "tcg" }, MT_HOT_PLAIN, "plain" },
+};
+
+static Guest *atomic_start(const HotCase *hc)
+{
+    const BootCase *bc = &hc->boot;
+    GuestSpec spec = { .arch = bc->arch, .variant = bc->variant, .machine = bc->machine,
+                       .accel = bc->accel, .hot_pages = ATOMIC_HOT, .hot_op = hc->hot_op };
+
+    return guest_start(&spec, BOOT_MS);
+}
+
+static void test_atomic_boot(Fixture *f, gconstpointer data)
+{
+    const HotCase *hc = data;
+    const BootCase *bc = &hc->boot;
+    g_auto(InvariantResult) inv = { 0 };
+    g_autoptr(RamImage) img = NULL;
+    double first_s, pass_ms;
+    Guest *g;
+
+    (void)f;
+    if (g_str_equal(bc->accel, "kvm") && !vm_kvm_usable(arch_lookup(bc->arch))) {
+        g_test_skip("KVM is not usable on this host");
+        return;
+    }
+    g = atomic_start(hc);
+    guest_wait_b(g, BOOT_B, BOOT_MS);
+    guest_timing(g, &first_s, &pass_ms);
+    guest_assert_clean(g, BOOT_B);
+    guest_stop(g);
+    guest_settle(g, 100, 5000);
+    img = guest_ram(g, FALSE);
+    guest_assert_invariant(g, img, &inv);
+    g_assert_cmpuint(inv.hot_counter, >, (guint64)BOOT_B * guest_window_pages(g) - 1);
+    g_clear_pointer(&img, ram_image_free);
+    guest_cont(g);
+    guest_wait_b(g, BOOT_B + 2, BOOT_MS);
+    guest_assert_clean(g, BOOT_B + 2);
+    guest_free(g);
+}
+
+static void test_atomic_corrupt(Fixture *f, gconstpointer data)
+{
+    const HotCase *hc = data;
+    g_auto(InvariantResult) inv = { 0 };
+    g_autoptr(RamImage) img = NULL;
+    SerialError want[2];
+    SerialCounts before;
+    guint64 h, j, start;
+    Guest *g;
+
+    (void)f;
+    g = atomic_start(hc);
+    guest_wait_b(g, BOOT_B, BOOT_MS);
+    guest_stop(g);
+    before = guest_settle(g, 100, 5000);
+    img = guest_ram(g, TRUE);
+    guest_assert_invariant(g, img, &inv);
+    h = inv.hot_counter;
+    start = g->params.ranges[0].start;
+    j = inv.hot_boundary_gpa ? (inv.hot_boundary_gpa - start) / MT_PAGE_SIZE : ATOMIC_HOT;
+    /* Words 10 and 11: one on an even page, one on an odd one.  Their next
+     * check expects what they hold now (h before the round's boundary j,
+     * h - 1 after it). */
+    for (guint i = 0; i < 2; i++) {
+        guint64 w = start + (10 + i) * MT_PAGE_SIZE + MT_HOT_WORD_OFFSET;
+        guint64 now = 10 + i < j ? h : h - 1;
+
+        g_assert_cmphex(ram_get64(img, w), ==, now);
+        ram_put64(img, w, ATOMIC_GARBAGE + i);
+        want[i] = (SerialError){ w, now, ATOMIC_GARBAGE + i, 0 };
+    }
+    g_test_message("%s: hot words 10 and 11 overwritten at h %" G_GUINT64_FORMAT
+                   " (round boundary at word %" G_GUINT64_FORMAT ")", g->label, h, j);
+    g_clear_pointer(&img, ram_image_free);
+    guest_cont(g);
+    guest_expect_records(g, before.errors, want, 2, RECORD_MS);
+    /* Repaired: the hot set is consistent again. */
+    guest_stop(g);
+    guest_settle(g, 100, 5000);
+    img = guest_ram(g, FALSE);
+    invariant_result_clear(&inv);
+    guest_assert_invariant(g, img, &inv);
+    guest_free(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -532,5 +644,19 @@ int main(int argc, char **argv)
                harness_fixture_check, test_full_corrupt, harness_fixture_check);
     g_test_add("/guest/fill-full/corrupt/aarch64-mmu-on", Fixture, &full_cases[2],
                harness_fixture_check, test_full_corrupt, harness_fixture_check);
+    for (guint i = 0; i < G_N_ELEMENTS(atomic_cases); i++) {
+        const BootCase *bc = &atomic_cases[i].boot;
+        g_autofree char *path = g_strdup_printf("/guest/hot-%s/boot/%s/%s/%s",
+                                                atomic_cases[i].op_name, bc->arch,
+                                                bc->variant, bc->accel);
+        g_test_add(path, Fixture, bc, harness_fixture_check, test_atomic_boot,
+                   harness_fixture_check);
+    }
+    g_test_add("/guest/hot-atomic/corrupt/x86_64", Fixture, &atomic_cases[0],
+               harness_fixture_check, test_atomic_corrupt, harness_fixture_check);
+    g_test_add("/guest/hot-atomic/corrupt/aarch64-mmu-on", Fixture, &atomic_cases[2],
+               harness_fixture_check, test_atomic_corrupt, harness_fixture_check);
+    g_test_add("/guest/hot-plain/corrupt/x86_64", Fixture, &atomic_cases[3],
+               harness_fixture_check, test_atomic_corrupt, harness_fixture_check);
     return g_test_run();
 }

@@ -52,7 +52,9 @@
  *   x26  current range descriptor (x22 + MT_P_RANGES + i * MT_P_RANGE_SIZE)
  *   x27  start of zero(p, g)'s pages
  *   x28  their length in bytes (0: none)
- *   x29  1 if this pass zeroes pages with dc zva (where usable), else 0
+ *   x29  flags, set each pass: X29_ZVA this pass zeroes pages with dc zva
+ *        (where usable), X29_ATOMIC the hot set is atomic, X29_LSE the CPU
+ *        has LSE atomics (ID_AA64ISAR0_EL1.Atomic)
  *   (b_every, mmu_off_after and the end of the range descriptors are
  *   re-read from the block where needed: no register left for them)
  *   x30  link register
@@ -64,7 +66,9 @@
  *                       clobbers x0-x3, x13, x14
  *           hot round:  x7 = hot word address, x8 = hot words left,
  *                       x9 = h - 1 (expected; 0 in the first round), x6
- *                       = word found; x7-x9 survive err_record
+ *                       = word found; x7-x9 survive err_record; atomic:
+ *                       x6 = 1 for ldadd, then the old value; w0 = the
+ *                       stxr status
  *           fill:       x3 = hot word to skip on a hot page (else 0),
  *                       x7 = word address, x8 = the tail (loop end),
  *                       x6 = word found or written, x5 = expected
@@ -80,7 +84,8 @@
  *   zero runs on with zero_pages below MT_ZERO_MIN_PAGES, zero_method
  *     above MT_ZERO_METHOD_MAX, or fewer than MT_ZERO_MIN_SLOTS slots:
  *     E<the field's address> <the bound> <the value> (migtest-abi.h);
- *   fill above MT_FILL_MAX: E<the fill field> <MT_FILL_MAX> <fill>.
+ *   fill above MT_FILL_MAX: E<the fill field> <MT_FILL_MAX> <fill>;
+ *   hot_op above MT_HOT_OP_MAX: E<the hot_op field> <MT_HOT_OP_MAX> <hot_op>.
  * b_every 0 is taken as 1; the ranges are not checked (the host does).
  */
 #include "migtest-abi.h"
@@ -161,8 +166,14 @@
 #define RANGE0_START    (MT_P_RANGES + MT_P_RANGE_START)
 #define RANGE0_END      (MT_P_RANGES + MT_P_RANGE_END)
 #if MT_ZERO_PLAIN != 0 || MT_ZERO_STRING != 1
-#error "x29 is computed as method == MT_ZERO_STRING (1) or alternate's parity"
+#error "X29_ZVA is computed as method == MT_ZERO_STRING (1) or alternate's parity"
 #endif
+#define X29_ZVA_BIT     0
+#define X29_ATOMIC_BIT  1
+#define X29_LSE_BIT     2
+#define ISAR0_ATOMIC_SHIFT 20           /* ID_AA64ISAR0_EL1.Atomic */
+#define ISAR0_ATOMIC_BITS  4
+#define ISAR0_ATOMIC_LSE   2            /* LDADD, CAS, SWP ... implemented */
 
 #if (MT_HOT_WORD_OFFSET % 8) != 0 || MT_HOT_WORD_OFFSET < 8 || \
     MT_HOT_WORD_OFFSET > TAIL_OFFSET - 8
@@ -229,6 +240,7 @@
         b.lo    6b
         .endm
 
+        .arch_extension lse             /* ldadd (used only where present) */
         .section .note.GNU-stack, "", %progbits   /* no executable stack */
 
         .section .text, "ax"
@@ -346,6 +358,11 @@ mt_start:
         mov     x5, #MT_FILL_MAX
         cmp     x6, x5
         b.hi    mt_bad_field
+        add     x4, x22, #MT_P_HOT_OP
+        ldr     w6, [x4]
+        mov     x5, #MT_HOT_OP_MAX
+        cmp     x6, x5
+        b.hi    mt_bad_field
 
         add     x27, x22, #MT_P_RANGES  /* end of the range descriptors */
         mov     x2, #MT_P_RANGE_SIZE    /* (the map set-up's loop bound) */
@@ -453,7 +470,16 @@ mt_pass:
         udiv    x1, x19, x1
         mvn     x1, x1
         and     x29, x1, #1
-5:      add     x26, x22, #MT_P_RANGES
+5:      ldr     w0, [x22, #MT_P_HOT_OP] /* X29_ATOMIC, X29_LSE */
+        cmp     w0, #MT_HOT_ATOMIC
+        b.ne    6f
+        orr     x29, x29, #(1 << X29_ATOMIC_BIT)
+        mrs     x0, id_aa64isar0_el1
+        ubfx    x0, x0, #ISAR0_ATOMIC_SHIFT, #ISAR0_ATOMIC_BITS
+        cmp     x0, #ISAR0_ATOMIC_LSE
+        b.lo    6f
+        orr     x29, x29, #(1 << X29_LSE_BIT)
+6:      add     x26, x22, #MT_P_RANGES
 mt_range:
         ldr     x20, [x26, #MT_P_RANGE_START]
         ldr     x21, [x26, #MT_P_RANGE_END]
@@ -545,14 +571,17 @@ mt_hot_round:
         mov     x8, x16
 mt_hot_word:
         cbz     x9, mt_hot_store        /* h == 1: nothing written yet */
+        tbnz    x29, #X29_ATOMIC_BIT, mt_hot_atomic
         ldr     x6, [x7]
         cmp     x6, x9
         b.eq    mt_hot_store
+mt_hot_bad:                             /* x6 = the value found */
         mov     x4, x7
         mov     x5, x9
         bl      err_record
 mt_hot_store:                           /* the store repairs a bad word */
         str     x15, [x7]
+mt_hot_done:
 #if defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
         dc      civac, x7
 #endif
@@ -584,7 +613,7 @@ mt_range_done:
         bl      putc
 1:
 #if defined(MT_VARIANT_MMU_OFF_LATE)
-        /* After pass mmu_off_after (x29 == 0 never matches, g >= 1): MMU
+        /* After pass mmu_off_after (0 never matches, g >= 1): MMU
          * and D-cache off.  Deliberately no clean of the D-cache first:
          * dirty lines from the cacheable phase are left for the
          * hypervisor to deal with, which is part of what this variant
@@ -632,7 +661,7 @@ mt_zero_check:
 mt_zero_write:
         mov     x7, x20
         add     x8, x20, #MT_PAGE_SIZE
-        cbz     x29, 3f
+        tbz     x29, #X29_ZVA_BIT, 3f
         mrs     x0, sctlr_el1
         tbz     x0, #0, 3f              /* SCTLR_EL1.M: MMU off */
         mrs     x0, dczid_el0
@@ -660,6 +689,28 @@ mt_zero_write:
         CIVAC_PAGE
 #endif
         b       mt_hot_round
+
+/* Atomic hot set (migtest-abi.h, "Atomic hot set"), word x7, expected
+ * x9 = h - 1, new x15 = h: even page number: ldadd of 1 (x6 = old), when
+ * the CPU has LSE; odd page number (or no LSE): ldxr/stxr that stores h
+ * only over h - 1 (x6 = the value found, w0 = the stxr status).  A
+ * mismatch goes to mt_hot_bad, whose plain store repairs the word. */
+mt_hot_atomic:
+        tbnz    x7, #MT_PAGE_SHIFT, 2f
+        tbz     x29, #X29_LSE_BIT, 2f
+        mov     x6, #1
+        ldadd   x6, x6, [x7]
+        cmp     x6, x9
+        b.ne    mt_hot_bad
+        b       mt_hot_done
+2:      ldxr    x6, [x7]
+        cmp     x6, x9
+        b.ne    3f
+        stxr    w0, x15, [x7]
+        cbnz    w0, 2b
+        b       mt_hot_done
+3:      clrex
+        b       mt_hot_bad
 
 /* Invalid parameter block: one record E<block address> <MT_PARAM_MAGIC>
  * <magic word found>, or (mt_bad_field) E<x4> <x5> <x6> as set up by the

@@ -96,7 +96,9 @@
  *    (hot_pages is re-read from the block each round: no register left),
  *    rdi = hot word address, rsi = h - 1 (expected; 0 in the first round:
  *    nothing to check), rdx = word found; ecx, rdi, rsi are pushed around
- *    put_err.  MT_TAIL_MUL, which r14 held before the hot set, is now an
+ *    put_err.  Atomic hot set: rdx = 1 for lock xadd, then the old value;
+ *    rax = h - 1 for lock cmpxchg (r14 = h is the new value), then the
+ *    value found.  MT_TAIL_MUL, which r14 held before the hot set, is now an
  *    immediate loaded once per pass.
  *
  * A bad parameter block yields one error record (gpa = the offending
@@ -109,7 +111,7 @@
  *   MT_MAX_HOT_PAGES or above the number of pages in range 0, zero runs on
  *   with zero_pages below MT_ZERO_MIN_PAGES, zero_method above
  *   MT_ZERO_METHOD_MAX or fewer than MT_ZERO_MIN_SLOTS slots, fill above
- *   MT_FILL_MAX.
+ *   MT_FILL_MAX, hot_op above MT_HOT_OP_MAX.
  * flags and mmu_off_after are ignored.
  */
 #include "migtest-abi.h"
@@ -474,6 +476,11 @@ lm64:
     movl (%rdi), %edx
     cmpl %esi, %edx
     ja param_fail
+    leaq MT_P_HOT_OP(%r15), %rdi
+    movl $MT_HOT_OP_MAX, %esi
+    movl (%rdi), %edx
+    cmpl %esi, %edx
+    ja param_fail
 
     /* rbx = GiB to map = max(MIN_GIB, ceil(last end / 1 GiB)); the ranges
      * ascend, so the last end (rax) is the highest. */
@@ -645,11 +652,14 @@ hot_round:
 hot_word:
     testq %rsi, %rsi
     jz hot_store                        /* h == 1: nothing written yet */
+    cmpl $MT_HOT_ATOMIC, MT_P_HOT_OP(%r15)
+    je hot_atomic
     movq (%rdi), %rdx
     cmpq %rsi, %rdx
     jne hot_bad
 hot_store:
     movq %r14, (%rdi)
+hot_next:
     addq $MT_PAGE_SIZE, %rdi
     decl %ecx
     jnz hot_word
@@ -696,6 +706,24 @@ hot_bad:                                /* rdi = word, rsi = h - 1, rdx = found 
     popq %rdi
     popq %rcx
     jmp hot_store                       /* the store repairs the word */
+
+/* Atomic hot set (migtest-abi.h, "Atomic hot set"): even page number: lock
+ * xadd of 1 (rdx = 1, then the old value); odd: lock cmpxchg h - 1 -> h
+ * (rax = h - 1, then the value found).  A mismatch goes to hot_bad with
+ * rdx = the value found, and its plain store repairs the word. */
+hot_atomic:
+    btq $MT_PAGE_SHIFT, %rdi
+    jc 1f
+    movl $1, %edx
+    lock xaddq %rdx, (%rdi)
+    cmpq %rsi, %rdx
+    jne hot_bad
+    jmp hot_next
+1:  movq %rsi, %rax
+    lock cmpxchgq %r14, (%rdi)
+    je hot_next
+    movq %rax, %rdx
+    jmp hot_bad
 
 /* ---- Whole-page fill (migtest-abi.h, "Whole-page fill") ---------------- */
 
