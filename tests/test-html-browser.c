@@ -418,9 +418,39 @@ static void test_checks_catch_faults(Fixture *f, gconstpointer u)
     g_assert_cmpint(body_attr(dom, "numbers-bad"), ==, 1);
 }
 
+/* Any page, by hand: MIGTEST_HTML_PAGE=cat.html [MIGTEST_HTML_JSON=cat.json]
+ * build/tests/test-html-browser -p /html/given-page.  The same checks as
+ * for the runs above (numbers against the JSON when it is given). */
+static void test_given_page(gconstpointer page)
+{
+    const char *json = g_getenv("MIGTEST_HTML_JSON");
+    g_autoptr(JsonNode) report = json ? report_json_load(json, NULL) : NULL;
+    g_autofree char *dom = NULL, *html = NULL;
+    gint64 t0 = g_get_monotonic_time();
+
+    if (!have_chromium())
+        return;
+    dom = dump_dom(page, "#render-all", TRUE);
+    g_test_message("%s: rendered and dumped in %.1f s, page says %" G_GINT64_FORMAT " ms",
+                   (const char *)page, (g_get_monotonic_time() - t0) / 1e6,
+                   body_attr(dom, "render-ms"));
+    if (report) {
+        expect_rendered(page, dom, report);
+        return;
+    }
+    g_assert_true(g_file_get_contents(page, &html, NULL, NULL));
+    g_assert_cmpint(body_attr(dom, "js-errors"), ==, 0);
+    g_assert_cmpint(body_attr(dom, "charts-total"), ==, count(html, "<canvas data-chart"));
+    g_assert_cmpint(body_attr(dom, "charts-ok"), ==, body_attr(dom, "charts-total"));
+    g_assert_cmpint(body_attr(dom, "numbers-bad"), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    if (g_getenv("MIGTEST_HTML_PAGE"))
+        g_test_add_data_func("/html/given-page", g_getenv("MIGTEST_HTML_PAGE"),
+                             test_given_page);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
     ADD("/html/passing-run", test_passing_run);
     ADD("/html/failing-run", test_failing_run);
