@@ -5,11 +5,12 @@
 # warnings fail), shows that the lintian gate fails on a package with a
 # fault put in (a man page removed), installs it with dpkg into a
 # temporary root, and runs the installed binary's /x86_64/precopy/tcp
-# from /.  Prints the build time and the installed size.
+# from /, then the autopkgtest script (debian/tests/smoke) against it.
+# Prints the build time and the installed size.
 # Usage: test-deb.sh SOURCE-ROOT.  TAP output.
 set -u
 src=$(cd "$1" && pwd)
-n=0 failed=0 total=8
+n=0 failed=0 total=9
 ok() {      # ok NAME STATUS [DETAIL]
     n=$((n + 1))
     if [ "$2" = 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; printf '%s\n' "${3:-}" | tail -25 | sed 's/^/# /'; failed=1; fi
@@ -88,4 +89,11 @@ out=$(cd / && env -u MIGTEST_BUILD_ROOT -u MIGTEST_SOURCE_ROOT "$root/usr/bin/mi
 ok "the installed binary passes /x86_64/precopy/tcp from /" $? "$out"
 python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["cases"]; sys.exit(not (len(c) == 1 and c[0]["outcome"] == "pass"))' "$tmp/r.json"
 ok "its JSON report says pass" $? "$(cat "$tmp/r.json" 2>&1 | head -20)"
+
+# The autopkgtest's own script, as autopkgtest would run it against the
+# installed package (all smoke cases).
+mkdir -p "$tmp/adt"
+out=$(cd / && PATH="$root/usr/bin:$PATH" AUTOPKGTEST_TMP="$tmp/adt" \
+      sh "$tree/debian/tests/smoke" 2>&1)
+ok "debian/tests/smoke passes against the installed package" $? "$out"
 exit $failed
