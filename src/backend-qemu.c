@@ -37,6 +37,7 @@ typedef struct {
     guint dst_count;            /* destinations launched so far */
     NetPair *net;               /* a case over a real link: each side's namespace */
     guint migrations;           /* started so far */
+    gboolean reversed;          /* ping-pong: the source runs the dst binary */
 } QemuPair;
 
 static QemuPair *qp(Pair *p)
@@ -211,13 +212,13 @@ static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
     const CaseDesc *d = s->desc;
     g_autoptr(GPtrArray) extra = side_args(q, is_dst, plain);
     g_autofree char *accel = g_strconcat(s->accel, d->accel_props ? d->accel_props : "", NULL);
-    g_autofree char *name = is_dst ? g_strdup_printf("dst%s", q->dst_count ? "2" : "")
-                                   : g_strdup("src");
+    g_autofree char *name = !is_dst ? g_strdup("src") : q->dst_count ? g_strdup_printf("dst%u", q->dst_count + 1)
+                                                                     : g_strdup("dst");
     VmConfig cfg = {
         .group = s->opts->group,
         .arch = s->arch,
         .name = name,
-        .qemu_binary = is_dst ? q->dst_bin : q->src_bin,
+        .qemu_binary = is_dst != q->reversed ? q->dst_bin : q->src_bin,
         .machine = q->machine,
         .accel = accel,
         .mem_bytes = s->mem_bytes,
@@ -236,7 +237,8 @@ static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
          * postcopy it must run, or it would never fault a page in. */
         .start_paused = is_dst && !d->postcopy,
         .extra_args = (const char *const *)extra->pdata,
-        .gdbstub = !is_dst && s->guard,
+        /* Ping-pong: every destination becomes a source, guarded too. */
+        .gdbstub = s->guard && (!is_dst || s->opts->ping_pong > 1),
         .in_netns = q->net != NULL,
         .netns_fd = q->net ? netns_pair_fd(q->net, is_dst ? NETNS_DST : NETNS_SRC) : -1,
     };
@@ -317,6 +319,22 @@ static gboolean qemu_new_destination(Pair *p, gboolean plain, GError **error)
 
     g_clear_pointer(&q->vm[SIDE_DST], vm_free);
     q->vm[SIDE_DST] = launch(q, TRUE, plain, error);
+    return q->vm[SIDE_DST] != NULL;
+}
+
+static gboolean qemu_swap(Pair *p, GError **error)
+{
+    QemuPair *q = qp(p);
+
+    if (q->net) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "ping-pong over a real link "
+                    "is not supported: each namespace holds one side");
+        return FALSE;
+    }
+    g_clear_pointer(&q->vm[SIDE_SRC], vm_free);
+    q->vm[SIDE_SRC] = g_steal_pointer(&q->vm[SIDE_DST]);
+    q->reversed = !q->reversed;
+    q->vm[SIDE_DST] = launch(q, TRUE, TRUE, error);
     return q->vm[SIDE_DST] != NULL;
 }
 
@@ -543,6 +561,7 @@ static const PairOps qemu_ops = {
     .coherency_check = qemu_coherency_check,
     .verify = qemu_verify,
     .poke = qemu_poke,
+    .swap = qemu_swap,
     .free = qemu_pair_free,
 };
 

@@ -51,6 +51,8 @@ typedef struct {
     /* Benchmarks: do not poll query-migrate while migrating (see
      * MigrateConfig.no_sampling). */
     gboolean no_sampling;
+    /* --ping-pong N: N migrations back and forth (0 or 1: one). */
+    guint ping_pong;
 } RunOptions;
 
 /* What the case logic hands a backend: everything needed to boot the
@@ -116,6 +118,10 @@ typedef struct {
                        ExactResult *ex, InvariantResult *inv, GError **error);
     /* Flip one byte of @side's RAM at @gpa behind QEMU's back. */
     gboolean (*poke)(Pair *p, Side side, guint64 gpa, GError **error);
+    /* Ping-pong: the destination becomes the source, the old source goes,
+     * and a fresh destination (paused, incoming) starts on the side the
+     * old source was on.  NULL if the backend cannot. */
+    gboolean (*swap)(Pair *p, GError **error);
     /* Tear everything down (processes, domains, files); NULL-safe. */
     void (*free)(Pair *p);
 } PairOps;
@@ -144,6 +150,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Pair, pair_free)
 static inline gboolean pair_boot(Pair *p, GError **error)
 {
     return p->ops->boot(p, error);
+}
+
+static inline gboolean pair_swap(Pair *p, GError **error)
+{
+    if (!p->ops->swap) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "the %s backend cannot ping-pong",
+                    p->ops->name);
+        return FALSE;
+    }
+    return p->ops->swap(p, error);
 }
 
 static inline gboolean pair_new_destination(Pair *p, gboolean plain, GError **error)

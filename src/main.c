@@ -56,6 +56,7 @@ typedef struct {
     gboolean version;
     gboolean long_list;
     gint repeat;                /* runs of each case */
+    gint ping_pong;             /* migrations of one guest, back and forth */
     gboolean until_fail;
     gboolean bisect;
 } CliOptions;
@@ -269,6 +270,10 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
     run->ram_mode = o->ram && g_str_equal(o->ram, "private") ? VM_RAM_PRIVATE : VM_RAM_SHARED;
     run->results_dir = o->results;
     run->keep = o->keep;
+    if (o->ping_pong < 0 || o->ping_pong > 100000)
+        return usage_error("--ping-pong %d is out of range; use 1 to 100000 migrations",
+                           o->ping_pong);
+    run->ping_pong = o->ping_pong;
     run->timeout_ms = (gint64)o->timeout_s * 1000;
     run->verbosity = o->verbose;
     return 0;
@@ -587,6 +592,7 @@ int main(int argc, char **argv)
         { "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer)count_verbose, "Say what is happening, phase by phase, on stderr (-vv: with the QMP traffic)", NULL },
         { "long", 0, 0, G_OPTION_ARG_NONE, &o.long_list, "list: say what each case exercises, asserts and needs", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version, payload ABI and libraries", NULL },
+        { "ping-pong", 0, 0, G_OPTION_ARG_INT, &o.ping_pong, "Migrate one guest N times back and forth, verifying after every hop; report per-hop downtime and the first failing hop", "N" },
         { "repeat", 0, 0, G_OPTION_ARG_INT, &o.repeat, "Run each case N times; report failure rates (95% Wilson interval) and downtime percentiles", "N" },
         { "until-fail", 0, 0, G_OPTION_ARG_NONE, &o.until_fail, "Repeat (up to --repeat N, default 1000) until a run fails or errors; keep its logs", NULL },
         { "bisect", 0, 0, G_OPTION_ARG_NONE, &o.bisect, "Exit for git bisect run: 0 passed, 1 failed, 125 all skipped/errored or cannot test", NULL },

@@ -121,3 +121,64 @@ void report_repeat_junit(GString *x, GPtrArray *summaries)
         g_string_append(x, "  </testcase>\n");
     }
 }
+
+/* The hops' downtimes (QEMU's and, where measured, the guest's). */
+static void hop_dists(const CaseResult *r, RepeatDist *down, RepeatDist *obs)
+{
+    g_autofree gint64 *d = g_new(gint64, r->hops->len + 1);
+    g_autofree gint64 *o = g_new(gint64, r->hops->len + 1);
+    guint no = 0;
+
+    for (guint i = 0; i < r->hops->len; i++) {
+        const HopResult *h = &g_array_index(r->hops, HopResult, i);
+        d[i] = h->downtime_ms;
+        if (h->observed_downtime_ms >= 0)
+            o[no++] = h->observed_downtime_ms;
+    }
+    repeat_dist(d, r->hops->len, down);
+    repeat_dist(o, no, obs);
+}
+
+void report_ping_pong_line(FILE *out, const CaseResult *r)
+{
+    RepeatDist down, obs;
+
+    if (!r->hops)
+        return;
+    hop_dists(r, &down, &obs);
+    fprintf(out, "    ping-pong: %u hops verified%s", r->hops->len,
+            r->first_failing_hop ? "" : ", none failed");
+    if (r->first_failing_hop)
+        fprintf(out, ", hop %u failed", r->first_failing_hop);
+    fprintf(out, "; downtime p50/p95/max %.0f/%.0f/%.0f ms, observed %.0f/%.0f/%.0f ms\n",
+            down.p50, down.p95, down.max, obs.p50, obs.p95, obs.max);
+}
+
+void report_ping_pong_json(JsonBuilder *b, const CaseResult *r)
+{
+    RepeatDist down, obs;
+
+    json_builder_set_member_name(b, "ping_pong");
+    if (!r->hops) {
+        json_builder_add_null_value(b);
+        return;
+    }
+    hop_dists(r, &down, &obs);
+    json_builder_begin_object(b);
+    json_uint(b, "hops_verified", r->hops->len);
+    json_uint(b, "first_failing_hop", r->first_failing_hop);
+    json_dist(b, "downtime_ms", &down);
+    json_dist(b, "observed_downtime_ms", &obs);
+    json_builder_set_member_name(b, "per_hop");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->hops->len; i++) {
+        const HopResult *h = &g_array_index(r->hops, HopResult, i);
+        json_builder_begin_object(b);
+        json_uint(b, "downtime_ms", h->downtime_ms);
+        json_uint(b, "observed_downtime_ms", h->observed_downtime_ms);
+        json_uint(b, "total_ms", h->total_ms);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+}

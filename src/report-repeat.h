@@ -17,4 +17,10 @@ void report_repeat_json(JsonBuilder *b, GPtrArray *summaries);
 /* Appends one <testcase> per summary. */
 void report_repeat_junit(GString *x, GPtrArray *summaries);
 
+/* --ping-pong: one line for the table ("ping-pong: 200 of 200 hops
+ * verified, downtime p50/p95/max ..."), and the member "ping_pong" of a
+ * case's JSON object (null without --ping-pong). */
+void report_ping_pong_line(FILE *out, const CaseResult *r);
+void report_ping_pong_json(JsonBuilder *b, const CaseResult *r);
+
 #endif

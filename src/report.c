@@ -28,6 +28,7 @@ void report_table_row(FILE *out, const CaseResult *r, gboolean verbose)
         fprintf(out, "    observed: %s\n", r->observed);
     if (r->coherency.warning)
         fprintf(out, "    warning: %s\n", r->coherency.warning);
+    report_ping_pong_line(out, r);
     if (r->log_dir && r->outcome != OUTCOME_PASS)
         fprintf(out, "    logs: %s\n", r->log_dir);
 }
@@ -352,6 +353,7 @@ static void json_case(JsonBuilder *b, const CaseResult *r)
     json_verify(b, r);
     json_coherency(b, r);
     json_link(b, r);
+    report_ping_pong_json(b, r);
     json_str(b, "log_dir", r->log_dir);
     json_builder_end_object(b);
 }

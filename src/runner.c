@@ -51,6 +51,8 @@ void case_result_free(CaseResult *r)
     invariant_result_clear(&r->invariant);
     exact_result_clear(&r->exact);
     selfcheck_result_clear(&r->selfcheck);
+    if (r->hops)
+        g_array_unref(r->hops);
     g_free(r);
 }
 
@@ -72,6 +74,7 @@ typedef struct {
     MmuPolicy policy;           /* the coherency policy in force */
     gboolean guard;             /* the coherency guard is active */
     gboolean refused;           /* the guard refused the migration */
+    guint hop;                  /* ping-pong: the migration being verified, from 1 */
     Progress progress;          /* -v, -vv */
 } CaseCtx;
 
@@ -549,7 +552,8 @@ static gboolean selfcheck(CaseCtx *ctx, gboolean with_dst, GError **error)
     /* A console line the source began and the destination finished. */
     if (with_dst && ctx->d->linux_guest)
         serial_join_switchover(side_serial(ctx, SIDE_SRC), side_serial(ctx, SIDE_DST));
-    selfcheck_side_fill(ctx, &sides[n++], SIDE_SRC, 1);
+    /* After a ping-pong hop the source is a former destination: no 'A'. */
+    selfcheck_side_fill(ctx, &sides[n++], SIDE_SRC, ctx->hop > 1 ? 0 : 1);
     /* A destination continues the source's run: no second 'A'. */
     if (with_dst)
         selfcheck_side_fill(ctx, &sides[n++], SIDE_DST, 0);
@@ -776,6 +780,59 @@ static gboolean refused(CaseCtx *ctx, GError **error)
     return FALSE;
 }
 
+static void record_hop(CaseCtx *ctx, const MigrateStats *m)
+{
+    HopResult h = { .downtime_ms = m->downtime_ms, .total_ms = m->total_ms,
+                    .observed_downtime_ms = ctx->r->observed_downtime_ms };
+
+    g_array_append_val(ctx->r->hops, h);
+}
+
+/* One more hop: the destination becomes the source, a fresh destination
+ * starts on the other side, migrate, verify as the case does. */
+static gboolean ping_pong_hop(CaseCtx *ctx, CaseVerify mask, GError **error)
+{
+    MigrateConfig mc;
+    MigrateStats st = { 0 };
+    gboolean ok;
+
+    /* Each hop gets the per-case budget: 200 hops are not one case's. */
+    ctx->deadline = ctx->spec.deadline = deadline_in_ms(ctx->opts->timeout_ms);
+    progress_phase(&ctx->progress, "ping-pong: hop %u of %u", ctx->hop, ctx->opts->ping_pong);
+    if (!pair_swap(ctx->pair, error))
+        return FALSE;
+    migrate_config_from_case(ctx, &mc);
+    ok = pair_migrate(ctx->pair, &mc, &st, error);
+    if (ok && !g_str_equal(st.final_status, "completed")) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "migration ended '%s'",
+                    st.final_status);
+        ok = FALSE;
+    }
+    ok = ok && verify_completed(ctx, mask, st.dst_completed_us, error);
+    if (ok)
+        record_hop(ctx, &st);
+    migrate_stats_clear(&st);
+    return ok;
+}
+
+/* --ping-pong N: hops 2..N after the first, stopping at the first that
+ * fails, which the reason and first_failing_hop name. */
+static gboolean ping_pong(CaseCtx *ctx, CaseVerify mask, GError **error)
+{
+    ctx->r->hops = g_array_new(FALSE, FALSE, sizeof(HopResult));
+    record_hop(ctx, &ctx->r->mig);
+    for (ctx->hop = 2; ctx->hop <= ctx->opts->ping_pong; ctx->hop++) {
+        const char *from = pair_side_name(ctx->pair, SIDE_DST);
+
+        if (!ping_pong_hop(ctx, mask, error)) {
+            ctx->r->first_failing_hop = ctx->hop;
+            g_prefix_error(error, "ping-pong hop %u (from %s): ", ctx->hop, from);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 static gboolean after_migration(CaseCtx *ctx, GError **error)
 {
     CaseVerify mask = ctx->d->verify ? ctx->d->verify : VERIFY_ALL;
@@ -784,6 +841,15 @@ static gboolean after_migration(CaseCtx *ctx, GError **error)
         return refused(ctx, error);
     if (!check_observation(ctx, error) || !check_guard_expectation(ctx, error))
         return FALSE;
+    if (ctx->d->expect == EXPECT_COMPLETED && ctx->opts->ping_pong > 1) {
+        ctx->hop = 1;
+        if (!verify_completed(ctx, mask, ctx->r->mig.dst_completed_us, error)) {
+            ctx->r->first_failing_hop = 1;
+            g_prefix_error(error, "ping-pong hop 1: ");
+            return FALSE;
+        }
+        return ping_pong(ctx, mask, error);
+    }
     if (ctx->d->expect == EXPECT_COMPLETED)
         return verify_completed(ctx, mask, ctx->r->mig.dst_completed_us, error);
     return source_survives(ctx, error) &&

@@ -22,6 +22,13 @@ typedef enum {
 const char *outcome_name(Outcome o);
 
 
+/* One migration of a --ping-pong run, verified. */
+typedef struct {
+    gint64 downtime_ms;         /* QEMU's */
+    gint64 observed_downtime_ms;    /* the guest's; -1: not measured */
+    gint64 total_ms;
+} HopResult;
+
 typedef struct {
     char *name;
     const char *arch;
@@ -53,6 +60,8 @@ typedef struct {
     PayloadParams window;       /* the guest's test window (nranges 0: none) */
     char *log_dir;              /* kept: failed, errored or --keep */
     const LinkShape *link;      /* the case's real link (netns.h), or NULL */
+    GArray *hops;               /* --ping-pong: HopResult of each verified hop, or NULL */
+    guint first_failing_hop;    /* 1-based; 0: none failed */
     LinkCut link_cut;
 } CaseResult;
 

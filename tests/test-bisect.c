@@ -5,7 +5,8 @@
  * pass, 1 for the bad revision, 125 when every case was skipped or the
  * QEMU cannot run; --until-fail must stop at the first failing run, keep
  * that run's logs and report no unrun case as an error; --repeat must
- * put the per-case summary in the JSON and JUnit reports.
+ * put the per-case summary in the JSON and JUnit reports; --ping-pong
+ * must verify every hop and name the first that fails.
  */
 #include <string.h>
 #include <sys/wait.h>
@@ -40,10 +41,23 @@ static void fixture_teardown(Fixture *f, gconstpointer unused)
     g_free(f->junit);
 }
 
+static int run_migtest_full(Fixture *f, guint fail_from, guint incoming_from,
+                            const char *const *extra);
+
 /* Run migtest with @extra; the source QEMU is bad-qemu.sh breaking from
  * launch @fail_from on (0: the real QEMU).  Returns the exit status. */
 static int run_migtest(Fixture *f, guint fail_from, const char *const *extra)
 {
+    return run_migtest_full(f, fail_from, 0, extra);
+}
+
+/* Same; with @incoming_from, the destination QEMU is bad-qemu.sh too and
+ * its @incoming_from-th destination launch gets the extra device. */
+static int run_migtest_full(Fixture *f, guint fail_from, guint incoming_from,
+                            const char *const *extra)
+{
+    g_autofree char *in_from = g_strdup_printf("%u", incoming_from);
+    g_autofree char *in_counter = g_strconcat(f->counter, ".in", NULL);
     g_autofree char *bin = g_build_filename(g_getenv("MIGTEST_BUILD_ROOT"), "migtest", NULL);
     g_autofree char *bad = g_build_filename(g_getenv("MIGTEST_SOURCE_ROOT"), "tests",
                                             "bad-qemu.sh", NULL);
@@ -59,6 +73,9 @@ static int run_migtest(Fixture *f, guint fail_from, const char *const *extra)
     env = g_environ_setenv(env, "BAD_QEMU_COUNTER", f->counter, TRUE);
     env = g_environ_setenv(env, "BAD_QEMU_FAIL_FROM", from, TRUE);
     g_unlink(f->counter);
+    g_unlink(in_counter);
+    if (incoming_from)
+        env = g_environ_setenv(env, "BAD_QEMU_INCOMING_FROM", in_from, TRUE);
     g_ptr_array_add(argv, bin);
     g_ptr_array_add(argv, (gpointer)"run");
     g_ptr_array_add(argv, (gpointer)"--arch");
@@ -73,6 +90,10 @@ static int run_migtest(Fixture *f, guint fail_from, const char *const *extra)
     g_ptr_array_add(argv, f->junit);
     if (fail_from) {
         g_ptr_array_add(argv, (gpointer)"--src-qemu");
+        g_ptr_array_add(argv, bad);
+    }
+    if (incoming_from) {
+        g_ptr_array_add(argv, (gpointer)"--dst-qemu");
         g_ptr_array_add(argv, bad);
     }
     for (guint i = 0; extra[i]; i++)
@@ -187,6 +208,52 @@ static void test_repeat_summary(Fixture *f, gconstpointer u)
                       json_object_get_double_member(down, "p95"));
 }
 
+static JsonObject *only_case(JsonParser *p, const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    JsonArray *cases;
+
+    g_assert_true(json_parser_load_from_file(p, path, &error));
+    g_assert_no_error(error);
+    cases = json_object_get_array_member(json_node_get_object(json_parser_get_root(p)), "cases");
+    g_assert_cmpuint(json_array_get_length(cases), ==, 1);
+    return json_array_get_object_element(cases, 0);
+}
+
+/* Three hops A->B->A->B, each verified. */
+static void test_ping_pong(Fixture *f, gconstpointer u)
+{
+    const char *extra[] = { "--case", "/x86_64/precopy/tcp", "--ping-pong", "3", NULL };
+    g_autoptr(JsonParser) p = json_parser_new();
+    JsonObject *pp;
+
+    (void)u;
+    g_assert_cmpint(run_migtest(f, 0, extra), ==, 0);
+    pp = json_object_get_object_member(only_case(p, f->json), "ping_pong");
+    g_assert_cmpint(json_object_get_int_member(pp, "hops_verified"), ==, 3);
+    g_assert_cmpint(json_object_get_int_member(pp, "first_failing_hop"), ==, 0);
+    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(pp, "per_hop")), ==, 3);
+}
+
+/* The second destination launch (the guest's home after hop 3) gets a
+ * device the next destination lacks: hop 4, out of it, must fail and be
+ * named, after three verified hops. */
+static void test_ping_pong_failing_hop(Fixture *f, gconstpointer u)
+{
+    const char *extra[] = { "--case", "/x86_64/precopy/tcp", "--ping-pong", "6", NULL };
+    g_autoptr(JsonParser) p = json_parser_new();
+    JsonObject *c, *pp;
+
+    (void)u;
+    g_assert_cmpint(run_migtest_full(f, 0, 2, extra), ==, 1);
+    c = only_case(p, f->json);
+    pp = json_object_get_object_member(c, "ping_pong");
+    g_test_message("reason: %s", json_object_get_string_member(c, "reason"));
+    g_assert_cmpint(json_object_get_int_member(pp, "first_failing_hop"), ==, 4);
+    g_assert_cmpint(json_object_get_int_member(pp, "hops_verified"), ==, 3);
+    g_assert_nonnull(strstr(json_object_get_string_member(c, "reason"), "ping-pong hop 4"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -197,5 +264,7 @@ int main(int argc, char **argv)
     ADD("/bisect/qemu-missing", test_bisect_qemu_missing);
     ADD("/repeat/until-fail", test_until_fail);
     ADD("/repeat/summary", test_repeat_summary);
+    ADD("/ping-pong/three-hops", test_ping_pong);
+    ADD("/ping-pong/failing-hop", test_ping_pong_failing_hop);
     return g_test_run();
 }
