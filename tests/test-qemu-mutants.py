@@ -274,6 +274,22 @@ class Campaign(unittest.TestCase):
         self.assertEqual(fx.ram_c(), RAM_C.replace("baseline_fixed = 0", "baseline_fixed = 1"))
         self.assertFalse(os.path.exists(fx.json + ".applied"))
 
+    def test_first_kill_stops_each_oracle(self):
+        fx = Fixture(self)
+        fx.add_mutant("m1-both", "migtest_sees = 0", "migtest_sees = 1")
+        path = os.path.join(fx.mutants, "m1-both.patch")
+        with open(path) as f:
+            text = f.read().replace(" qtest_sees = 0\n", "-qtest_sees = 0\n+qtest_sees = 1\n")
+        fx.write(path, text)
+        argv = [a if a != "*/precopy/tcp*" else "*/precopy/tcp/hot" for a in fx.argv()]
+        argv += ["--cases", "*/precopy/tcp", "--first-kill"]
+        with contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(qm.main(argv), 0)
+        a = fx.result()["mutants"]["m1-both"]["arches"]["x86_64"]
+        self.assertEqual(list(a["migtest"]["rows"]), ["/x86_64/precopy/tcp/hot"])
+        self.assertEqual(a["qtest"]["paths"], {"/x86_64/migration/precopy/unix/plain": "fail"})
+        self.assertTrue(a["migtest"]["killed"] and a["qtest"]["killed"])
+
     def test_racy_mutant_needs_repeat(self):
         fx = Fixture(self)
         fx.add_mutant("m6-racy", "racy = 0", "racy = 1")
