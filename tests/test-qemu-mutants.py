@@ -309,6 +309,15 @@ class Campaign(unittest.TestCase):
         self.assertEqual(qm.verdict(fx.result()["mutants"]["m8-new"], "migtest"), "killed")
         self.assertIn("m1-both", fx.result()["mutants"])
 
+    def test_rerun_replaces_one_entry(self):
+        fx = Fixture(self)
+        standard_mutants(fx)
+        self.assertEqual(fx.run()[0], 0)
+        runs = fx.count("migtest.count")
+        self.assertEqual(fx.run("--rerun", "m2-*")[0], 0)
+        self.assertEqual(fx.count("migtest.count") - runs, 1)
+        self.assertEqual(qm.verdict(fx.result()["mutants"]["m2-migtest-only"], "migtest"), "killed")
+
     def test_interrupted_run_is_repaired(self):
         fx = Fixture(self)
         fx.add_mutant("m2-migtest-only", "migtest_sees = 0", "migtest_sees = 1")
