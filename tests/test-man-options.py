@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """test-man-options: the man page and --help name the same options.
 
-Usage: test-man-options.py MIGTEST MAN.scd
+Usage: test-man-options.py MIGTEST MAN.scd SRC-DIR
 
 Every option `migtest --help-all` prints must appear in the man page as a
 bold *--option* (or *-x*), and every bold option of the man page must be
 one migtest accepts.  The comparison is run once on the real texts and
 then on texts with a fault put in (an option dropped from the man page,
 an option the binary lacks added to it), to show both directions catch
-what they exist to catch.  TAP output.
+what they exist to catch.  Likewise every environment variable the
+sources read (g_getenv("MIGTEST_...") in SRC-DIR/*.c) must be in the man
+page's ENVIRONMENT section.  TAP output.
 """
+import glob
+import os
 import re
 import subprocess
 import sys
@@ -31,13 +35,27 @@ def man_options(text):
     return set(re.findall(r"\*(--?[a-zA-Z][\w-]*)\*", text))
 
 
+def source_env_vars(src_dir):
+    """MIGTEST_* variables the C sources read."""
+    found = set()
+    for path in glob.glob(os.path.join(src_dir, "*.c")):
+        found |= set(re.findall(r'g_getenv\("(MIGTEST_\w+)"\)', open(path).read()))
+    return found
+
+
+def man_env_vars(text):
+    """Bold variable names of the ENVIRONMENT section."""
+    m = re.search(r"^# ENVIRONMENT$(.*?)^# ", text, re.M | re.S)
+    return set(re.findall(r"\*(MIGTEST_\w+)\*", m.group(1) if m else ""))
+
+
 def compare(help_opts, man_opts):
     """(options --help has that the man page lacks, the reverse)."""
     return sorted(help_opts - man_opts), sorted(man_opts - help_opts)
 
 
 def main():
-    migtest, man_path = sys.argv[1], sys.argv[2]
+    migtest, man_path, src_dir = sys.argv[1], sys.argv[2], sys.argv[3]
     out = subprocess.run([migtest, "--help-all"], capture_output=True, text=True,
                          timeout=30, check=True).stdout
     man = open(man_path, encoding="utf-8").read()
@@ -57,6 +75,16 @@ def main():
     extra = man + "\n*--no-such-option*\n\tNothing.\n"
     _, bogus = compare(help_opts, man_options(extra))
     results.append(("an option migtest lacks is caught", bogus == ["--no-such-option"], bogus))
+
+    env = source_env_vars(src_dir)
+    results.append(("the sources read MIGTEST_* variables", len(env) >= 2, sorted(env)))
+    undocumented = sorted(env - man_env_vars(man))
+    results.append(("every MIGTEST_* variable read is in ENVIRONMENT", not undocumented,
+                    undocumented))
+    # Fault: the ENVIRONMENT section loses MIGTEST_RUN_BASE.
+    dropped = man.replace("*MIGTEST_RUN_BASE*", "MIGTEST_RUN_BASE")
+    missing = sorted(env - man_env_vars(dropped))
+    results.append(("a dropped variable is caught", missing == ["MIGTEST_RUN_BASE"], missing))
 
     print("1..%d" % len(results))
     failed = 0
