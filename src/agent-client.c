@@ -42,6 +42,11 @@ const char *agent_client_side(AgentClient *a)
     return a->side;
 }
 
+GPid agent_client_pid(AgentClient *a)
+{
+    return a->pid;
+}
+
 /* The last lines of the agent's stderr: why it died, usually. */
 static char *stderr_tail(AgentClient *a)
 {

@@ -34,6 +34,8 @@ void agent_client_free(AgentClient *a);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentClient, agent_client_free)
 
 const char *agent_client_side(AgentClient *a);
+/* The local process (the agent, or the ssh/nsenter that runs it). */
+GPid agent_client_pid(AgentClient *a);
 
 gboolean agent_client_put_file(AgentClient *a, const char *path, GBytes *data,
                                Deadline deadline, GError **error);

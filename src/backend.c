@@ -1,6 +1,7 @@
 /* backend.c: choosing a backend and what it can run (see backend.h). */
 #include "backend.h"
 
+#include "backend-libvirt.h"
 #include "backend-qemu.h"
 
 const char *backend_name(BackendKind b)
@@ -47,7 +48,7 @@ Pair *pair_new(const PairSpec *spec, GError **error)
     case BACKEND_QEMU:
         return backend_qemu_pair_new(spec);
     case BACKEND_LIBVIRT:
-        break;
+        return backend_libvirt_pair_new(spec);
     }
     g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "backend '%s' is not built into this "
                 "migtest", backend_name(spec->opts->backend));

@@ -53,6 +53,15 @@ typedef struct {
     gboolean no_sampling;
     /* --ping-pong N: N migrations back and forth (0 or 1: one). */
     guint ping_pong;
+    /* libvirt backend: the two hosts' URIs, the commands that start
+     * `migtest agent` on each (NULL: this binary, on this machine), and
+     * how the migration is driven: "p2p" (default), "managed" or
+     * "tunnelled". */
+    const char *src_uri;
+    const char *dst_uri;
+    const char *src_agent;
+    const char *dst_agent;
+    const char *libvirt_mode;
 } RunOptions;
 
 /* What the case logic hands a backend: everything needed to boot the

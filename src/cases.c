@@ -90,8 +90,12 @@ static const MigrateParam params_postcopy_slow[] = {
     { NULL },
 };
 
+/* Rows the libvirt backend can express too (libvirt-migrate.h); the rest
+ * run on the qemu backend only. */
+#define BOTH_BACKENDS (BACKEND_QEMU | BACKEND_LIBVIRT)
+
 static const CaseDesc case_table[] = {
-    { .name = "precopy/tcp", .summary = "plain precopy of a live guest over a TCP socket", .transport = TRANSPORT_TCP, .smoke = TRUE },
+    { .name = "precopy/tcp", .backends = BOTH_BACKENDS, .summary = "plain precopy of a live guest over a TCP socket", .transport = TRANSPORT_TCP, .smoke = TRUE },
     { .name = "precopy/tcp/wan", .summary = "precopy over a 1 Gbit/s link with 10 ms each way (veth between network namespaces, tc netem)", .transport = TRANSPORT_TCP,
       .link = &link_wan, .observe = OBSERVE_LINK },
     { .name = "precopy/tcp/lossy", .summary = "precopy over a link that drops 1% of packets each way (veth between network namespaces, nftables)", .transport = TRANSPORT_TCP,
@@ -110,25 +114,25 @@ static const CaseDesc case_table[] = {
       .postcopy = TRUE, .link = &link_plain, .link_cut = LINK_CUT_RECOVERY,
       .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_LINK },
     { .name = "precopy/unix", .summary = "plain precopy of a live guest over a UNIX socket", .transport = TRANSPORT_UNIX, .smoke = TRUE },
-    { .name = "precopy/tcp/hot", .summary = "precopy over TCP while the guest keeps rewriting a hot set of pages", .transport = TRANSPORT_TCP, .hot_pages = HOT_PAGES },
+    { .name = "precopy/tcp/hot", .backends = BOTH_BACKENDS, .summary = "precopy over TCP while the guest keeps rewriting a hot set of pages", .transport = TRANSPORT_TCP, .hot_pages = HOT_PAGES },
     { .name = "precopy/fd", .summary = "precopy into a socketpair passed to both QEMUs with getfd", .transport = TRANSPORT_FD },
     { .name = "precopy/exec", .summary = "precopy through an exec: channel (QEMU runs cat into and out of a file)", .transport = TRANSPORT_EXEC },
     { .name = "precopy/file", .summary = "precopy into a file: URI and back in from it", .transport = TRANSPORT_FILE,
       .min_version = QEMU_VERSION(8, 2, 0) },
-    { .name = "stopped-source/tcp", .summary = "migration of a guest whose source was paused before migrate", .transport = TRANSPORT_TCP,
+    { .name = "stopped-source/tcp", .backends = BOTH_BACKENDS, .summary = "migration of a guest whose source was paused before migrate", .transport = TRANSPORT_TCP,
       .stop_source_first = TRUE, .observe = OBSERVE_STOPPED_SOURCE },
-    { .name = "auto-converge/tcp", .summary = "auto-converge throttling the vCPUs of a guest that dirties faster than the link", .transport = TRANSPORT_TCP,
+    { .name = "auto-converge/tcp", .backends = BOTH_BACKENDS, .summary = "auto-converge throttling the vCPUs of a guest that dirties faster than the link", .transport = TRANSPORT_TCP,
       .capabilities = caps_auto_converge, .params = params_auto_converge,
       .max_bandwidth = SLOW_BANDWIDTH, .downtime_limit_ms = 1,
       .release_when = throttled, .observe = OBSERVE_THROTTLE },
-    { .name = "xbzrle/tcp", .summary = "XBZRLE delta compression of re-dirtied pages", .transport = TRANSPORT_TCP,
+    { .name = "xbzrle/tcp", .backends = BOTH_BACKENDS, .summary = "XBZRLE delta compression of re-dirtied pages", .transport = TRANSPORT_TCP,
       .capabilities = caps_xbzrle, .params = params_xbzrle,
       .max_bandwidth = SLOW_BANDWIDTH, .downtime_limit_ms = 1,
       .release_when = xbzrle_hit, .release_stops_source = TRUE, .observe = OBSERVE_XBZRLE },
-    { .name = "multifd/none", .summary = "multifd with 4 channels, no compression", .transport = TRANSPORT_TCP,
+    { .name = "multifd/none", .backends = BOTH_BACKENDS, .summary = "multifd with 4 channels, no compression", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_none,
       .observe = OBSERVE_MULTIFD },
-    { .name = "multifd/none/hot", .summary = "multifd with 4 channels while the guest rewrites a hot set of pages", .transport = TRANSPORT_TCP,
+    { .name = "multifd/none/hot", .backends = BOTH_BACKENDS, .summary = "multifd with 4 channels while the guest rewrites a hot set of pages", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_none,
       .hot_pages = HOT_PAGES, .observe = OBSERVE_MULTIFD },
     /* The hot set through TCG's atomic path (lock xadd / cmpxchg, LSE
@@ -155,7 +159,7 @@ static const CaseDesc case_table[] = {
       .observe = OBSERVE_MULTIFD, .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
     /* The destination runs before the copy ends: exact does not apply;
      * fill=full lets the invariant check every word of every page. */
-    { .name = "postcopy/tcp", .summary = "postcopy: the destination runs and pulls the pages it faults on", .transport = TRANSPORT_TCP,
+    { .name = "postcopy/tcp", .backends = BOTH_BACKENDS, .summary = "postcopy: the destination runs and pulls the pages it faults on", .transport = TRANSPORT_TCP,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
       .postcopy = TRUE, .fill = MT_FILL_FULL, .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK,
       .observe = OBSERVE_POSTCOPY },
@@ -163,7 +167,7 @@ static const CaseDesc case_table[] = {
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
       .postcopy = TRUE, .fill = MT_FILL_FULL, ZERO_RUNS, .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK,
       .observe = OBSERVE_POSTCOPY },
-    { .name = "postcopy/tcp/hot", .summary = "postcopy while the guest rewrites a hot set of pages", .transport = TRANSPORT_TCP,
+    { .name = "postcopy/tcp/hot", .backends = BOTH_BACKENDS, .summary = "postcopy while the guest rewrites a hot set of pages", .transport = TRANSPORT_TCP,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
       .postcopy = TRUE, .fill = MT_FILL_FULL, .hot_pages = HOT_PAGES,
       .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
@@ -212,7 +216,7 @@ static const CaseDesc case_table[] = {
       .params = params_tls, .fault = FAULT_TLS_MISMATCH, .expect = EXPECT_FAILED,
       .wiretap = TRUE, .observe = OBSERVE_HANDSHAKE_FAILED,
       .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
-    { .name = "tls-x509/match", .summary = "migration over TLS with x509 certificates from one CA", .transport = TRANSPORT_TCP, .tls = TLS_X509,
+    { .name = "tls-x509/match", .backends = BOTH_BACKENDS, .summary = "migration over TLS with x509 certificates from one CA", .transport = TRANSPORT_TCP, .tls = TLS_X509,
       .params = params_tls, .wiretap = TRUE, .observe = OBSERVE_WIRE_TLS,
       .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
 #define COHERENCY(v, pol, polname, fired, late)                               \
@@ -243,9 +247,9 @@ static const CaseDesc case_table[] = {
     /* A real kernel: its pattern lives in guest virtual memory, so the
      * invariant (guest physical) does not apply; exact and the guest's
      * own checks do. */
-    { .name = "linux/precopy/tcp", .summary = "precopy of a real Linux guest (Debian's kernel, migtest's /init)", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
+    { .name = "linux/precopy/tcp", .backends = BOTH_BACKENDS, .summary = "precopy of a real Linux guest (Debian's kernel, migtest's /init)", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
       .verify = VERIFY_EXACT | VERIFY_SELFCHECK },
-    { .name = "linux/postcopy/tcp", .summary = "postcopy of a real Linux guest (Debian's kernel, migtest's /init)", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
+    { .name = "linux/postcopy/tcp", .backends = BOTH_BACKENDS, .summary = "postcopy of a real Linux guest (Debian's kernel, migtest's /init)", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
       .verify = VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
     { .name = "non-converging/tcp", .summary = "a migration that cannot converge (1 MiB/s, 1 ms downtime limit)", .transport = TRANSPORT_TCP,

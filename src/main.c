@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include "agent.h"
 #include "case-info.h"
+#include "libvirt-conn.h"
+#include "libvirt-migrate.h"
 #include "cases.h"
 #include <glib/gstdio.h>
 #include "migtest-abi.h"
@@ -53,6 +55,11 @@ typedef struct {
     gint jobs;
     char *mmu_policy;
     char *backend;
+    char *src_uri;              /* libvirt backend */
+    char *dst_uri;
+    char *src_agent;
+    char *dst_agent;
+    char *libvirt_mode;
     gboolean version;
     gboolean long_list;
     gint repeat;                /* runs of each case */
@@ -67,6 +74,8 @@ static void cli_options_clear(CliOptions *o)
     g_free(o->src_qemu); g_free(o->dst_qemu); g_free(o->machine); g_free(o->ram);
     g_free(o->json); g_free(o->junit); g_free(o->html); g_free(o->results); g_free(o->mmu_policy);
     g_free(o->backend);
+    g_free(o->src_uri); g_free(o->dst_uri); g_free(o->src_agent); g_free(o->dst_agent);
+    g_free(o->libvirt_mode);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CliOptions, cli_options_clear)
 
@@ -221,6 +230,48 @@ static int check_html(const char *path)
     return check_writable("--html", path);
 }
 
+/* The libvirt backend's options, then its hosts and agents, before any case. */
+static int validate_libvirt(CliOptions *o, const ArchDesc *const *archs, RunOptions *run)
+{
+    g_autoptr(GError) error = NULL;
+    LibvirtMode mode;
+
+    run->src_uri = o->src_uri;
+    run->dst_uri = o->dst_uri;
+    run->src_agent = o->src_agent;
+    run->dst_agent = o->dst_agent;
+    run->libvirt_mode = o->libvirt_mode;
+    if (run->backend != BACKEND_LIBVIRT) {
+        if (o->src_uri || o->dst_uri || o->src_agent || o->dst_agent || o->libvirt_mode)
+            return usage_error("--src-uri, --dst-uri, --src-agent, --dst-agent and "
+                               "--libvirt-mode need --backend libvirt");
+        return 0;
+    }
+    if (o->libvirt_mode && !libvirt_mode_parse(o->libvirt_mode, &mode))
+        return usage_error("unknown --libvirt-mode '%s'; use p2p, managed or tunnelled",
+                           o->libvirt_mode);
+    if (o->ram && g_str_equal(o->ram, "private"))
+        return usage_error("--ram private: the libvirt backend maps shared memfd RAM; "
+                           "drop --ram");
+    if (!libvirt_preflight(run, archs, &error))
+        return usage_error("%s", error->message);
+    return 0;
+}
+
+/* migtest cleanup: what a killed libvirt run left on both hosts. */
+static int cmd_cleanup(const CliOptions *o)
+{
+    g_autoptr(GError) error = NULL;
+    guint n = 0;
+
+    if (!o->src_uri || !o->dst_uri)
+        return usage_error("cleanup needs --src-uri and --dst-uri");
+    if (!libvirt_cleanup(o->src_uri, o->dst_uri, &n, &error))
+        return usage_error("%s", error->message);
+    printf("migtest cleanup: destroyed %u migtest-* domain(s) on the two hosts\n", n);
+    return 0;
+}
+
 static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run)
 {
     int rc;
@@ -229,6 +280,8 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
         return usage_error("unknown --backend '%s'; use qemu or libvirt", o->backend);
     if (!o->backend)
         run->backend = BACKEND_QEMU;
+    if ((rc = validate_libvirt(o, archs, run)))
+        return rc;
     if (o->accel && !g_str_equal(o->accel, "kvm") && !g_str_equal(o->accel, "tcg"))
         return usage_error("unknown --accel '%s'; use kvm or tcg", o->accel);
     if (o->mmu_policy && !mmu_policy_parse(o->mmu_policy, &run->mmu_policy))
@@ -573,6 +626,11 @@ int main(int argc, char **argv)
     g_auto(CliOptions) o = { .timeout_s = DEFAULT_TIMEOUT_S, .jobs = 1, .repeat = 1 };
     GOptionEntry entries[] = {
         { "backend", 0, 0, G_OPTION_ARG_STRING, &o.backend, "What drives the VM pair (default qemu)", "qemu|libvirt" },
+        { "src-uri", 0, 0, G_OPTION_ARG_STRING, &o.src_uri, "libvirt: the source host's URI", "URI" },
+        { "dst-uri", 0, 0, G_OPTION_ARG_STRING, &o.dst_uri, "libvirt: the destination host's URI", "URI" },
+        { "src-agent", 0, 0, G_OPTION_ARG_STRING, &o.src_agent, "libvirt: command starting migtest agent on the source host (default: this migtest)", "CMD" },
+        { "dst-agent", 0, 0, G_OPTION_ARG_STRING, &o.dst_agent, "libvirt: command starting migtest agent on the destination host", "CMD" },
+        { "libvirt-mode", 0, 0, G_OPTION_ARG_STRING, &o.libvirt_mode, "libvirt: how to migrate (default p2p)", "p2p|managed|tunnelled" },
         { "arch", 0, 0, G_OPTION_ARG_STRING, &o.arch, "Architectures (comma list; default: all)", "x86_64,aarch64" },
         { "accel", 0, 0, G_OPTION_ARG_STRING, &o.accel, "Accelerator (default: kvm if usable, else tcg)", "kvm|tcg" },
         { "case", 0, 0, G_OPTION_ARG_STRING, &o.case_glob, "Cases to run (shell glob; default: the smoke cases)", "GLOB" },
@@ -625,8 +683,11 @@ int main(int argc, char **argv)
     cmd = argc > 1 ? argv[1] : "run";
     if (g_str_equal(cmd, "report"))
         return cmd_report(&o, argc - 2, argv + 2);
+    if (g_str_equal(cmd, "cleanup") && argc == 2)
+        return cmd_cleanup(&o);
     if (argc > 2 || (!g_str_equal(cmd, "run") && !g_str_equal(cmd, "list")))
-        return usage_error("unknown command '%s'; use 'run', 'list' or 'report'", argc > 2 ? argv[2] : cmd);
+        return usage_error("unknown command '%s'; use 'run', 'list', 'report', 'cleanup' or "
+                           "'agent'", argc > 2 ? argv[2] : cmd);
     if (!cases_validate(&error)) {
         g_printerr("migtest: internal error: %s\n", error->message);
         return EXIT_USAGE;

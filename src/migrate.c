@@ -52,6 +52,7 @@ void migrate_stats_clear(MigrateStats *s)
     g_clear_pointer(&s->dst_status, g_free);
     g_clear_pointer(&s->dst_error_desc, g_free);
     g_clear_pointer(&s->wire_summary, g_free);
+    g_clear_pointer(&s->libvirt, json_object_unref);
 }
 
 gboolean migrate_stats_saw(const MigrateStats *s, const char *status)
@@ -518,8 +519,7 @@ static double get_double(JsonObject *obj, const char *name)
     return json_node_get_value_type(n) == G_TYPE_INT64 ? (double)json_node_get_int(n) : 0;
 }
 
-/* Keep one query-migrate reply @o of the source for the timelines. */
-static void record_sample(MigrateStats *st, JsonObject *o)
+void migrate_stats_record_sample(MigrateStats *st, JsonObject *o)
 {
     JsonObject *ram = qmp_get_object(o, "ram");
     const char *status = qmp_get_string(o, "status");
@@ -737,7 +737,7 @@ static gboolean on_sample(Session *s, GError **error)
 
     if (!info)
         return FALSE;
-    record_sample(st, o);
+    migrate_stats_record_sample(st, o);
     if (s->cfg->link_cut && !on_cut_sample(s, o, error))
         return FALSE;
     st->max_throttle_pct = MAX(st->max_throttle_pct, qmp_get_int(o, "cpu-throttle-percentage"));
@@ -870,7 +870,7 @@ static gboolean collect_stats(Vm *src, Deadline deadline, MigrateStats *stats,
         return FALSE;
     o = json_node_get_object(info);
     ram = qmp_get_object(o, "ram");
-    record_sample(stats, o);
+    migrate_stats_record_sample(stats, o);
     stats->total_ms = qmp_get_int(o, "total-time");
     stats->downtime_ms = qmp_get_int(o, "downtime");
     stats->setup_ms = qmp_get_int(o, "setup-time");

@@ -174,10 +174,16 @@ struct MigrateStats {
     guint64 file_allocated;
     gboolean file_prefix_kept;
     gboolean file_magic_at_offset;
+    /* libvirt backend: libvirt's own job statistics by their names
+     * (virDomainGetJobStats), reported as metrics.libvirt; else NULL. */
+    JsonObject *libvirt;
 };
 
 void migrate_stats_clear(MigrateStats *s);
 gboolean migrate_stats_saw(const MigrateStats *s, const char *status);
+/* Keep one query-migrate reply @o of the source in s->samples (which
+ * must exist) for the timelines. */
+void migrate_stats_record_sample(MigrateStats *s, JsonObject *o);
 
 /* Migrate @src to @dst.  Returns TRUE when the migration reached a final
  * state (completed, failed or cancelled: see stats->final_status); FALSE

@@ -149,6 +149,10 @@ static void json_metrics(JsonBuilder *b, const CaseResult *r)
     json_int(b, "wall_ms", r->wall_ms);
     json_series(b, &r->mig);
     json_gap(b, r);
+    if (r->mig.libvirt) {
+        json_builder_set_member_name(b, "libvirt");
+        json_builder_add_value(b, json_node_init_object(json_node_alloc(), r->mig.libvirt));
+    }
     json_builder_end_object(b);
 }
 

@@ -61,7 +61,7 @@ int vm_group_interrupted(VmGroup *g)
     return g ? g_atomic_int_get(&g->signo) : 0;
 }
 
-static void vm_group_set(VmGroup *g, GPid pid, gboolean member)
+void vm_group_watch(VmGroup *g, GPid pid, gboolean member)
 {
     if (!g)
         return;
@@ -252,7 +252,7 @@ static gboolean vm_spawn(Vm *vm, const VmConfig *cfg, GError **error)
     close(nullfd);
     if (!ok)
         return FALSE;
-    vm_group_set(vm->group, vm->pid, TRUE);
+    vm_group_watch(vm->group, vm->pid, TRUE);
     vm->pidfd = (int)syscall(SYS_pidfd_open, vm->pid, 0);
     return TRUE;
 }
@@ -277,7 +277,7 @@ static gboolean vm_try_reap(Vm *vm)
     if (!vm->reaped && vm->pid > 0 &&
         waitpid(vm->pid, &vm->wait_status, WNOHANG) == vm->pid) {
         vm->reaped = TRUE;
-        vm_group_set(vm->group, vm->pid, FALSE);
+        vm_group_watch(vm->group, vm->pid, FALSE);
     }
     return vm->reaped;
 }

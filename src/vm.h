@@ -30,6 +30,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmGroup, vm_group_free)
 void vm_group_interrupt(VmGroup *g, int signo);
 /* The signal that interrupted the run, or 0. */
 int vm_group_interrupted(VmGroup *g);
+/* Add (@member) or remove a process of ours that an interrupt must stop
+ * too (the libvirt backend's agents); NULL-safe. */
+void vm_group_watch(VmGroup *g, GPid pid, gboolean member);
 
 typedef struct {
     VmGroup *group;             /* may be NULL */
