@@ -7,6 +7,7 @@
 #include "libvirt-conn.h"
 #include "libvirt-domain.h"
 #include "libvirt-migrate.h"
+#include "mt-error.h"
 
 /* Guest boot to first 'B' through libvirt: create ~0.2-2 s, then the
  * payload's first pass; 60 s as for the qemu backend on a loaded host. */
@@ -32,6 +33,7 @@ typedef struct {
     RamLayout layout;
     gboolean mapped[2];
     gboolean migrated;
+    char *tls_creds;            /* seen on the source while migrating */
 } LvPair;
 
 static LvPair *lv(Pair *p)
@@ -78,6 +80,7 @@ static void lv_free(Pair *p)
         libvirt_conn_close(l->conn[s]);
         g_free(l->version[s]);
     }
+    g_free(l->tls_creds);
     g_free(l->name);
     g_free(l->uuid);
     g_free(l->dir);
@@ -340,6 +343,7 @@ static gboolean lv_migrate(Pair *p, const MigrateConfig *cfg, MigrateStats *stat
         .dom = l->dom[SIDE_SRC],
         .name = l->name,
         .tls = s->desc->tls == TLS_X509,
+        .tls_creds_seen = &l->tls_creds,
         .group = s->opts->group,
         .deadline = s->deadline,
     };
@@ -378,14 +382,19 @@ static char *lv_migration_status(Pair *p, GError **error)
     return g_strdup(l->migrated ? "completed" : "none");
 }
 
-/* libvirt took VIR_MIGRATE_TLS (it refuses it without the hosts' x509
- * directories) and the job completed. */
+/* The source QEMU's own tls-creds, read while it migrated (libvirt
+ * clears them when the job ends): x509 from the hosts' cert directories. */
 static char *lv_tls_evidence(Pair *p, GError **error)
 {
-    (void)error;
-    return lv(p)->migrated && p->spec->desc->tls == TLS_X509
-           ? g_strdup("VIR_MIGRATE_TLS: x509 from the hosts' migrate_tls_x509_cert_dir")
-           : NULL;
+    LvPair *l = lv(p);
+
+    if (!l->tls_creds) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "the source QEMU showed no "
+                    "tls-creds while migrating");
+        return NULL;
+    }
+    return g_strdup_printf("src QEMU tls-creds '%s' while migrating (x509, VIR_MIGRATE_TLS)",
+                           l->tls_creds);
 }
 
 static char *lv_measure_dirty_ring(Pair *p, GError **error)

@@ -360,6 +360,51 @@ static void sample_job(const LibvirtMigration *m, MigrateStats *st)
     virTypedParamsFree(p, n);
 }
 
+/* libvirt 9.0's job statistics have no multifd byte counter: ask the
+ * source QEMU itself, through libvirt's monitor passthrough (which libvirt
+ * allows during an outgoing migration and marks the domain tainted for). */
+static void sample_multifd(const LibvirtMigration *m, MigrateStats *st)
+{
+    g_autofree char *reply = NULL;
+    g_autoptr(JsonParser) p = json_parser_new();
+    JsonNode *root;
+    JsonObject *ram;
+
+    if (virDomainQemuMonitorCommand(m->dom, "{\"execute\":\"query-migrate\"}", &reply, 0) < 0 ||
+        !json_parser_load_from_data(p, reply, -1, NULL) || !(root = json_parser_get_root(p)) ||
+        !JSON_NODE_HOLDS_OBJECT(root))
+        return;
+    root = json_object_get_member(json_node_get_object(root), "return");
+    ram = root && JSON_NODE_HOLDS_OBJECT(root)
+          ? json_object_get_object_member(json_node_get_object(root), "ram") : NULL;
+    if (ram && json_object_has_member(ram, "multifd-bytes"))
+        st->multifd_bytes = MAX(st->multifd_bytes,
+                                json_object_get_int_member(ram, "multifd-bytes"));
+}
+
+/* The proof TLS is in force: the source QEMU's own tls-creds while it
+ * migrates (libvirt clears them again once the job ends). */
+static void sample_tls(const LibvirtMigration *m)
+{
+    g_autofree char *reply = NULL;
+    g_autoptr(JsonParser) p = json_parser_new();
+    JsonNode *root, *ret;
+    const char *creds;
+
+    if (!m->tls_creds_seen || *m->tls_creds_seen ||
+        virDomainQemuMonitorCommand(m->dom, "{\"execute\":\"query-migrate-parameters\"}",
+                                    &reply, 0) < 0 ||
+        !json_parser_load_from_data(p, reply, -1, NULL) || !(root = json_parser_get_root(p)) ||
+        !JSON_NODE_HOLDS_OBJECT(root) ||
+        !(ret = json_object_get_member(json_node_get_object(root), "return")) ||
+        !JSON_NODE_HOLDS_OBJECT(ret))
+        return;
+    creds = json_object_get_string_member_with_default(json_node_get_object(ret),
+                                                       "tls-creds", "");
+    if (*creds)
+        *m->tls_creds_seen = g_strdup(creds);
+}
+
 /* Every figure libvirt reported, by its own name: metrics.libvirt. */
 static JsonObject *params_to_json(virTypedParameterPtr p, int n)
 {
@@ -482,6 +527,10 @@ static gboolean follow(const LibvirtMigration *m, const MigrateConfig *cfg, Watc
             hard = deadline_in_ms(LIBVIRT_ABORT_WAIT_MS);
         } else if (!a->aborted) {
             sample_job(m, st);
+            if (has_cap(cfg, "multifd"))
+                sample_multifd(m, st);
+            if (m->tls)
+                sample_tls(m);
             if (!act(m, cfg, st, a, error)) {
                 virDomainAbortJob(m->dom);
                 a->aborted = TRUE;

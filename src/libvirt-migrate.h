@@ -46,6 +46,8 @@ typedef struct {
     virDomainPtr dom;           /* the source domain */
     const char *name;           /* its name (the destination's too) */
     gboolean tls;               /* the case migrates over TLS (x509) */
+    char **tls_creds_seen;      /* tls: gets the source QEMU's tls-creds as
+                                 * seen while migrating (new string) */
     VmGroup *group;             /* an interrupt aborts the job */
     Deadline deadline;
 } LibvirtMigration;

@@ -716,6 +716,12 @@ static char *observe(CaseCtx *ctx, GError **error)
                ? g_strdup_printf("cancelled in %s", m->cancelled_in) : NULL;
     case OBSERVE_TLS:
         return pair_tls_evidence(ctx->pair, error);
+    case OBSERVE_WIRE_TLS:
+        /* libvirt owns the connection: no wiretap, but the destination
+         * QEMU's own tls-creds (see backend-libvirt.c) */
+        if (ctx->opts->backend == BACKEND_LIBVIRT)
+            return pair_tls_evidence(ctx->pair, error);
+        return evidence_judge(d, m, ctx->spec.mem_bytes, error);
     case OBSERVE_LINK:
         /* The backend logs what the link did; a postcopy cut must also
          * have paused and recovered. */
