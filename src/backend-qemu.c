@@ -201,6 +201,11 @@ static GPtrArray *side_args(QemuPair *q, gboolean is_dst, gboolean plain)
     }
     if (d->tls != TLS_NONE)
         add_tls_args(q, a, is_dst, !plain);
+    /* The proof a row reads from the source's stderr (trace backend log). */
+    if (d->trace_event && !is_dst) {
+        g_ptr_array_add(a, g_strdup("-trace"));
+        g_ptr_array_add(a, g_strdup(d->trace_event));
+    }
     g_ptr_array_add(a, NULL);
     return a;
 }

@@ -128,6 +128,11 @@ static const char *observe_words(CaseObserve o)
         [OBSERVE_THROTTLE_CAPPED] = "cpu-throttle-percentage reached max-cpu-throttle, "
                                     "never more",
         [OBSERVE_CHANNELS] = "migrate and migrate-incoming took 'channels'",
+        [OBSERVE_ZERO_PAGES] = "ram.duplicate is 0 with zero-page-detection none, above 0 "
+                               "otherwise",
+        [OBSERVE_TRACE] = "the named trace event fired on the source",
+        [OBSERVE_RECOVERED_AGAIN] = "a failed resume went back to postcopy-paused, then "
+                                    "the recovery completed",
     };
     return words[o];
 }

@@ -9,6 +9,7 @@
  */
 #include "cases.h"
 
+#include "migtest-abi.h"
 #include "tlscreds.h"
 
 #define MiB (1024ull * 1024)
@@ -34,7 +35,17 @@
 /* Fast enough that the syncs above come in ~1 s each under TCG. */
 #define THROTTLE_BANDWIDTH (128 * MiB)
 
+/* As cases.c's zero runs: 4 MiB of pages zeroed every other pass and
+ * written back two passes later (migtest-abi.h). */
+#define ZERO_RUNS .zero_every = 2, .zero_pages = 1024, .zero_method = MT_ZERO_ALTERNATE
+/* dirty-limit (QEMU's /dirty_limit): 50 MB/s per vCPU, a 1 s period;
+ * 1 MiB/s of bandwidth keeps it from converging until the limit acted. */
+#define DIRTY_LIMIT_MBPS 50
+#define DIRTY_LIMIT_BANDWIDTH (1 * MiB)
+
 static const char *const caps_multifd[] = { "multifd", NULL };
+static const char *const caps_switchover_ack[] = { "return-path", "switchover-ack", NULL };
+static const char *const caps_dirty_limit[] = { "dirty-limit", NULL };
 static const char *const caps_postcopy[] = { "postcopy-ram", NULL };
 static const char *const caps_preempt[] = { "postcopy-ram", "postcopy-preempt", NULL };
 static const char *const caps_blocktime[] = { "postcopy-ram", "postcopy-blocktime", NULL };
@@ -76,6 +87,24 @@ static const MigrateParam params_throttle_cap[] = {
     { .name = "max-cpu-throttle", .num = THROTTLE_CAP },
     { NULL },
 };
+
+#define ZERO_PARAMS(mode) {                                                    \
+    MULTIFD_N, { .name = "zero-page-detection", .str = mode, .both_sides = TRUE }, { NULL },\
+}
+static const MigrateParam params_zero_none[] = ZERO_PARAMS("none");
+static const MigrateParam params_zero_legacy[] = ZERO_PARAMS("legacy");
+static const MigrateParam params_zero_multifd[] = ZERO_PARAMS("multifd");
+static const MigrateParam params_dirty_limit[] = {
+    { .name = "vcpu-dirty-limit", .num = DIRTY_LIMIT_MBPS },
+    { .name = "x-vcpu-dirty-limit-period", .num = 1000 },
+    { NULL },
+};
+
+static gboolean dirty_limited(const MigrateStats *s, gpointer unused)
+{
+    (void)unused;
+    return s->dirty_limit_us > 0;
+}
 
 static gboolean enough_syncs(const MigrateStats *s, gpointer unused)
 {
@@ -158,6 +187,49 @@ const CaseDesc cases_qemu10[] = {
     { .name = "postcopy/blocktime", .summary = "postcopy with postcopy-blocktime: the destination measures vCPU blocktime", .transport = TRANSPORT_TCP,
       .capabilities = caps_blocktime, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
       POSTCOPY_VERIFY, .observe = OBSERVE_BLOCKTIME },
+
+    /* Double failures (QEMU: postcopy/recovery/double-failures/{handshake,reconnect}):
+     * first resume fails at connect, or hangs in its handshake and is
+     * paused; the second recovers. */
+    { .name = "postcopy-recover/fail-connect", .summary = "postcopy recovery whose first resume "
+      "finds nothing listening; the second recovers", .transport = TRANSPORT_UNIX,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
+      .postcopy_recover = TRUE, .recover_fault = RECOVER_FAIL_CONNECT, POSTCOPY_VERIFY,
+      .observe = OBSERVE_RECOVERED_AGAIN },
+    { .name = "postcopy-recover/fail-handshake", .summary = "postcopy recovery whose first "
+      "resume hangs in the handshake and is paused; the second recovers",
+      .transport = TRANSPORT_UNIX, .capabilities = caps_postcopy,
+      .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE, .postcopy_recover = TRUE,
+      .recover_fault = RECOVER_FAIL_HANDSHAKE, POSTCOPY_VERIFY,
+      .observe = OBSERVE_RECOVERED_AGAIN },
+
+    /* zero-page-detection with pages that turn all-zero again between
+     * passes: exact then shows them zero on the destination. */
+    { .name = "zero-page/none", .summary = "multifd with zero-page-detection none while the "
+      "guest re-zeroes pages", .transport = TRANSPORT_TCP, .min_version = V9_0,
+      .capabilities = caps_multifd, .params = params_zero_none, ZERO_RUNS,
+      .observe = OBSERVE_ZERO_PAGES },
+    { .name = "zero-page/legacy", .summary = "multifd with zero-page-detection legacy while "
+      "the guest re-zeroes pages", .transport = TRANSPORT_TCP, .min_version = V9_0,
+      .capabilities = caps_multifd, .params = params_zero_legacy, ZERO_RUNS,
+      .observe = OBSERVE_ZERO_PAGES },
+    { .name = "zero-page/multifd", .summary = "multifd with zero-page-detection multifd while "
+      "the guest re-zeroes pages", .transport = TRANSPORT_TCP, .min_version = V9_0,
+      .capabilities = caps_multifd, .params = params_zero_multifd, ZERO_RUNS,
+      .observe = OBSERVE_ZERO_PAGES },
+
+    /* switchover-ack: the source logs the destination's ack. */
+    { .name = "switchover-ack/tcp", .summary = "return-path and switchover-ack: the source "
+      "switches over only after the destination's ack", .transport = TRANSPORT_TCP,
+      .capabilities = caps_switchover_ack,
+      .trace_event = "source_return_path_thread_switchover_acked", .observe = OBSERVE_TRACE },
+    /* dirty-limit needs KVM's dirty ring: under TCG it is a skip. */
+    { .name = "dirty-limit/tcp", .summary = "dirty-limit throttles the vCPUs' dirty rate "
+      "until the migration converges", .only_arch = "x86_64", .only_accel = "kvm",
+      .accel_props = ",dirty-ring-size=4096", .transport = TRANSPORT_TCP,
+      .capabilities = caps_dirty_limit, .params = params_dirty_limit,
+      .max_bandwidth = DIRTY_LIMIT_BANDWIDTH, .downtime_limit_ms = 1,
+      .release_when = dirty_limited, .observe = OBSERVE_DIRTY_LIMIT },
 
     /* mapped-ram and the file: options (QEMU: precopy/file/..., multifd/file/...). */
     { .name = "mapped-ram/stopped", .summary = "mapped-ram file migration, source stopped", .transport = TRANSPORT_FILE, .min_version = V9_0,

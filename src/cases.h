@@ -59,6 +59,9 @@ typedef enum {
     OBSERVE_CANCELLED_TWICE,/* cancel_at, then cancel_again_at, both sent */
     OBSERVE_THROTTLE_CAPPED,/* the throttle reached max-cpu-throttle, never more */
     OBSERVE_CHANNELS,       /* QEMU took the address as "channels" both sides */
+    OBSERVE_ZERO_PAGES,     /* ram.duplicate: 0 with zero-page-detection none, else > 0 */
+    OBSERVE_TRACE,          /* the trace event in trace_event fired on the source */
+    OBSERVE_RECOVERED_AGAIN,/* a failed resume back to postcopy-paused, then recovered */
 } CaseObserve;
 
 /* x509 variants (QEMU's tls-tests.c): who holds which certificate. */
@@ -165,6 +168,8 @@ typedef struct {
     gboolean file_getfd;            /* the file handed over as fd: (getfd) */
     gboolean no_remigration;        /* a failure no fresh destination can fix */
     gint64 throttle_cap;            /* OBSERVE_THROTTLE_CAPPED: max-cpu-throttle */
+    const char *trace_event;        /* -trace on the source; OBSERVE_TRACE */
+    RecoverFault recover_fault;     /* postcopy recovery fails once first */
 } CaseDesc;
 
 typedef struct {

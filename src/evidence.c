@@ -102,6 +102,45 @@ static char *refused(const CaseDesc *d, const MigrateStats *m, GError **error)
     return g_strdup_printf("refused: %s", m->error_desc);
 }
 
+/* The zero-page-detection the row sets ("none", "legacy", "multifd"). */
+static const char *zero_detection(const CaseDesc *d)
+{
+    for (const MigrateParam *p = d->params; p && p->name; p++)
+        if (g_str_equal(p->name, "zero-page-detection"))
+            return p->str;
+    return "multifd";           /* QEMU >= 9.0's default with multifd */
+}
+
+static char *zero_pages(const CaseDesc *d, const MigrateStats *m, GError **error)
+{
+    const char *mode = zero_detection(d);
+
+    if (m->normal_pages <= 0)
+        return fail(error, "no page was sent in full (ram.normal 0)");
+    if (g_str_equal(mode, "none") ? m->zero_pages != 0 : m->zero_pages <= 0)
+        return fail(error, "zero-page-detection %s, but ram.duplicate is %" G_GINT64_FORMAT,
+                    mode, m->zero_pages);
+    return g_strdup_printf("zero-page-detection %s: %" G_GINT64_FORMAT " zero pages, %"
+                           G_GINT64_FORMAT " sent in full", mode, m->zero_pages,
+                           m->normal_pages);
+}
+
+static char *recovered_again(const MigrateStats *m, GError **error)
+{
+    g_autoptr(GString) seq = g_string_new(NULL);
+    guint paused = 0;
+
+    for (guint i = 0; m->statuses && i < m->statuses->len; i++) {
+        const char *st = m->statuses->pdata[i];
+        paused += g_str_equal(st, "postcopy-paused");
+        if (g_str_has_prefix(st, "postcopy-"))
+            g_string_append_printf(seq, "%s%s", seq->len ? " > " : "", st + 9);
+    }
+    if (paused < 2 || !migrate_stats_saw(m, "postcopy-recover"))
+        return fail(error, "no failed resume before the recovery: %s", seq->str);
+    return g_strdup_printf("postcopy %s", seq->str);
+}
+
 char *evidence_judge(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes,
                      GError **error)
 {
@@ -147,6 +186,10 @@ char *evidence_judge(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes
                : fail(error, "cpu-throttle-percentage peaked at %" G_GINT64_FORMAT
                       ", max-cpu-throttle is %" G_GINT64_FORMAT, m->max_throttle_pct,
                       d->throttle_cap);
+    case OBSERVE_RECOVERED_AGAIN:
+        return recovered_again(m, error);
+    case OBSERVE_ZERO_PAGES:
+        return zero_pages(d, m, error);
     case OBSERVE_CHANNELS:
         /* migrate-incoming and migrate: two calls that took channels. */
         return m->channels_accepted >= 2

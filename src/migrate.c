@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include "migaddr.h"
 #include "rundir.h"
@@ -452,6 +453,77 @@ static gboolean wait_status(Vm *vm, const char *status, Deadline deadline, GErro
     return ev != NULL;
 }
 
+/* Follow the source's MIGRATION events to @status, recording each. */
+static gboolean src_reaches(Session *s, const char *status, GError **error)
+{
+    for (;;) {
+        g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(s->src), "MIGRATION", NULL, NULL,
+                                                  s->deadline, error);
+        const char *st;
+
+        if (!ev) {
+            g_prefix_error(error, "src: waiting for '%s' in a failing recovery: ", status);
+            return FALSE;
+        }
+        st = event_status(ev);
+        g_ptr_array_add(s->stats->statuses, g_strdup(st));
+        if (g_str_equal(st, status))
+            return TRUE;
+        if (is_final(st)) {
+            g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "a failing recovery ended the "
+                        "migration '%s' (expected '%s')", st, status);
+            return FALSE;
+        }
+    }
+}
+
+/* A unix socket that accepts (into its backlog) and never answers. */
+static int listen_silent(const char *path, GError **error)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot listen on '%s': %s", path,
+                    g_strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* QEMU's double-failure tests: the first resume fails, at connect
+ * (nothing listens: postcopy-recover-setup, back to postcopy-paused) or
+ * in the handshake (a socket that accepts and never answers: the source
+ * waits in postcopy-recover until migrate-pause sends it back to
+ * postcopy-paused).  The good resume follows. */
+static gboolean recover_fails_once(Session *s, GError **error)
+{
+    g_autofree char *path = g_build_filename(s->run_dir, s->cfg->recover_fault ==
+                                             RECOVER_FAIL_CONNECT ? "nobody-listens.sock"
+                                             : "silent.sock", NULL);
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    int silent = -1;
+    gboolean ok;
+
+    if (s->cfg->recover_fault == RECOVER_FAIL_HANDSHAKE &&
+        (silent = listen_silent(path, error)) < 0)
+        return FALSE;
+    ok = simple_uri(s->src, "migrate", uri, TRUE, s->deadline, error) &&
+         (s->cfg->recover_fault == RECOVER_FAIL_CONNECT
+          ? src_reaches(s, "postcopy-paused", error)
+          : src_reaches(s, "postcopy-recover", error) &&
+            qmp_execute_simple(vm_qmp(s->src), "migrate-pause", NULL, s->deadline, error) &&
+            src_reaches(s, "postcopy-paused", error));
+    if (silent >= 0) {
+        close(silent);
+        unlink(path);
+    }
+    return ok;
+}
+
 /* Postcopy recovery: cut the stream, then resume over a new socket. */
 static gboolean pause_and_recover(Session *s, GError **error)
 {
@@ -469,6 +541,7 @@ static gboolean pause_and_recover(Session *s, GError **error)
     return qmp_execute_simple(vm_qmp(s->src), "migrate-pause", NULL, s->deadline, error) &&
            wait_status(s->dst, "postcopy-paused", s->deadline, error) &&
            simple_uri(s->dst, "migrate-recover", uri, FALSE, s->deadline, error) &&
+           (!s->cfg->recover_fault || recover_fails_once(s, error)) &&
            simple_uri(s->src, "migrate", uri, TRUE, s->deadline, error);
 }
 
@@ -746,6 +819,8 @@ static gboolean on_sample(Session *s, GError **error)
     st->postcopy_requests = MAX(st->postcopy_requests, qmp_get_int(ram, "postcopy-requests"));
     st->dirty_limit_us = MAX(st->dirty_limit_us,
                              qmp_get_int(o, "dirty-limit-throttle-time-per-round"));
+    st->zero_pages = MAX(st->zero_pages, qmp_get_int(ram, "duplicate"));
+    st->normal_pages = MAX(st->normal_pages, qmp_get_int(ram, "normal"));
     st->dirty_sync_count = qmp_get_int(ram, "dirty-sync-count");
     s->expected_downtime_ms = qmp_get_int(o, "expected-downtime");
     s->remaining = qmp_get_int(ram, "remaining");
@@ -879,6 +954,8 @@ static gboolean collect_stats(Vm *src, Deadline deadline, MigrateStats *stats,
     stats->xbzrle_pages = MAX(stats->xbzrle_pages, qmp_get_int(qmp_get_object(o, "xbzrle-cache"), "pages"));
     stats->multifd_bytes = MAX(stats->multifd_bytes, qmp_get_int(ram, "multifd-bytes"));
     stats->postcopy_requests = MAX(stats->postcopy_requests, qmp_get_int(ram, "postcopy-requests"));
+    stats->zero_pages = MAX(stats->zero_pages, qmp_get_int(ram, "duplicate"));
+    stats->normal_pages = MAX(stats->normal_pages, qmp_get_int(ram, "normal"));
     if (qmp_get_string(o, "error-desc"))
         stats->error_desc = g_strdup(qmp_get_string(o, "error-desc"));
     mbps = ram ? json_object_get_member(ram, "mbps") : NULL;

@@ -72,6 +72,13 @@ typedef struct {
     gboolean flag;              /* a boolean parameter: @num != 0 */
 } MigrateParam;
 
+/* A postcopy recovery that fails once before the good one. */
+typedef enum {
+    RECOVER_OK,
+    RECOVER_FAIL_CONNECT,   /* resume to where nothing listens: setup -> paused */
+    RECOVER_FAIL_HANDSHAKE, /* resume to a socket that never answers, then pause */
+} RecoverFault;
+
 /* How the address reaches migrate / migrate-incoming (QEMU >= 8.2 for
  * channels): as "uri", as "channels", or wrongly (both, neither). */
 typedef enum {
@@ -108,6 +115,7 @@ typedef struct {
     gboolean dst_no_exit;       /* migrate-incoming exit-on-error=false */
     gboolean file_bad_offset;   /* file: an offset QEMU must refuse */
     gboolean file_getfd;        /* file: handed over as fd: (getfd) */
+    RecoverFault recover_fault; /* a failed recovery first */
     /* Called at pre-switchover with the source's vCPUs stopped (adds the
      * pause-before-switchover capability); set *cancel to refuse the
      * switchover.  The migration then continues or is cancelled. */
@@ -161,6 +169,8 @@ struct MigrateStats {
     char *dst_error_desc;       /* ... and its error-desc */
     gint64 dst_blocktime_ms;    /* dst postcopy-blocktime, -1 if absent */
     gint64 dirty_limit_us;      /* largest dirty-limit-throttle-time-per-round */
+    gint64 zero_pages;          /* ram.duplicate: pages QEMU detected as zero */
+    gint64 normal_pages;        /* ram.normal: pages sent in full */
     /* wiretap: was every relayed byte a TLS record, and what it saw. */
     gboolean wire_ran;
     gboolean wire_all_tls;

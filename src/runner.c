@@ -400,6 +400,7 @@ static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
         .dst_no_exit = d->dst_no_exit,
         .file_bad_offset = d->file_bad_offset,
         .file_getfd = d->file_getfd,
+        .recover_fault = d->recover_fault,
     };
 }
 
@@ -675,6 +676,25 @@ static gboolean second_migration(CaseCtx *ctx, GError **error)
     return ok;
 }
 
+/* The trace event the row asked the source to log (QEMU's "log" trace
+ * backend writes "<event> <args>" lines to its stderr, our src.stderr). */
+static char *trace_fired(CaseCtx *ctx, GError **error)
+{
+    g_autofree char *path = g_build_filename(ctx->r->log_dir, "src.stderr", NULL);
+    g_autofree char *text = NULL;
+    const char *hit;
+
+    if (!g_file_get_contents(path, &text, NULL, error))
+        return NULL;
+    hit = strstr(text, ctx->d->trace_event);
+    if (!hit) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "trace event %s never fired on "
+                    "the source", ctx->d->trace_event);
+        return NULL;
+    }
+    return g_strndup(hit, strcspn(hit, "\n"));
+}
+
 /* Did the case's feature act?  Returns the observation, or NULL. */
 static char *observe(CaseCtx *ctx, GError **error)
 {
@@ -729,6 +749,8 @@ static char *observe(CaseCtx *ctx, GError **error)
                (d->link_cut < LINK_CUT_POSTCOPY || (migrate_stats_saw(m, "postcopy-paused") &&
                                                     migrate_stats_saw(m, "postcopy-recover")))
                ? g_strdup(m->link_log) : NULL;
+    case OBSERVE_TRACE:
+        return trace_fired(ctx, error);
     default:    /* the QEMU 10-era kinds judge what migrate recorded */
         return evidence_judge(d, m, ctx->spec.mem_bytes, error);
     }
