@@ -1,0 +1,147 @@
+/*
+ * test-qemu10.c (integration): a short smoke of the QEMU 10 coverage rows
+ * (cases-qemu10.c) on the QEMU that scripts/fetch-qemu bookworm-backports
+ * puts in /opt/migtest-qemu/bookworm-backports ($MIGTEST_QEMU_PREFIX), as
+ * CI runs it: multifd over TLS proved encrypted on the wire, an x509
+ * handshake refused, mapped-ram with multifd on aarch64, zero-page
+ * detection none with re-zeroed pages, the channels syntax, and the fixed
+ * cancel/failed.  On the system QEMU (7.2) a 9.0 feature is a skip that
+ * names the version.  Each pass must say what it saw.  Without the
+ * second QEMU the 10.x tests skip.  The whole matrix, five times on both
+ * releases, is run by hand (docs/coverage.md).
+ */
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include "leftovers.h"
+#include "runner.h"
+
+#define DEFAULT_PREFIX "/opt/migtest-qemu/bookworm-backports"
+
+typedef struct {
+    char *results;
+    char *run_base;
+} Fixture;
+
+static void fixture_setup(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    f->results = g_dir_make_tmp("migtest-q10-XXXXXX", NULL);
+    f->run_base = g_mkdtemp_full(g_strdup("/dev/shm/migtest-q10-XXXXXX"), 0700);
+    g_setenv("MIGTEST_RUN_BASE", f->run_base, TRUE);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer u)
+{
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->results);
+
+    (void)u;
+    g_assert_cmpuint(leftovers_children(getpid(), NULL, NULL), ==, 0);
+    g_assert_cmpuint(leftovers_entries(f->run_base), ==, 0);
+    g_assert_cmpint(system(cmd), ==, 0);
+    g_assert_cmpint(g_rmdir(f->run_base), ==, 0);
+    g_unsetenv("MIGTEST_RUN_BASE");
+    g_free(f->run_base);
+    g_free(f->results);
+}
+
+/* The 10.x binary for @arch, or NULL (and the test skipped). */
+static char *qemu10(const char *arch)
+{
+    const char *env = g_getenv("MIGTEST_QEMU_PREFIX");
+    g_autofree char *bin = g_strdup_printf("%s/bin/qemu-system-%s",
+                                           env && *env ? env : DEFAULT_PREFIX, arch);
+
+    if (!g_file_test(bin, G_FILE_TEST_IS_EXECUTABLE)) {
+        g_test_skip("no QEMU 10 (run scripts/fetch-qemu bookworm-backports)");
+        return NULL;
+    }
+    return g_steal_pointer(&bin);
+}
+
+static CaseResult *run_row(Fixture *f, const char *arch, const char *row, const char *qemu)
+{
+    const ArchDesc *archs[] = { arch_lookup(arch), NULL };
+    g_autofree char *name = g_strdup_printf("/%s/%s", arch, row);
+    g_autoptr(GPtrArray) cases = cases_select(archs, name);
+    RunOptions opts = {
+        .accel = "tcg",
+        .src_qemu = qemu,
+        .dst_qemu = qemu,
+        .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
+        .ram_mode = VM_RAM_SHARED,
+        .results_dir = f->results,
+        .timeout_ms = 120000,
+    };
+
+    g_assert_cmpuint(cases->len, ==, 1);
+    return runner_run_case(cases->pdata[0], &opts);
+}
+
+static void expect_pass(Fixture *f, const char *arch, const char *row, const char *qemu,
+                        const char *observed)
+{
+    g_autoptr(CaseResult) r = run_row(f, arch, row, qemu);
+
+    if (r->outcome != OUTCOME_PASS)
+        g_printerr("%s: %s: %s\n", r->name, outcome_name(r->outcome), r->reason);
+    g_assert_cmpstr(outcome_name(r->outcome), ==, "pass");
+    g_assert_nonnull(r->observed);
+    if (!strstr(r->observed, observed))
+        g_error("%s observed '%s', expected it to say '%s'", r->name, r->observed, observed);
+}
+
+typedef struct {
+    const char *arch, *row, *observed;
+} Row10;
+
+static const Row10 rows10[] = {
+    { "x86_64", "multifd-tls/psk/match", "5 connections, 5 all TLS records" },
+    { "x86_64", "tls-x509/mismatch-host", "failed in the TLS handshake" },
+    { "aarch64", "mapped-ram/multifd/live", "mapped-ram file spans" },
+    { "x86_64", "zero-page/none", "zero-page-detection none: 0 zero pages" },
+    { "aarch64", "channels/unix", "took 'channels'" },
+};
+
+static void test_row10(Fixture *f, gconstpointer data)
+{
+    const Row10 *r = data;
+    g_autofree char *q = qemu10(r->arch);
+
+    if (q)
+        expect_pass(f, r->arch, r->row, q, r->observed);
+}
+
+static void test_cancel_failed(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    expect_pass(f, "x86_64", "cancel/failed", NULL, "migrate_cancel after failed left it failed");
+}
+
+/* 7.2 lacks mapped-ram: a skip naming the version, never a pass. */
+static void test_old_qemu_skips(Fixture *f, gconstpointer u)
+{
+    g_autoptr(CaseResult) r = run_row(f, "x86_64", "mapped-ram/live", NULL);
+
+    (void)u;
+    if (r->outcome == OUTCOME_PASS) {
+        g_test_skip("the system QEMU has mapped-ram (9.0 or newer)");
+        return;
+    }
+    g_assert_cmpstr(outcome_name(r->outcome), ==, "skip");
+    g_assert_nonnull(strstr(r->reason, "needs QEMU >= 9.0; src is "));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(rows10); i++) {
+        g_autofree char *path = g_strdup_printf("/qemu10/%s/%s", rows10[i].arch, rows10[i].row);
+        g_test_add(path, Fixture, &rows10[i], fixture_setup, test_row10, fixture_teardown);
+    }
+    g_test_add("/qemu10/cancel-failed", Fixture, NULL, fixture_setup, test_cancel_failed,
+               fixture_teardown);
+    g_test_add("/qemu10/old-qemu-skips", Fixture, NULL, fixture_setup, test_old_qemu_skips,
+               fixture_teardown);
+    return g_test_run();
+}
