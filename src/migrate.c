@@ -10,8 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "migaddr.h"
-#include "rundir.h"
-#include "wiretap.h"
+#include "migrate-transport.h"
 
 /* How often to sample query-migrate while waiting for the next event:
  * fast enough to catch a 100 ms-long state, cheap for QEMU. */
@@ -90,10 +89,7 @@ typedef struct {
     gboolean saw_recover;       /* postcopy-recover seen after the second cut */
     guint recoveries;
     char *recover_uri;
-    int reserved_fd;            /* bad tcp destination: a bound, unlistened port */
-    Wiretap *tap;
-    char *dio_dir;              /* direct-io: the stream's disk directory */
-    char *stream;               /* sequential transports: the stream file */
+    MigrateTransport tr;        /* migrate-transport.h */
 } Session;
 
 static void add_capability(JsonBuilder *b, const char *name)
@@ -188,228 +184,6 @@ static gboolean simple_uri(Vm *vm, const char *command, const char *uri,
     if (resume)
         json_object_set_boolean_member(args, "resume", TRUE);
     return qmp_execute_simple(vm_qmp(vm), command, args, deadline, error);
-}
-
-/* migrate or migrate-incoming with the case's address syntax; the
- * destination always gets a well-formed one (only migrate is tested
- * for refusing both or neither). */
-static gboolean send_address(Session *s, Vm *vm, const char *command, const char *uri,
-                             GError **error)
-{
-    gboolean incoming = g_str_equal(command, "migrate-incoming");
-    MigrateAddr how = s->cfg->addr;
-    g_autoptr(JsonObject) args = NULL;
-
-    if (incoming && (how == MIGRATE_ADDR_BOTH || how == MIGRATE_ADDR_NEITHER))
-        how = MIGRATE_ADDR_URI;
-    if (!(args = migaddr_args(uri, how, error)))
-        return FALSE;
-    if (incoming && s->cfg->dst_no_exit)
-        json_object_set_boolean_member(args, "exit-on-error", FALSE);
-    if (!qmp_execute_simple(vm_qmp(vm), command, args, s->deadline, error))
-        return FALSE;
-    if (how == MIGRATE_ADDR_CHANNELS)
-        s->stats->channels_accepted++;
-    return TRUE;
-}
-
-/* The port QEMU bound for "tcp:127.0.0.1:0", from the incoming side's
- * query-migrate: letting QEMU choose avoids racing other cases for ports. */
-static char *incoming_tcp_uri(Vm *dst, Deadline deadline, GError **error)
-{
-    g_autoptr(JsonNode) info = qmp_execute(vm_qmp(dst), "query-migrate", NULL,
-                                           deadline, error);
-    JsonObject *o = info && JSON_NODE_HOLDS_OBJECT(info) ? json_node_get_object(info) : NULL;
-    JsonNode *addrs = o ? json_object_get_member(o, "socket-address") : NULL;
-    JsonObject *a;
-
-    if (!o)
-        return NULL;
-    if (!addrs || !JSON_NODE_HOLDS_ARRAY(addrs) ||
-        json_array_get_length(json_node_get_array(addrs)) < 1 ||
-        !(a = json_array_get_object_element(json_node_get_array(addrs), 0))) {
-        g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL,
-                    "dst query-migrate shows no listening socket-address");
-        return NULL;
-    }
-    return g_strdup_printf("tcp:%s:%s", qmp_get_string(a, "host") ? qmp_get_string(a, "host") : "?",
-                           qmp_get_string(a, "port") ? qmp_get_string(a, "port") : "?");
-}
-
-/* Hand one end of a socketpair to each QEMU under the name "mt-mig". */
-static gboolean pass_fd(Vm *vm, int fd, Deadline deadline, GError **error)
-{
-    g_autoptr(JsonObject) args = json_object_new();
-    JsonNode *ret;
-
-    json_object_set_string_member(args, "fdname", "mt-mig");
-    ret = qmp_execute_with_fd(vm_qmp(vm), "getfd", args, fd, deadline, error);
-    if (ret)
-        json_node_unref(ret);
-    return ret != NULL;
-}
-
-static gboolean setup_fd_transport(Session *s, GError **error)
-{
-    int sv[2];
-    gboolean ok;
-
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "socketpair: %s", g_strerror(errno));
-        return FALSE;
-    }
-    ok = pass_fd(s->dst, sv[1], s->deadline, error) &&
-         pass_fd(s->src, sv[0], s->deadline, error);
-    close(sv[0]);
-    close(sv[1]);
-    return ok;
-}
-
-/* A tcp port nobody listens on, for as long as the fd stays open: bound
- * but not listening, so a connect is refused at once and no other
- * process can take the port meanwhile. */
-static char *reserve_dead_tcp_port(Session *s, GError **error)
-{
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(a);
-
-    s->reserved_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s->reserved_fd < 0 || bind(s->reserved_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        getsockname(s->reserved_fd, (struct sockaddr *)&a, &len) < 0) {
-        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot reserve a tcp port: %s",
-                    g_strerror(errno));
-        return NULL;
-    }
-    return g_strdup_printf("tcp:127.0.0.1:%u", ntohs(a.sin_port));
-}
-
-static gboolean open_bad_destination(Session *s, char **src_uri, char **dst_uri,
-                                     GError **error)
-{
-    if (s->cfg->transport == TRANSPORT_TCP)
-        *src_uri = reserve_dead_tcp_port(s, error);
-    else    /* a socket path nobody listens on: connecting fails at once */
-        *src_uri = g_strdup_printf("unix:%s/nobody-listens.sock", s->run_dir);
-    *dst_uri = g_strdup(*src_uri);
-    return *src_uri != NULL;
-}
-
-/* fd: on a regular file: the source writes it, the destination reads
- * it once the source is done (QEMU's precopy/fd/file). */
-static gboolean open_file_as_fd(Session *s, char **src_uri, char **dst_uri, GError **error)
-{
-    int wfd = open(s->stream, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
-    int rfd = wfd >= 0 ? open(s->stream, O_RDONLY | O_CLOEXEC) : -1;
-    gboolean ok;
-
-    if (rfd < 0) {
-        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot open '%s': %s", s->stream,
-                    g_strerror(errno));
-        if (wfd >= 0)
-            close(wfd);
-        return FALSE;
-    }
-    ok = pass_fd(s->src, wfd, s->deadline, error) && pass_fd(s->dst, rfd, s->deadline, error);
-    close(wfd);
-    close(rfd);
-    *src_uri = g_strdup("fd:mt-mig");
-    *dst_uri = g_strdup("fd:mt-mig");
-    return ok;
-}
-
-/* The file in each side's fdset, one open file per side so the two
- * never share a file offset.  QEMU 10.0 picks the fd whose access mode
- * is the one it asks for (write-only on the source, read-only on the
- * destination) and, for direct-io, whose O_DIRECT matches. */
-static gboolean add_fdsets(Session *s, GError **error)
-{
-    static const int direct[] = { 0, O_DIRECT };
-
-    for (guint i = 0; i < (s->cfg->file_direct_io ? 2u : 1u); i++)
-        if (!migaddr_add_fd(s->src, s->stream, O_CREAT | O_WRONLY | direct[i], s->deadline,
-                            error) ||
-            !migaddr_add_fd(s->dst, s->stream, O_CREAT | O_RDONLY | direct[i], s->deadline,
-                            error))
-            return FALSE;
-    return TRUE;
-}
-
-/* file: the stream's path and URI, with the case's offset, fdset and
- * direct-io options applied. */
-static gboolean open_file_transport(Session *s, char **src_uri, char **dst_uri,
-                                    GError **error)
-{
-    const MigrateConfig *cfg = s->cfg;
-    /* 0x20M: QEMU's own bad-offset test; not a number its parser takes. */
-    g_autofree char *opt = cfg->file_bad_offset ? g_strdup(",offset=0x20M")
-                           : cfg->file_offset ? g_strdup_printf(",offset=%" G_GUINT64_FORMAT,
-                                                                cfg->file_offset)
-                           : g_strdup("");
-
-    if (cfg->file_direct_io) {
-        if (!(s->dio_dir = migaddr_dio_dir_new(error)))
-            return FALSE;
-        g_free(s->stream);
-        s->stream = g_build_filename(s->dio_dir, "migration.stream", NULL);
-    }
-    if (cfg->file_offset && !migaddr_file_prefill(s->stream, cfg->file_offset, error))
-        return FALSE;
-    if (cfg->file_getfd)
-        return open_file_as_fd(s, src_uri, dst_uri, error);
-    if (cfg->file_fdset && !add_fdsets(s, error))
-        return FALSE;
-    *src_uri = cfg->file_fdset ? g_strdup_printf("file:/dev/fdset/%d%s", MIGADDR_FDSET_ID, opt)
-                               : g_strdup_printf("file:%s%s", s->stream, opt);
-    *dst_uri = g_strdup(*src_uri);
-    return TRUE;
-}
-
-/* The source connects to a wiretap that relays to the destination. */
-static gboolean tap_between(Session *s, char **src_uri, GError **error)
-{
-    g_autofree char *path = g_build_filename(s->run_dir, "wiretap.sock", NULL);
-
-    if (!(s->tap = wiretap_start(*src_uri, path, error)))
-        return FALSE;
-    g_free(*src_uri);
-    *src_uri = g_strdup(wiretap_uri(s->tap));
-    return TRUE;
-}
-
-/* The URIs for each side; the destination listens before the source
- * connects, except for the sequential transports. */
-static gboolean open_transport(Session *s, char **src_uri, char **dst_uri, GError **error)
-{
-    s->stream = g_build_filename(s->run_dir, "migration.stream", NULL);
-    if (s->cfg->bad_destination)
-        return open_bad_destination(s, src_uri, dst_uri, error);
-    switch (s->cfg->transport) {
-    case TRANSPORT_TCP:
-        *dst_uri = g_strdup_printf("tcp:%s:0", s->cfg->tcp_host ? s->cfg->tcp_host
-                                                               : "127.0.0.1");
-        if (!send_address(s, s->dst, "migrate-incoming", *dst_uri, error))
-            return FALSE;
-        *src_uri = incoming_tcp_uri(s->dst, s->deadline, error);
-        return *src_uri != NULL && (!s->cfg->wiretap || tap_between(s, src_uri, error));
-    case TRANSPORT_UNIX:
-        *src_uri = g_strdup_printf("unix:%s/migration.sock", s->run_dir);
-        *dst_uri = g_strdup(*src_uri);
-        return send_address(s, s->dst, "migrate-incoming", *dst_uri, error) &&
-               (!s->cfg->wiretap || tap_between(s, src_uri, error));
-    case TRANSPORT_FD:
-        *src_uri = g_strdup("fd:mt-mig");
-        *dst_uri = g_strdup("fd:mt-mig");
-        return setup_fd_transport(s, error) &&
-               send_address(s, s->dst, "migrate-incoming", *dst_uri, error);
-    case TRANSPORT_EXEC:
-        /* QEMU's exec: runs /bin/sh -c; the path is ours and has no quotes. */
-        *src_uri = g_strdup_printf("exec:cat > '%s'", s->stream);
-        *dst_uri = g_strdup_printf("exec:cat '%s'", s->stream);
-        return TRUE;
-    case TRANSPORT_FILE:
-        return open_file_transport(s, src_uri, dst_uri, error);
-    }
-    g_assert_not_reached();
 }
 
 static const char *event_status(JsonObject *ev)
@@ -992,10 +766,10 @@ static void explain_failure(Vm *src, Vm *dst, GError **error)
 static gboolean finish_incoming(Session *s, const char *dst_uri, GError **error)
 {
     if (s->cfg->transport == TRANSPORT_FILE &&
-        !migaddr_file_inspect(s->stream, s->cfg->file_offset, s->stats, error))
+        !migaddr_file_inspect(s->tr.stream, s->cfg->file_offset, s->stats, error))
         return FALSE;
     if (transport_is_sequential(s->cfg->transport) &&
-        !send_address(s, s->dst, "migrate-incoming", dst_uri, error))
+        !transport_send_address(&s->tr, s->dst, "migrate-incoming", dst_uri, error))
         return FALSE;
     for (;;) {
         g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(s->dst), "MIGRATION", NULL, NULL,
@@ -1059,7 +833,7 @@ static gboolean start_migration(Session *s, const char *src_uri, GError **error)
 {
     g_autoptr(GError) local = NULL;
 
-    if (send_address(s, s->src, "migrate", src_uri, &local))
+    if (transport_send_address(&s->tr, s->src, "migrate", src_uri, &local))
         return TRUE;
     if (!s->cfg->expect_refused || !g_error_matches(local, MT_ERROR, MT_ERROR_QMP)) {
         g_propagate_error(error, g_steal_pointer(&local));
@@ -1075,7 +849,7 @@ static gboolean drive(Session *s, GError **error)
     g_autofree char *src_uri = NULL;
     g_autofree char *dst_uri = NULL;
 
-    if (!prepare(s, error) || !open_transport(s, &src_uri, &dst_uri, error))
+    if (!prepare(s, error) || !transport_open(&s->tr, &src_uri, &dst_uri, error))
         return FALSE;
     s->stats->start_us = g_get_monotonic_time();
     if (!start_migration(s, src_uri, error))
@@ -1095,42 +869,6 @@ static gboolean drive(Session *s, GError **error)
            (!s->cfg->postcopy || query_dst(s, error));
 }
 
-/* What the wiretap saw, into @stats. */
-static void tap_report(Session *s)
-{
-    WiretapReport r;
-    MigrateStats *st = s->stats;
-
-    wiretap_stop(s->tap, &r);
-    s->tap = NULL;
-    st->wire_ran = TRUE;
-    st->wire_bytes = r.bytes_up;
-    st->wire_connections = r.connections;
-    st->wire_bytes_down = r.bytes_down;
-    st->wire_all_tls = r.connections > 0 && r.tls_connections == r.connections &&
-                       r.plain_qevm == 0;
-    st->wire_summary = g_strdup_printf("%u connection%s, %u all TLS records, %"
-                                       G_GUINT64_FORMAT " bytes up, %" G_GUINT64_FORMAT
-                                       " down%s%s", r.connections,
-                                       r.connections == 1 ? "" : "s", r.tls_connections,
-                                       r.bytes_up, r.bytes_down,
-                                       r.first_bad ? "; " : "",
-                                       r.first_bad ? r.first_bad : "");
-    wiretap_report_clear(&r);
-}
-
-static void session_clear(Session *s)
-{
-    if (s->tap)
-        tap_report(s);
-    if (s->reserved_fd >= 0)
-        close(s->reserved_fd);
-    if (s->dio_dir)
-        rundir_remove(s->dio_dir);
-    g_free(s->dio_dir);
-    g_free(s->stream);
-}
-
 gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
                      const char *run_dir, Deadline deadline,
                      MigrateStats *stats, GError **error)
@@ -1138,7 +876,8 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
     Session s = {
         .src = src, .dst = dst, .cfg = cfg, .run_dir = run_dir,
         .deadline = deadline, .stats = stats, .status = "none",
-        .reserved_fd = -1,
+        .tr = { .src = src, .dst = dst, .cfg = cfg, .run_dir = run_dir,
+                .deadline = deadline, .stats = stats, .reserved_fd = -1 },
     };
 
     gboolean ok;
@@ -1156,7 +895,7 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
      * docs/findings/005-duplicate-failed-event.md). */
     qmp_discard_events(vm_qmp(src), "MIGRATION");
     ok = drive(&s, error);
-    session_clear(&s);
+    transport_clear(&s.tr);
     vm_unwatch_peer(dst, src);
     /* A cut link comes back when its migration ends, however it ended:
      * the case goes on over it (a second migration, a recovery). */
