@@ -1,8 +1,12 @@
 /* arch.c: the architecture descriptor table (see arch.h). */
 #include "arch.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
+#include "mt-error.h"
 #include "migtest-abi.h"
 
 #define GiB (1024ull * 1024 * 1024)
@@ -117,10 +121,38 @@ guint64 ram_layout_offset_to_gpa(const RamLayout *l, guint64 offset)
     return G_MAXUINT64;
 }
 
+RamImage *ram_image_map_file(const char *path, guint64 size, const RamLayout *layout,
+                             gboolean writable, GError **error)
+{
+    g_autoptr(RamImage) img = g_new0(RamImage, 1);
+    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    void *p;
+
+    if (fd < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot open RAM file '%s': %s", path,
+                    g_strerror(errno));
+        return NULL;
+    }
+    img->fd = fd;
+    img->fd_owned = TRUE;
+    p = mmap(NULL, size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot map RAM file '%s': %s", path,
+                    g_strerror(errno));
+        return NULL;
+    }
+    img->data = p;
+    img->map_len = size;
+    img->layout = *layout;
+    return g_steal_pointer(&img);
+}
+
 void ram_image_free(RamImage *img)
 {
     if (!img)
         return;
+    if (img->fd_owned)
+        close(img->fd);
     if (img->map_len)
         munmap(img->data, img->map_len);
     else

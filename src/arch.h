@@ -57,8 +57,17 @@ typedef struct {
     guint8 *data;               /* the backend, offset 0 .. layout.total */
     RamLayout layout;
     gsize map_len;              /* > 0: data is an mmap of this length */
+    /* The mapped file, kept open so the verifier can find its holes
+     * (SEEK_DATA); valid when fd_owned. */
+    int fd;
+    gboolean fd_owned;
 } RamImage;
 
+/* Map @size bytes of the file @path shared (read-only unless @writable),
+ * without populating it: the exact verifier populates in bulk, block by
+ * block on several threads, and skips holes. */
+RamImage *ram_image_map_file(const char *path, guint64 size, const RamLayout *layout,
+                             gboolean writable, GError **error);
 void ram_image_free(RamImage *img);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RamImage, ram_image_free)
 #endif

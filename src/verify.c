@@ -1,7 +1,10 @@
 /* verify.c: RAM verifiers (see verify.h). */
 #include "verify.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "mt-error.h"
 
 /* Compare in chunks: memcmp on 1 MiB is memory-bandwidth bound, and only
@@ -47,6 +50,97 @@ static void exact_compare_chunk(ExactResult *out, const RamImage *src,
     }
 }
 
+/*
+ * The exact compare at memory bandwidth on large guests: RAM is split into
+ * one contiguous share per host CPU (at most EXACT_MAX_THREADS), and each
+ * thread walks its share in EXACT_BLOCK blocks: a block that is a hole in
+ * both RAM files (never written on either side: zeros on both) is
+ * skipped; the others are populated in bulk (MADV_POPULATE_READ: one call
+ * instead of a fault per 64 KiB) and compared in EXACT_CHUNKs.  Threads
+ * only note which chunks differ; the pages are then walked in address
+ * order on one thread, so the report is the same as a serial compare's.
+ */
+#define EXACT_BLOCK (2 * 1024 * 1024)
+#define EXACT_MAX_THREADS 16
+
+typedef struct {
+    const RamImage *src, *dst;
+    guint64 start, end;         /* this thread's share */
+    GArray *differing;          /* guint64 chunk offsets */
+} ExactShare;
+
+/* TRUE if @img's file has no data in [@off, @off + @len): a hole. */
+static gboolean file_hole(const RamImage *img, guint64 off, guint64 len)
+{
+    off_t data;
+
+    if (!img->fd_owned)
+        return FALSE;
+    data = lseek(img->fd, (off_t)off, SEEK_DATA);
+    /* ENXIO: no data after @off.  Any other error: assume data. */
+    return data < 0 ? errno == ENXIO : (guint64)data >= off + len;
+}
+
+static void populate(const RamImage *img, guint64 off, guint64 len)
+{
+#ifdef MADV_POPULATE_READ
+    guint8 *a = img->data + (off & ~(guint64)(sysconf(_SC_PAGESIZE) - 1));
+
+    if (img->map_len)
+        (void)madvise(a, len + (img->data + off - a), MADV_POPULATE_READ);
+#else
+    (void)img; (void)off; (void)len;       /* faults do it, page by page */
+#endif
+}
+
+static gpointer exact_share_run(gpointer opaque)
+{
+    ExactShare *sh = opaque;
+
+    for (guint64 b = sh->start; b < sh->end; b += EXACT_BLOCK) {
+        guint64 blen = MIN((guint64)EXACT_BLOCK, sh->end - b);
+
+        if (file_hole(sh->src, b, blen) && file_hole(sh->dst, b, blen))
+            continue;
+        populate(sh->src, b, blen);
+        populate(sh->dst, b, blen);
+        for (guint64 off = b; off < b + blen; off += EXACT_CHUNK) {
+            guint64 len = MIN((guint64)EXACT_CHUNK, b + blen - off);
+            if (memcmp(sh->src->data + off, sh->dst->data + off, len) != 0)
+                g_array_append_val(sh->differing, off);
+        }
+    }
+    return NULL;
+}
+
+static void exact_compare_parallel(ExactResult *out, const RamImage *src, const RamImage *dst)
+{
+    guint64 total = src->layout.total;
+    guint n = CLAMP(g_get_num_processors(), 1, EXACT_MAX_THREADS);
+    guint64 share = (total / n + EXACT_BLOCK - 1) / EXACT_BLOCK * EXACT_BLOCK;
+    ExactShare sh[EXACT_MAX_THREADS];
+    GThread *th[EXACT_MAX_THREADS] = { NULL };
+
+    for (guint i = 0; i < n; i++) {
+        sh[i] = (ExactShare){ .src = src, .dst = dst, .start = MIN(i * share, total),
+                              .end = MIN((i + 1) * share, total),
+                              .differing = g_array_new(FALSE, FALSE, sizeof(guint64)) };
+        /* The first share runs here: one thread fewer to start. */
+        if (i > 0 && sh[i].start < sh[i].end)
+            th[i] = g_thread_new("exact", exact_share_run, &sh[i]);
+    }
+    exact_share_run(&sh[0]);
+    for (guint i = 0; i < n; i++) {
+        if (th[i])
+            g_thread_join(th[i]);
+        for (guint j = 0; j < sh[i].differing->len; j++) {
+            guint64 off = g_array_index(sh[i].differing, guint64, j);
+            exact_compare_chunk(out, src, dst, off, MIN((guint64)EXACT_CHUNK, total - off));
+        }
+        g_array_unref(sh[i].differing);
+    }
+}
+
 static char *hex_bytes(const guint8 *b, guint n)
 {
     GString *s = g_string_new(NULL);
@@ -72,11 +166,7 @@ gboolean verify_exact(const RamImage *src, const RamImage *dst,
                     G_GUINT64_FORMAT, src->layout.total, dst->layout.total);
         return FALSE;
     }
-    for (guint64 off = 0; off < total; off += EXACT_CHUNK) {
-        guint64 len = MIN((guint64)EXACT_CHUNK, total - off);
-        if (memcmp(src->data + off, dst->data + off, len) != 0)
-            exact_compare_chunk(out, src, dst, off, len);
-    }
+    exact_compare_parallel(out, src, dst);
     out->pages_compared = (total + MT_PAGE_SIZE - 1) / MT_PAGE_SIZE;
     out->elapsed_us = g_get_monotonic_time() - t0;
     if (out->pages_differing) {

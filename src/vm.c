@@ -556,28 +556,12 @@ static RamImage *vm_ram_image_private(Vm *vm, GError **error)
 
 static RamImage *vm_ram_image_shared(Vm *vm, gboolean writable, GError **error)
 {
-    g_autoptr(RamImage) img = g_new0(RamImage, 1);
-    int fd = open(vm->ram_path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-    void *p;
+    RamImage *img = ram_image_map_file(vm->ram_path, vm->mem_bytes, &vm->layout, writable,
+                                       error);
 
-    if (fd < 0) {
-        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot open %s RAM '%s': %s",
-                    vm->name, vm->ram_path, g_strerror(errno));
-        return NULL;
-    }
-    /* MAP_POPULATE: fault the whole file in now, not page by page later. */
-    p = mmap(NULL, vm->mem_bytes, PROT_READ | (writable ? PROT_WRITE : 0),
-             MAP_SHARED | MAP_POPULATE, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot map %s RAM: %s",
-                    vm->name, g_strerror(errno));
-        return NULL;
-    }
-    img->data = p;
-    img->map_len = vm->mem_bytes;
-    img->layout = vm->layout;
-    return g_steal_pointer(&img);
+    if (!img)
+        g_prefix_error(error, "%s: ", vm->name);
+    return img;
 }
 
 RamImage *vm_ram_image(Vm *vm, gboolean writable, GError **error)

@@ -3,6 +3,8 @@
  * exists to catch is injected into an otherwise clean image and must be
  * found at its exact address; the clean image must pass.
  */
+#include <glib/gstdio.h>
+#include <unistd.h>
 #include <string.h>
 #include "arch.h"
 #include "mt-error.h"
@@ -864,6 +866,71 @@ static void test_selfcheck(void)
     selfcheck_result_clear(&r);
 }
 
+/* ---- exact over RAM files: holes, threads -------------------------------- */
+
+/* A sparse file of @size bytes on /dev/shm (tmpfs, like QEMU's shared RAM)
+ * with @data_at bytes of data at each offset listed (-1 ends), the byte
+ * there set to @val; returns the path (new string). */
+static char *sparse_file(guint64 size, const gint64 *data_at, guint8 val)
+{
+    char *path = g_strdup("/dev/shm/migtest-test-verify-XXXXXX");
+    int fd = g_mkstemp(path);
+    guint8 page[MT_PAGE_SIZE];
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, size), ==, 0);
+    memset(page, 0, sizeof(page));
+    page[17] = val;
+    for (guint i = 0; data_at[i] >= 0; i++)
+        g_assert_cmpint(pwrite(fd, page, sizeof(page), data_at[i]), ==, sizeof(page));
+    close(fd);
+    return path;
+}
+
+/*
+ * 64 MiB split over the host's CPUs: the differences sit where a thread's
+ * share begins and ends, in a block where only one side has data (the
+ * other a hole: zeros), and at the very last page; a block that is a hole
+ * on both sides is equal.  Every difference is found, in address order.
+ */
+static void test_exact_files_holes_threads(void)
+{
+    const guint64 size = 64ull << 20;
+    const gint64 src_at[] = { 0, 32ll << 20, (40ll << 20) + 8192, size - MT_PAGE_SIZE, -1 };
+    const gint64 dst_at[] = { 0, 32ll << 20, size - MT_PAGE_SIZE, -1 };
+    g_autofree char *sp = sparse_file(size, src_at, 0xaa);
+    g_autofree char *dp = sparse_file(size, dst_at, 0xab);
+    g_autoptr(RamImage) s = NULL;
+    g_autoptr(RamImage) d = NULL;
+    g_autoptr(GError) error = NULL;
+    ExactResult r = { 0 };
+    RamLayout l;
+
+    arch_lookup("x86_64")->ram_layout("pc", size, &l);
+    s = ram_image_map_file(sp, size, &l, FALSE, &error);
+    g_assert_no_error(error);
+    d = ram_image_map_file(dp, size, &l, FALSE, &error);
+    g_assert_no_error(error);
+    g_assert_false(verify_exact(s, d, &r, &error));
+    g_assert_error(error, MT_ERROR, MT_ERROR_VERIFY);
+    /* 0, 32 MiB and the last page differ (0xaa against 0xab); at 40 MiB
+     * only the source has data. */
+    g_assert_cmpuint(r.pages_differing, ==, 4);
+    g_assert_cmpuint(r.pages_compared, ==, size / MT_PAGE_SIZE);
+    g_assert_cmphex(r.diffs[0].gpa, ==, ram_layout_offset_to_gpa(&l, 17));
+    g_assert_cmphex(r.diffs[1].gpa, ==, ram_layout_offset_to_gpa(&l, (32ull << 20) + 17));
+    g_assert_cmphex(r.diffs[2].gpa, ==, ram_layout_offset_to_gpa(&l, (40ull << 20) + 8192 + 17));
+    g_assert_cmphex(r.diffs[3].gpa, ==, ram_layout_offset_to_gpa(&l, size - MT_PAGE_SIZE + 17));
+    exact_result_clear(&r);
+    g_clear_error(&error);
+    /* The same files against themselves: holes on both sides, no alarm. */
+    g_assert_true(verify_exact(s, s, &r, &error));
+    g_assert_no_error(error);
+    exact_result_clear(&r);
+    g_unlink(sp);
+    g_unlink(dp);
+}
+
 /* ---- RAM layout ------------------------------------------------------- */
 
 static void test_layout_x86_split(void)
@@ -945,6 +1012,7 @@ int main(int argc, char **argv)
 #undef FULL
 #undef ADD
     g_test_add_func("/verify/selfcheck", test_selfcheck);
+    g_test_add_func("/verify/exact/files-holes-threads", test_exact_files_holes_threads);
     g_test_add_func("/verify/layout/x86-split", test_layout_x86_split);
     return g_test_run();
 }
