@@ -320,6 +320,13 @@ static void test_cross(gconstpointer data)
 
 int main(int argc, char **argv)
 {
+    /* Run directories of our own (on tmpfs, like the default), so that
+     * other runs on the machine cannot move the leftover count. */
+    char base[] = "/dev/shm/mtcross-XXXXXX";
+    int rc;
+
+    g_assert_nonnull(g_mkdtemp(base));
+    g_setenv("MIGTEST_RUN_BASE", base, TRUE);
     g_test_init(&argc, &argv, NULL);
     for (guint i = 0; i < G_N_ELEMENTS(specs); i++) {
         g_autofree char *path = g_strdup_printf("/cross/%s/%s", specs[i].arch,
@@ -327,5 +334,7 @@ int main(int argc, char **argv)
                                                                      : "prefix-to-system");
         g_test_add_data_func(path, &specs[i], test_cross);
     }
-    return g_test_run();
+    rc = g_test_run();
+    rundir_remove(base);
+    return rc;
 }
