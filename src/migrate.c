@@ -87,6 +87,7 @@ typedef struct {
     gint64 cut_us;
     gboolean link_down;
     gboolean saw_recover;       /* postcopy-recover seen after the second cut */
+    gboolean src_unstuck;       /* migrate-pause sent to a source stuck recovering */
     guint recoveries;
     char *recover_uri;
     MigrateTransport tr;        /* migrate-transport.h */
@@ -526,10 +527,32 @@ static gboolean recover_after_cut(Session *s, GError **error)
 /* The recovery was cut: once the source has given up on it, restore and
  * resume, on a new port if the destination paused again, else towards
  * the listener it still has. */
+/* The source's side of a cut recovery handshake: it waits for the
+ * destination's answer with nothing in flight, so, like the destination
+ * in dst_paused(), it may never notice; after DST_NOTICE_MS an operator
+ * would pause it, and so does migtest.  A QEMU that refuses is wrong. */
+static gboolean src_unstick(Session *s, const char *src_status, GError **error)
+{
+    if (!g_str_equal(src_status, "postcopy-recover") || s->src_unstuck ||
+        g_get_monotonic_time() - s->cut_us < DST_NOTICE_MS * 1000)
+        return TRUE;
+    s->src_unstuck = TRUE;
+    cut_log(s, "src still postcopy-recover %d s after the cut (nothing in flight): "
+            "migrate-pause on src", DST_NOTICE_MS / 1000);
+    if (qmp_execute_simple(vm_qmp(s->src), "migrate-pause", NULL, s->deadline, error))
+        return TRUE;
+    g_prefix_error(error, "src stuck in postcopy-recover after the recovery handshake was "
+                   "cut, and migrate-pause cannot end it: ");
+    (*error)->code = MT_ERROR_MIGRATION;
+    return FALSE;
+}
+
 static gboolean recover_after_second_cut(Session *s, const char *src_status, GError **error)
 {
     g_autofree char *dst = NULL;
 
+    if (!src_unstick(s, src_status, error))
+        return FALSE;
     if (!g_str_equal(src_status, "postcopy-paused") ||
         (!s->saw_recover && g_get_monotonic_time() - s->cut_us < RESUME_GIVE_UP_MS * 1000))
         return TRUE;
