@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "agent-client.h"
+#include "page-hash.h"
 #include "verify.h"
 
 #define RUNS 5
@@ -145,7 +146,7 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("bench-agent: exact verification through two migtest agents vs local "
-           "(%d runs each, pseudo-random identical RAM)\n", RUNS);
+           "(%d runs each, pseudo-random identical RAM; XXH3 %s)\n", RUNS, page_hash_impl());
     bench_size(argv[1], 150ull << 20, log);
     /* two sides, and headroom for everyone else on the machine */
     if (mem_available() < 2 * big + (4ull << 30))

@@ -15,9 +15,9 @@
 #include <unistd.h>
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
-#include <xxhash.h>
 #include "agent-proto.h"
 #include "mt-error.h"
+#include "page-hash.h"
 
 typedef struct Agent Agent;
 
@@ -478,8 +478,9 @@ static gboolean cmd_hash_pages(Agent *a, JsonObject *req, JsonBuilder *b, GError
     if (!need_ram(a, "hash-pages", error))
         return FALSE;
     h = g_new(guint64, n);
+    page_hash(a->ram, n, h);
     for (guint64 i = 0; i < n; i++)
-        h[i] = GUINT64_TO_LE(XXH3_64bits(a->ram + i * MT_PAGE_SIZE, MT_PAGE_SIZE));
+        h[i] = GUINT64_TO_LE(h[i]);
     text = g_base64_encode((const guchar *)h, n * sizeof(*h));
     json_builder_set_member_name(b, "pages");
     json_builder_add_int_value(b, (gint64)n);
