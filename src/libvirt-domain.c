@@ -55,6 +55,12 @@ char *libvirt_domain_xml(const LibvirtDomainSpec *d)
                            d->mem_bytes >> 10);
     g_string_append(s, "  <vcpu>1</vcpu>\n");
     append_os(s, d);
+    /* A stock kernel on x86 needs ACPI tables (without, it prints "A valid
+     * RSDP was not found", which the linux payload counts as junk); our
+     * -bios payload is the firmware and needs none.  libvirt leaves ACPI
+     * off unless asked, and on aarch64 ties it to UEFI. */
+    if (d->kernel_path && g_str_equal(d->arch->load_option, "-bios"))
+        g_string_append(s, "  <features><acpi/></features>\n");
     append_cpu(s, d);
     /* memfd + shared: the agent maps the very pages QEMU migrates, and the
      * mapping outlives the source QEMU libvirt kills after migrating. */
@@ -88,7 +94,7 @@ char *libvirt_domain_uuid(const char *case_name)
 {
     g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, case_name, -1);
 
-    /* "migtest\0" as the first 8 hex digits' neighbour would be cute but
-     * collide across cases; a hash of the name does not. */
+    /* "migt" first, so a migtest domain's UUID is recognisable; the rest
+     * from the case name, version 4 / variant 1 bits set. */
     return g_strdup_printf("6d696774-%.4s-4%.3s-8%.3s-%.12s", sum, sum + 4, sum + 7, sum + 10);
 }

@@ -360,26 +360,37 @@ static void sample_job(const LibvirtMigration *m, MigrateStats *st)
     virTypedParamsFree(p, n);
 }
 
-/* libvirt 9.0's job statistics have no multifd byte counter: ask the
- * source QEMU itself, through libvirt's monitor passthrough (which libvirt
- * allows during an outgoing migration and marks the domain tainted for). */
-static void sample_multifd(const LibvirtMigration *m, MigrateStats *st)
+/* libvirt 9.0's job statistics have no multifd byte counter, and its
+ * auto_converge_throttle stayed 0 in x86 runs where QEMU throttled: ask
+ * the source QEMU itself through libvirt's monitor passthrough (which
+ * libvirt allows during an outgoing migration, and marks the domain
+ * tainted for). */
+static void sample_qemu(const LibvirtMigration *m, MigrateStats *st)
 {
     g_autofree char *reply = NULL;
     g_autoptr(JsonParser) p = json_parser_new();
     JsonNode *root;
-    JsonObject *ram;
+    JsonObject *o, *ram, *xbzrle;
 
     if (virDomainQemuMonitorCommand(m->dom, "{\"execute\":\"query-migrate\"}", &reply, 0) < 0 ||
         !json_parser_load_from_data(p, reply, -1, NULL) || !(root = json_parser_get_root(p)) ||
         !JSON_NODE_HOLDS_OBJECT(root))
         return;
     root = json_object_get_member(json_node_get_object(root), "return");
-    ram = root && JSON_NODE_HOLDS_OBJECT(root)
-          ? json_object_get_object_member(json_node_get_object(root), "ram") : NULL;
-    if (ram && json_object_has_member(ram, "multifd-bytes"))
-        st->multifd_bytes = MAX(st->multifd_bytes,
-                                json_object_get_int_member(ram, "multifd-bytes"));
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+        return;
+    o = json_node_get_object(root);
+    ram = json_object_has_member(o, "ram") ? json_object_get_object_member(o, "ram") : NULL;
+    xbzrle = json_object_has_member(o, "xbzrle-cache")
+             ? json_object_get_object_member(o, "xbzrle-cache") : NULL;
+    st->max_throttle_pct = MAX(st->max_throttle_pct, json_object_get_int_member_with_default(
+                                   o, "cpu-throttle-percentage", 0));
+    if (ram)
+        st->multifd_bytes = MAX(st->multifd_bytes, json_object_get_int_member_with_default(
+                                    ram, "multifd-bytes", 0));
+    if (xbzrle)
+        st->xbzrle_pages = MAX(st->xbzrle_pages, json_object_get_int_member_with_default(
+                                   xbzrle, "pages", 0));
 }
 
 /* The proof TLS is in force: the source QEMU's own tls-creds while it
@@ -527,8 +538,9 @@ static gboolean follow(const LibvirtMigration *m, const MigrateConfig *cfg, Watc
             hard = deadline_in_ms(LIBVIRT_ABORT_WAIT_MS);
         } else if (!a->aborted) {
             sample_job(m, st);
-            if (has_cap(cfg, "multifd"))
-                sample_multifd(m, st);
+            if (has_cap(cfg, "multifd") || has_cap(cfg, "auto-converge") ||
+                has_cap(cfg, "xbzrle"))
+                sample_qemu(m, st);
             if (m->tls)
                 sample_tls(m);
             if (!act(m, cfg, st, a, error)) {
