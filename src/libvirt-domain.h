@@ -1,6 +1,6 @@
 /*
  * libvirt-domain.h: the libvirt domain XML that carries migtest's payloads
- * (measured in docs/libvirt.md, "Domain XML"): a transient domain with
+ * (see docs/libvirt.md): a transient domain with
  * memfd RAM shared so the agent can map it, the payload as <loader
  * type='rom'> (x86_64, becomes -bios) or <kernel> (aarch64, and the linux
  * payload with <initrd> and <cmdline>), one serial port connecting to the

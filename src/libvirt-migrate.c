@@ -106,7 +106,7 @@ static const MigrateParam *find_param(const MigrateConfig *cfg, const char *name
     return NULL;
 }
 
-/* Flags and typed parameters for @cfg (see the table in docs/libvirt.md). */
+/* Flags and typed parameters for @cfg (the list in docs/libvirt.md). */
 static unsigned int build_params(const LibvirtMigration *m, const MigrateConfig *cfg,
                                  virTypedParameterPtr *params, int *n)
 {

@@ -1,6 +1,6 @@
 /*
  * libvirt-migrate.h: one migration through libvirt's C API (measured in
- * docs/libvirt.md, "Entry points, flags, parameters").  A case's features
+ * docs/libvirt.md).  A case's features
  * map onto flags and typed parameters: LIVE; PAUSED, so the destination
  * stays stopped for the exact check (not with postcopy, which libvirt
  * refuses with PAUSED); POSTCOPY with virDomainMigrateStartPostCopy once
