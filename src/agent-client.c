@@ -344,10 +344,26 @@ static gboolean agent_spawn(AgentClient *a, GError **error)
     return TRUE;
 }
 
+/* A write to an agent that died (an interrupt stops the agents first)
+ * must be an error on that write, not SIGPIPE killing the controller
+ * before it destroys its domains.  Process-wide, once: nothing in migtest
+ * wants SIGPIPE. */
+static void ignore_sigpipe(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        signal(SIGPIPE, SIG_IGN);
+        g_once_init_leave(&done, 1);
+    }
+}
+
 AgentClient *agent_client_new(const char *command, const char *side,
                               const char *log_path, Deadline deadline, GError **error)
 {
     g_autoptr(AgentClient) a = g_new0(AgentClient, 1);
+
+    ignore_sigpipe();
 
     a->side = g_strdup(side);
     a->command = g_strdup(command ? command : "");

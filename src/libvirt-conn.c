@@ -1,6 +1,8 @@
 /* libvirt-conn.c: connections, checks before the run, cleanup (see libvirt-conn.h). */
 #include "libvirt-conn.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -14,7 +16,14 @@
 
 static gpointer event_loop(gpointer unused)
 {
+    sigset_t all;
+
     (void)unused;
+    /* Started before main() blocks the stop signals for its watcher: a
+     * SIGTERM delivered here would kill the process before any domain is
+     * destroyed. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     for (;;)
         virEventRunDefaultImpl();
     return NULL;
