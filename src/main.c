@@ -280,8 +280,6 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
         return usage_error("unknown --backend '%s'; use qemu or libvirt", o->backend);
     if (!o->backend)
         run->backend = BACKEND_QEMU;
-    if ((rc = validate_libvirt(o, archs, run)))
-        return rc;
     if (o->accel && !g_str_equal(o->accel, "kvm") && !g_str_equal(o->accel, "tcg"))
         return usage_error("unknown --accel '%s'; use kvm or tcg", o->accel);
     if (o->mmu_policy && !mmu_policy_parse(o->mmu_policy, &run->mmu_policy))
@@ -308,13 +306,15 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
         return usage_error("--repeat %d is out of range; use 1 to 1000000 runs", o->repeat);
     if (o->until_fail && o->repeat == 1)
         o->repeat = UNTIL_FAIL_RUNS;
-    if ((rc = check_qemu_path("--src-qemu", o->src_qemu)) ||
-        (rc = check_qemu_path("--dst-qemu", o->dst_qemu)) ||
+    /* libvirt: the QEMUs are the hosts', checked by validate_libvirt() */
+    if ((run->backend != BACKEND_LIBVIRT &&
+         ((rc = check_qemu_path("--src-qemu", o->src_qemu)) ||
+          (rc = check_qemu_path("--dst-qemu", o->dst_qemu)))) ||
         (rc = check_writable("--json", o->json)) ||
         (rc = check_writable("--junit", o->junit)) ||
         (rc = check_html(o->html)) ||
         (rc = check_results_dir(o->results)) ||
-        (rc = check_machines(o, archs)))
+        (run->backend != BACKEND_LIBVIRT && (rc = check_machines(o, archs))))
         return rc;
     run->src_qemu = o->src_qemu;
     run->dst_qemu = o->dst_qemu;
@@ -329,7 +329,7 @@ static int validate(CliOptions *o, const ArchDesc *const *archs, RunOptions *run
     run->ping_pong = o->ping_pong;
     run->timeout_ms = (gint64)o->timeout_s * 1000;
     run->verbosity = o->verbose;
-    return 0;
+    return validate_libvirt(o, archs, run);
 }
 
 /* The stop signals, plus SIGUSR1 by which the run ends the watcher. */

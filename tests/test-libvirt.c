@@ -69,16 +69,16 @@ static gboolean script(const char *verb)
            g_spawn_check_wait_status(status, NULL);
 }
 
-/* A failed assertion aborts: the hosts still come down (tests only). */
+/* A failed assertion aborts (g_error traps): the hosts still come down
+ * (tests only). */
 static char down_command[4096];
 
 static void down_on_abort(int sig)
 {
-    (void)sig;
     if (down_command[0])
         (void)!system(down_command);
-    signal(SIGABRT, SIG_DFL);
-    abort();
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 static void hosts_up(void)
@@ -102,7 +102,8 @@ static void hosts_up(void)
     envf = g_build_filename(hosts.dir, "env", NULL);
     g_snprintf(down_command, sizeof(down_command), "'%s/scripts/libvirt-hosts' down '%s' "
                ">/dev/null 2>&1", g_getenv("MIGTEST_SOURCE_ROOT"), hosts.dir);
-    signal(SIGABRT, down_on_abort);
+    signal(SIGABRT, down_on_abort);     /* g_assert */
+    signal(SIGTRAP, down_on_abort);     /* g_error */
     if (!script("up") || !g_file_get_contents(envf, &env, NULL, NULL)) {
         hosts.skip = g_strdup_printf("scripts/libvirt-hosts up failed (network namespaces "
                                      "or libvirtd): see %s", hosts.dir);
@@ -275,9 +276,10 @@ static GPtrArray *cli_args(const char *first, ...)
 /* Run migtest; its exit status and stderr. */
 static int run_cli(GPtrArray *argv, char **err)
 {
+    g_autofree char *out = NULL;     /* kept off the TAP stream */
     int status = -1;
 
-    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, 0, NULL, NULL, NULL, err,
+    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, 0, NULL, NULL, &out, err,
                                &status, NULL));
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
