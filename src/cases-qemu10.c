@@ -32,6 +32,8 @@
 /* Syncs before release: the throttle starts at the 3rd, so an uncapped
  * one would have reached 90 by the 7th. */
 #define THROTTLE_CAP_SYNCS 7
+/* As cases.c: a hot set like a real guest's per-cpu data and locks. */
+#define HOT_PAGES 64
 /* Fast enough that the syncs above come in ~1 s each under TCG. */
 #define THROTTLE_BANDWIDTH (128 * MiB)
 
@@ -189,6 +191,23 @@ const CaseDesc cases_qemu10[] = {
     { .name = "postcopy/blocktime", .summary = "postcopy with postcopy-blocktime: the destination measures vCPU blocktime", .transport = TRANSPORT_TCP,
       .capabilities = caps_blocktime, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
       POSTCOPY_VERIFY, .observe = OBSERVE_BLOCKTIME },
+
+    /* A cancel in postcopy-active: the destination already runs the guest,
+     * so the source must not resume (that would be time travel); QEMU must
+     * refuse, and the migration then completes. */
+    { .name = "cancel/postcopy-active", .summary = "migrate_cancel in postcopy-active is "
+      "refused and the postcopy migration completes", .transport = TRANSPORT_TCP,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
+      .cancel_at = "postcopy-active", .cancel_refusable = TRUE, POSTCOPY_VERIFY,
+      .observe = OBSERVE_CANCEL_REFUSED },
+    /* auto-converge with a hot set that stays hot through the throttle's
+     * dirty syncs: the throttle rises, the hot pages keep changing. */
+    { .name = "auto-converge/hot", .summary = "auto-converge while a hot set stays hot "
+      "through several dirty syncs", .transport = TRANSPORT_TCP,
+      .capabilities = caps_auto_converge, .params = params_throttle_cap,
+      .max_bandwidth = THROTTLE_BANDWIDTH, .downtime_limit_ms = 1, .hot_pages = HOT_PAGES,
+      .release_when = enough_syncs, .throttle_cap = THROTTLE_CAP,
+      .observe = OBSERVE_THROTTLE_CAPPED },
 
     /* Double failures (QEMU: postcopy/recovery/double-failures/{handshake,reconnect}):
      * first resume fails at connect, or hangs in its handshake and is

@@ -287,7 +287,8 @@ const char *case_desc_impossible(const CaseDesc *d)
         return "pre-switchover needs the pause-before-switchover capability";
     if (d->cancel_at && g_str_equal(d->cancel_at, "pre-switchover") && !d->capabilities)
         return "cancel at pre-switchover needs pause-before-switchover";
-    if ((d->expect == EXPECT_CANCELLED) != (d->cancel_at != NULL || d->hold_active_ms > 0))
+    if (!d->cancel_refusable &&
+        (d->expect == EXPECT_CANCELLED) != (d->cancel_at != NULL || d->hold_active_ms > 0))
         return "a cancelled outcome needs a cancel, and a cancel a cancelled outcome";
     if ((d->fault == FAULT_UUID_MISMATCH) && !d->uuid)
         return "a UUID mismatch needs UUIDs";

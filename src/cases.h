@@ -62,6 +62,7 @@ typedef enum {
     OBSERVE_ZERO_PAGES,     /* ram.duplicate: 0 with zero-page-detection none, else > 0 */
     OBSERVE_TRACE,          /* the trace event in trace_event fired on the source */
     OBSERVE_RECOVERED_AGAIN,/* a failed resume back to postcopy-paused, then recovered */
+    OBSERVE_CANCEL_REFUSED, /* QEMU refused migrate_cancel in cancel_at */
 } CaseObserve;
 
 /* x509 variants (QEMU's tls-tests.c): who holds which certificate. */
@@ -170,6 +171,7 @@ typedef struct {
     gint64 throttle_cap;            /* OBSERVE_THROTTLE_CAPPED: max-cpu-throttle */
     const char *trace_event;        /* -trace on the source; OBSERVE_TRACE */
     RecoverFault recover_fault;     /* postcopy recovery fails once first */
+    gboolean cancel_refusable;      /* QEMU may refuse cancel_at (OBSERVE_CANCEL_REFUSED) */
 } CaseDesc;
 
 typedef struct {

@@ -186,6 +186,12 @@ char *evidence_judge(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes
                : fail(error, "cpu-throttle-percentage peaked at %" G_GINT64_FORMAT
                       ", max-cpu-throttle is %" G_GINT64_FORMAT, m->max_throttle_pct,
                       d->throttle_cap);
+    case OBSERVE_CANCEL_REFUSED:
+        return m->cancel_refused && g_strcmp0(m->cancelled_in, d->cancel_at) == 0
+               ? g_strdup_printf("migrate_cancel in %s refused: %s", m->cancelled_in,
+                                 m->cancel_refused)
+               : fail(error, "migrate_cancel in '%s' was %s", d->cancel_at,
+                      m->cancelled_in ? "accepted" : "never sent");
     case OBSERVE_RECOVERED_AGAIN:
         return recovered_again(m, error);
     case OBSERVE_ZERO_PAGES:

@@ -48,6 +48,7 @@ void migrate_stats_clear(MigrateStats *s)
     g_clear_pointer(&s->samples, g_array_unref);
     g_clear_pointer(&s->events, g_array_unref);
     g_clear_pointer(&s->cancelled_again_in, g_free);
+    g_clear_pointer(&s->cancel_refused, g_free);
     g_clear_pointer(&s->error_desc, g_free);
     g_clear_pointer(&s->dst_status, g_free);
     g_clear_pointer(&s->dst_error_desc, g_free);
@@ -202,9 +203,19 @@ static gboolean is_final(const char *status)
 
 static gboolean cancel(Session *s, GError **error)
 {
+    g_autoptr(GError) local = NULL;
+
     g_free(s->stats->cancelled_in);
     s->stats->cancelled_in = g_strdup(s->status);
-    return qmp_execute_simple(vm_qmp(s->src), "migrate_cancel", NULL, s->deadline, error);
+    if (qmp_execute_simple(vm_qmp(s->src), "migrate_cancel", NULL, s->deadline, &local))
+        return TRUE;
+    /* A cancel QEMU may refuse (in postcopy): the refusal is an outcome. */
+    if (s->cfg->cancel_refusable && g_error_matches(local, MT_ERROR, MT_ERROR_QMP)) {
+        s->stats->cancel_refused = g_strdup(local->message);
+        return TRUE;
+    }
+    g_propagate_error(error, g_steal_pointer(&local));
+    return FALSE;
 }
 
 /* When QEMU emitted @ev, on our monotonic clock: its timestamp is wall

@@ -116,6 +116,7 @@ typedef struct {
     gboolean file_bad_offset;   /* file: an offset QEMU must refuse */
     gboolean file_getfd;        /* file: handed over as fd: (getfd) */
     RecoverFault recover_fault; /* a failed recovery first */
+    gboolean cancel_refusable;  /* cancel_at may be refused by QEMU (postcopy) */
     /* Called at pre-switchover with the source's vCPUs stopped (adds the
      * pause-before-switchover capability); set *cancel to refuse the
      * switchover.  The migration then continues or is cancelled. */
@@ -155,6 +156,7 @@ struct MigrateStats {
     gint64 active_held_ms;      /* hold_active_ms: how long it stayed active */
     char *cancelled_in;         /* status the cancel was issued in */
     char *cancelled_again_in;   /* cancel_again_at: status of the second cancel */
+    char *cancel_refused;       /* cancel_refusable: QEMU's refusal, if it refused */
     gint64 dst_completed_us;    /* monotonic time dst reported completed */
     /* Timelines: t_ms counts from start_us, the monotonic time of the
      * migrate command. */
