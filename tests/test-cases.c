@@ -39,7 +39,7 @@ static void test_glob_and_arch_filters(void)
         g_assert_true(g_str_has_prefix(c->name, prefix));
         g_assert_true(g_hash_table_add(seen, c->name));     /* unique */
     }
-    g_assert_cmpuint(cancels->len, ==, 2 * 8);              /* 8 states, 2 arches */
+    g_assert_cmpuint(cancels->len, ==, 2 * 9);              /* 9 states, 2 arches */
     /* The arch filter keeps exactly that arch's rows: the dirty ring is
      * x86_64-only (KVM on x86), the coherency matrix aarch64-only. */
     g_assert_cmpuint(arm_all->len, <, all->len);
