@@ -5,6 +5,7 @@
  * capability, a fault show up), and the JSON parses with every field.
  */
 #include <string.h>
+#include <sys/wait.h>
 #include <json-glib/json-glib.h>
 #include "case-info.h"
 #include "watchdog.h"
@@ -111,12 +112,59 @@ static void test_json_fields(void)
     }
 }
 
+/* Run build/migtest with @args; its stdout, stderr and exit status. */
+static int run_migtest(const char *const *args, char **out, char **err)
+{
+    g_autofree char *bin = g_build_filename(g_getenv("MIGTEST_BUILD_ROOT"), "migtest", NULL);
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GError) error = NULL;
+    int status = -1;
+
+    g_ptr_array_add(argv, bin);
+    for (guint i = 0; args[i]; i++)
+        g_ptr_array_add(argv, (gpointer)args[i]);
+    g_ptr_array_add(argv, NULL);
+    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               out, err, &status, &error));
+    g_assert_no_error(error);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The CLI: list --json - is one JSON document on stdout, list --long
+ * the words, and an unwritable --json FILE a one-line usage error. */
+static void test_cli(void)
+{
+    const char *json_args[] = { "list", "--json", "-", "--case", "/x86_64/precopy/file", NULL };
+    const char *long_args[] = { "list", "--long", "--case", "/x86_64/precopy/file", NULL };
+    const char *bad_args[] = { "list", "--json", "/nonexistent-dir/cases.json", NULL };
+    g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL;
+    g_autofree char *out3 = NULL, *err3 = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    JsonArray *cases;
+
+    g_assert_cmpint(run_migtest(json_args, &out, &err), ==, 0);
+    g_assert_true(json_parser_load_from_data(parser, out, -1, &error));
+    g_assert_no_error(error);
+    cases = json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)),
+                                         "cases");
+    g_assert_cmpuint(json_array_get_length(cases), ==, 1);
+    g_assert_cmpint(run_migtest(long_args, &out2, &err2), ==, 0);
+    g_assert_true(g_str_has_prefix(out2, "/x86_64/precopy/file\n"));
+    g_assert_nonnull(strstr(out2, "qemu: >= 8.2.0"));
+    g_assert_nonnull(strstr(out2, "passes if: "));
+    g_assert_cmpint(run_migtest(bad_args, &out3, &err3), ==, 2);
+    g_assert_nonnull(strstr(err3, "cannot write --json '/nonexistent-dir/cases.json'"));
+    g_assert_cmpuint(strlen(strchr(err3, '\n')), ==, 1);  /* one line */
+}
+
 int main(int argc, char **argv)
 {
     static const struct { const char *path; GTestFunc func; } tests[] = {
         { "/case-info/every-case-described", test_every_case_described },
         { "/case-info/words-follow-the-row", test_words_follow_the_row },
         { "/case-info/json-fields", test_json_fields },
+        { "/case-info/cli", test_cli },
     };
 
     g_test_init(&argc, &argv, NULL);
