@@ -111,6 +111,21 @@
  * usual error record, and a plain store of h repairs the word.  Memory
  * states, and so the snapshot invariant, are the same as with plain
  * stores.
+ *
+ * CPU-state canaries (ABI version 5): with MT_P_CANARIES = 1 the guest
+ * loads registers its workload does not use with known values at start-up
+ * and checks them at the end of every pass, before the 'B'.  A register
+ * that changed is an error record whose gpa field names the register (at
+ * or above MT_REG_RECORD, never guest RAM), expected = the value it was
+ * given, found = its value now; the guest then reloads it and runs on.
+ *   MT_REG_RECORD + MT_REG_VEC + 2 * n + half   SIMD register n (x86
+ *       xmm n, aarch64 v n), half 0 = bits 0..63, 1 = bits 64..127;
+ *       expected MT_CANARY(MT_REG_VEC + 2 * n + half)
+ *   MT_REG_RECORD + MT_REG_SYS + MT_SYS_*       a control or system
+ *       register the guest set (list below)
+ *   MT_CANARY(i) = MT_CANARY_SEED XOR (i * MT_TAIL_MUL)    (mod 2^64)
+ * No general-purpose register is free of the workload on either arch; one
+ * that changes derails the sweep, which the memory checks then see.
  */
 #ifndef MIGTEST_ABI_H
 #define MIGTEST_ABI_H
@@ -141,7 +156,8 @@
  */
 #define MT_PARAM_OFFSET         0x100
 #define MT_PARAM_MAGIC          0x314b4c42504d544d  /* "MTMPBLK1" read as LE u64 */
-#define MT_PARAM_VERSION        4       /* 2: zero runs; 3: fill; 4: hot op */
+#define MT_PARAM_VERSION        5       /* 2: zero runs; 3: fill; 4: hot op;
+                                         * 5: canaries */
 #define MT_MAX_RANGES           4
 
 #define MT_P_MAGIC              0       /* u64  MT_PARAM_MAGIC */
@@ -163,7 +179,8 @@
 #define MT_P_ZERO_METHOD        104     /* u32  MT_ZERO_* */
 #define MT_P_FILL               108     /* u32  MT_FILL_* */
 #define MT_P_HOT_OP             112     /* u32  MT_HOT_* */
-#define MT_PARAM_SIZE           116     /* MT_P_HOT_OP + 4 */
+#define MT_P_CANARIES           116     /* u32  0 off, 1 CPU-state canaries */
+#define MT_PARAM_SIZE           120     /* MT_P_CANARIES + 4 */
 
 /* Flags (none defined yet; payloads must ignore unknown bits). */
 
@@ -203,6 +220,48 @@
 #define MT_HOT_PLAIN            0
 #define MT_HOT_ATOMIC           1
 #define MT_HOT_OP_MAX           1
+
+/* CPU-state canaries (see above).  MT_P_CANARIES above MT_CANARIES_MAX is
+ * a bad parameter block (gpa = the field, expected = MT_CANARIES_MAX). */
+#define MT_CANARIES_MAX         1
+#define MT_CANARY_SEED          0x6d7463616e617279  /* "yranactm" */
+#define MT_REG_RECORD           0xffff000000000000
+#define MT_REG_VEC              0x100
+#define MT_REG_SYS              0x200
+/* Vector registers holding canaries: x86 xmm10..15 (xmm0..9 hold the
+ * zero-run state), aarch64 v0..v31. */
+#define MT_X86_CANARY_XMM_FIRST 10
+#define MT_X86_CANARY_XMM_END   16
+#define MT_ARM_CANARY_V_END     32
+/* x86 control registers the guest set, read from ring 3 (UMIP is off):
+ * x87 control word (round toward zero, all exceptions masked), MXCSR
+ * (round toward zero, all masked), the IDTR limit (0: no IDT) and the
+ * machine status word (CR0 bits 0..15: PE and ET) against these values;
+ * CS, SS and the system bits of RFLAGS against what they read at
+ * start-up (expected: the value then): a paravirtual KVM (kvm-pvm) runs
+ * ring 3 with its host's selectors and flags (CS 0x33, SS 0x2b, IF set,
+ * IOPL 0), not the ones the guest loaded. */
+#define MT_SYS_X86_FCW          0
+#define MT_SYS_X86_FCW_VALUE    0x0f7f
+#define MT_SYS_X86_MXCSR        1
+#define MT_SYS_X86_MXCSR_VALUE  0x7f80
+#define MT_SYS_X86_CS           2
+#define MT_SYS_X86_SS           3
+#define MT_SYS_X86_RFLAGS       5       /* masked with MT_SYS_X86_RFLAGS_MASK */
+#define MT_SYS_X86_RFLAGS_MASK  0x3602  /* IOPL, IF, DF, bit 1 */
+#define MT_SYS_X86_IDTR_LIMIT   6
+#define MT_SYS_X86_MSW          7
+#define MT_SYS_X86_MSW_VALUE    0x0011
+/* aarch64 system registers the guest set (EL1): the thread ID registers
+ * and CONTEXTIDR_EL1 to MT_CANARY(MT_REG_SYS + MT_SYS_ARM_*) (CONTEXTIDR
+ * keeps 32 bits), FPCR to round toward zero. */
+#define MT_SYS_ARM_TPIDR_EL0    0x80
+#define MT_SYS_ARM_TPIDRRO_EL0  0x81
+#define MT_SYS_ARM_TPIDR_EL1    0x82
+#define MT_SYS_ARM_CONTEXTIDR   0x83
+#define MT_SYS_ARM_CONTEXTIDR_MASK 0xffffffff
+#define MT_SYS_ARM_FPCR         0x84
+#define MT_SYS_ARM_FPCR_VALUE   0xc00000    /* RMode = RZ */
 
 /* ---- x86_64 (qemu-system-x86_64 -M pc|q35) ---------------------------- */
 #define MT_X86_RAM_BASE         0x0

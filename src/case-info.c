@@ -84,6 +84,8 @@ static void exercises_guest(const CaseInstance *c, GPtrArray *out)
     if (d->zero_every)
         add(out, "runs of %u pages zeroed every %u passes (method %u, migtest-abi.h) and "
             "written back later", d->zero_pages, d->zero_every, d->zero_method);
+    if (d->canaries)
+        add(out, "the guest checks canaries in SIMD and control registers every pass");
     if (d->fill == MT_FILL_FULL)
         add(out, "every word of every page is a function of its address and generation "
             "(fill=full), so the invariant checks whole pages");

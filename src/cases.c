@@ -141,6 +141,9 @@ static const CaseDesc case_table[] = {
     { .name = "multifd/none/hot-atomic", .summary = "multifd while the guest updates a hot set with atomic instructions", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_none,
       .hot_pages = HOT_PAGES, .hot_op = MT_HOT_ATOMIC, .observe = OBSERVE_MULTIFD },
+    /* Registers the workload does not use hold canaries the guest checks
+     * every pass, on the destination too (migtest-abi.h). */
+    { .name = "precopy/tcp/canaries", .summary = "precopy while the guest checks SIMD and control registers it set", .transport = TRANSPORT_TCP, .canaries = TRUE },
     { .name = "multifd/zlib", .summary = "multifd with 4 channels and zlib compression", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_zlib,
       .observe = OBSERVE_MULTIFD,
@@ -174,6 +177,10 @@ static const CaseDesc case_table[] = {
     { .name = "postcopy/tcp/hot-atomic", .summary = "postcopy while the guest updates a hot set with atomic instructions", .transport = TRANSPORT_TCP,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
       .postcopy = TRUE, .fill = MT_FILL_FULL, .hot_pages = HOT_PAGES, .hot_op = MT_HOT_ATOMIC,
+      .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
+    { .name = "postcopy/tcp/canaries", .summary = "postcopy while the guest checks SIMD and control registers it set", .transport = TRANSPORT_TCP,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .fill = MT_FILL_FULL, .canaries = TRUE,
       .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
     { .name = "postcopy-preempt/tcp", .summary = "postcopy with a preempt channel for urgent page requests", .transport = TRANSPORT_TCP,
       .capabilities = caps_preempt, .max_bandwidth = SLOW_BANDWIDTH,
@@ -314,7 +321,7 @@ const char *case_desc_impossible(const CaseDesc *d)
         if (d->postcopy)
             return "postcopy needs a bidirectional channel";
     }
-    if (d->linux_guest && (d->zero_every || d->hot_pages || d->fill))
+    if (d->linux_guest && (d->zero_every || d->hot_pages || d->fill || d->canaries))
         return "the linux payload has no parameter block for zero runs or a hot set";
     if (d->hot_op && !d->hot_pages)
         return "an atomic hot set needs a hot set";

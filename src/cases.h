@@ -134,6 +134,7 @@ typedef struct {
     guint zero_method;              /* MT_ZERO_* */
     guint fill;                     /* MT_FILL_*: MT_FILL_FULL checks whole pages */
     guint hot_op;                   /* MT_HOT_*: MT_HOT_ATOMIC updates the hot set atomically */
+    gboolean canaries;              /* the guest checks CPU-state canaries every pass */
     const char *variant;            /* payload variant, NULL: the arch's default */
     gboolean linux_guest;           /* a stock kernel with our /init */
     guint mmu_off_after;            /* mmu-off-late: passes before MMU off */

@@ -262,6 +262,9 @@ typedef struct {
     int sctlr_el1;              /* regnum of "SCTLR_EL1", or -1 */
     int sctlr;                  /* regnum of "SCTLR", or -1 */
     guint sctlr_el1_bits, sctlr_bits;
+    const char *want;           /* gdbstub_write_reg: the register sought */
+    int want_regnum;            /* its number, or -1 */
+    guint want_bits;
 } TdescWalk;
 
 static gboolean tdesc_parse_doc(TdescWalk *w, const char *annex, GError **error);
@@ -296,6 +299,10 @@ static gboolean tdesc_reg(TdescWalk *w, const char **names, const char **values,
         bits = 0;
     w->next_regnum = (guint)n + 1;
     w->regs->nregs++;
+    if (w->want && w->want_regnum < 0 && g_ascii_strcasecmp(name, w->want) == 0) {
+        w->want_regnum = (int)n;
+        w->want_bits = (guint)bits;
+    }
     if (g_ascii_strcasecmp(name, "SCTLR_EL1") == 0 && w->sctlr_el1 < 0) {
         w->sctlr_el1 = (int)n;
         w->sctlr_el1_bits = (guint)bits;
@@ -876,6 +883,49 @@ GdbSctlrReport *gdbstub_read_sctlr(const char *socket_path, GdbVmState vm,
     if (fd < 0)
         return NULL;
     return gdbstub_read_sctlr_fd(fd, vm, deadline, error);
+}
+
+/* ---- writing a register (fault injection) -------------------------------- */
+
+static gboolean conn_write_reg(GdbConn *c, const char *name, const guint8 *value, gsize len,
+                               GError **error)
+{
+    GdbRegs regs = { .pc_regnum = -1 };
+    TdescWalk w = { .fetch = conn_fetch_xml, .opaque = c, .regs = &regs, .sctlr_el1 = -1,
+                    .sctlr = -1, .want = name, .want_regnum = -1 };
+    g_autoptr(GString) cmd = g_string_new(NULL);
+
+    if (!conn_handshake(c, error) || !tdesc_parse_doc(&w, "target.xml", error))
+        return FALSE;
+    if (w.want_regnum < 0 || w.want_bits < len * 8 || w.want_bits % 8) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "the gdbstub describes no "
+                    "register '%s' of at least %" G_GSIZE_FORMAT " bits (%s)", name, len * 8,
+                    w.want_regnum < 0 ? "no such name" : "a smaller one");
+        return FALSE;
+    }
+    g_string_printf(cmd, "P%x=", w.want_regnum);
+    for (gsize i = 0; i < w.want_bits / 8; i++)
+        g_string_append_printf(cmd, "%02x", i < len ? value[i] : 0);
+    return conn_request_ok(c, "Hg1", error) && conn_request_ok(c, cmd->str, error);
+}
+
+gboolean gdbstub_write_reg(const char *socket_path, const char *name, const guint8 *value,
+                           gsize len, Deadline deadline, GError **error)
+{
+    g_autoptr(GdbConn) c = g_new0(GdbConn, 1);
+
+    c->in = g_byte_array_new();
+    c->fd = unix_socket_connect(socket_path, "the gdbstub socket", -1, deadline, error);
+    if (c->fd < 0)
+        return FALSE;
+    c->deadline = deadline;
+    c->t_connect = g_get_monotonic_time();
+    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+    if (!conn_write_reg(c, name, value, len, error)) {
+        g_prefix_error(error, "writing register '%s' through the gdbstub: ", name);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 GdbVmState gdbstub_vm_state_for_status(const char *qmp_status)

@@ -194,6 +194,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdbSctlrReport, gdbstub_report_free)
 GdbSctlrReport *gdbstub_read_sctlr(const char *socket_path, GdbVmState vm,
                                    Deadline deadline, GError **error);
 
+/*
+ * Fault injection (tests): connect to the gdbstub at @socket_path, find the
+ * register @name (ASCII case ignored) in the target description, check it
+ * is at least @len bytes wide, write @value (target byte order; zeros
+ * above it, e.g. the bits of an SVE z register above its v register) to
+ * it on the first vCPU with 'P', and close without 'D'.  The VM must be stopped already
+ * (QMP 'stop'): it stays stopped.
+ */
+gboolean gdbstub_write_reg(const char *socket_path, const char *name, const guint8 *value,
+                           gsize len, Deadline deadline, GError **error);
+
 /* Same over an already connected stream socket @fd (taken over, closed). */
 GdbSctlrReport *gdbstub_read_sctlr_fd(int fd, GdbVmState vm, Deadline deadline,
                                       GError **error);

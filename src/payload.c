@@ -178,6 +178,11 @@ gboolean payload_params_validate(const PayloadParams *p, GError **error)
                     "values (0 plain stores, 1 atomic)", p->hot_op);
         return FALSE;
     }
+    if (p->canaries > MT_CANARIES_MAX) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "canaries %u: 0 (off) or 1 (on)",
+                    p->canaries);
+        return FALSE;
+    }
     return zero_params_validate(p, error);
 }
 
@@ -213,6 +218,7 @@ gboolean payload_params_read(GBytes *image, PayloadParams *out, GError **error)
     out->zero_method = get_u32(b, MT_P_ZERO_METHOD);
     out->fill = get_u32(b, MT_P_FILL);
     out->hot_op = get_u32(b, MT_P_HOT_OP);
+    out->canaries = get_u32(b, MT_P_CANARIES);
     for (guint i = 0; i < MT_MAX_RANGES; i++) {
         gsize r = MT_P_RANGES + i * MT_P_RANGE_SIZE;
         out->ranges[i].start = get_u64(b, r + MT_P_RANGE_START);
@@ -243,6 +249,7 @@ GBytes *payload_image_patch(GBytes *image, const PayloadParams *params,
     put_u32(b, MT_P_ZERO_METHOD, params->zero_method);
     put_u32(b, MT_P_FILL, params->fill);
     put_u32(b, MT_P_HOT_OP, params->hot_op);
+    put_u32(b, MT_P_CANARIES, params->canaries);
     for (guint i = 0; i < MT_MAX_RANGES; i++) {
         gsize r = MT_P_RANGES + i * MT_P_RANGE_SIZE;
         gboolean used = i < params->nranges;

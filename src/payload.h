@@ -26,6 +26,7 @@ typedef struct {
     guint32 zero_method;        /* MT_ZERO_* */
     guint32 fill;               /* MT_FILL_* */
     guint32 hot_op;             /* MT_HOT_* */
+    guint32 canaries;           /* 1: CPU-state canaries */
 } PayloadParams;
 
 /* The embedded image for @arch_name/@variant, or NULL if there is none. */

@@ -158,6 +158,7 @@ static gboolean make_payload(CaseCtx *ctx, GError **error)
     ctx->params.zero_method = ctx->d->zero_method;
     ctx->params.fill = ctx->d->fill;
     ctx->params.hot_op = ctx->d->hot_op;
+    ctx->params.canaries = ctx->d->canaries;
     ctx->params.mmu_off_after = ctx->d->mmu_off_after ? ctx->d->mmu_off_after
                                                       : shipped.mmu_off_after;
     ctx->image = payload_image_patch(base, &ctx->params, error);

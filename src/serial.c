@@ -164,8 +164,44 @@ void serial_parser_feed(SerialParser *p, const guint8 *buf, gsize len,
     }
 }
 
+/* CPU-state canary records (migtest-abi.h): the gpa field names a register. */
+static char *register_name(guint64 id)
+{
+    static const struct {
+        guint id;
+        const char *name;
+    } sys[] = {
+        { MT_SYS_X86_FCW, "x86 x87 control word" }, { MT_SYS_X86_MXCSR, "x86 MXCSR" },
+        { MT_SYS_X86_CS, "x86 CS" }, { MT_SYS_X86_SS, "x86 SS" },
+        { MT_SYS_X86_RFLAGS, "x86 RFLAGS (system bits)" },
+        { MT_SYS_X86_IDTR_LIMIT, "x86 IDTR limit" }, { MT_SYS_X86_MSW, "x86 CR0[15:0]" },
+        { MT_SYS_ARM_TPIDR_EL0, "aarch64 TPIDR_EL0" },
+        { MT_SYS_ARM_TPIDRRO_EL0, "aarch64 TPIDRRO_EL0" },
+        { MT_SYS_ARM_TPIDR_EL1, "aarch64 TPIDR_EL1" },
+        { MT_SYS_ARM_CONTEXTIDR, "aarch64 CONTEXTIDR_EL1" },
+        { MT_SYS_ARM_FPCR, "aarch64 FPCR" },
+    };
+    guint64 r = id - MT_REG_RECORD;
+
+    if (r >= MT_REG_VEC && r < MT_REG_SYS) {
+        guint n = (guint)(r - MT_REG_VEC) / 2, half = (guint)(r - MT_REG_VEC) % 2;
+        return g_strdup_printf("SIMD register %u (x86 xmm%u, aarch64 v%u) bits %u..%u", n, n,
+                               n, half * 64, half * 64 + 63);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(sys); i++)
+        if (r == MT_REG_SYS + sys[i].id)
+            return g_strdup(sys[i].name);
+    return g_strdup_printf("unknown register 0x%" G_GINT64_MODIFIER "x", r);
+}
+
 char *serial_error_describe(const SerialError *e)
 {
+    if (e->gpa >= MT_REG_RECORD) {
+        g_autofree char *name = register_name(e->gpa);
+        return g_strdup_printf("guest reported register %s changed: expected 0x%016"
+                               G_GINT64_MODIFIER "x found 0x%016" G_GINT64_MODIFIER "x",
+                               name, e->expected, e->found);
+    }
     return g_strdup_printf("guest reported E at gpa 0x%" G_GINT64_MODIFIER
                            "x: expected 0x%016" G_GINT64_MODIFIER "x found 0x%016"
                            G_GINT64_MODIFIER "x", e->gpa, e->expected, e->found);

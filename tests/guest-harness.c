@@ -28,6 +28,7 @@
 #define GH_PATH 256
 static const char *const run_dir_files[] = {
     "payload.bin", GH_VM_NAME ".ram", GH_VM_NAME ".qmp", GH_VM_NAME ".serial",
+    GH_VM_NAME ".gdb",
 };
 #define GH_NFILES G_N_ELEMENTS(run_dir_files)
 
@@ -147,6 +148,7 @@ static void fill_params(const GuestSpec *spec, const ArchDesc *arch, PayloadPara
     p->fill = spec->fill;
     p->hot_pages = spec->hot_pages;
     p->hot_op = spec->hot_op;
+    p->canaries = spec->canaries;
 }
 
 Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)
@@ -205,6 +207,7 @@ Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)
         .image_path = image_path,
         .run_dir = g->run_dir,
         .log_dir = g->log_dir,
+        .gdbstub = spec->gdbstub,
     };
     g_test_message("%s: %" G_GUINT64_FORMAT " MiB, %u range(s), %" G_GUINT64_FORMAT
                    " pages, b_every %u; run dir %s, logs in %s", g->label,

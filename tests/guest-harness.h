@@ -36,6 +36,8 @@ typedef struct {
     guint32 fill;               /* MT_FILL_* */
     guint32 hot_pages;
     guint32 hot_op;             /* MT_HOT_* */
+    guint32 canaries;           /* 1: CPU-state canaries */
+    gboolean gdbstub;           /* a gdbstub on the run dir's guest.gdb */
 } GuestSpec;
 
 typedef struct {

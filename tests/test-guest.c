@@ -27,6 +27,7 @@
  * Suite integration: the whole file must stay well under a minute.
  */
 #include <string.h>
+#include "gdbstub.h"
 #include "guest-harness.h"
 
 #define BOOT_MS 30000           /* launch to QMP; to the 'B' we wait for */
@@ -603,6 +604,147 @@ static void test_atomic_corrupt(Fixture *f, gconstpointer data)
     guest_free(g);
 }
 
+/* ---- CPU-state canaries ------------------------------------------------ */
+
+static const BootCase canary_cases[] = {
+    { "x86_64", "default", "pc", "tcg" },
+    { "x86_64", "default", "pc", "kvm" },
+    { "aarch64", "mmu-on", "virt", "tcg" },
+    { "aarch64", "mmu-off", "virt", "tcg" },
+};
+
+static Guest *canary_start(const BootCase *bc)
+{
+    GuestSpec spec = { .arch = bc->arch, .variant = bc->variant, .machine = bc->machine,
+                       .accel = bc->accel, .canaries = 1, .gdbstub = TRUE };
+
+    return guest_start(&spec, BOOT_MS);
+}
+
+static void test_canary_boot(Fixture *f, gconstpointer data)
+{
+    const BootCase *bc = data;
+    double first_s, pass_ms;
+    Guest *g;
+
+    (void)f;
+    if (g_str_equal(bc->accel, "kvm") && !vm_kvm_usable(arch_lookup(bc->arch))) {
+        g_test_skip("KVM is not usable on this host");
+        return;
+    }
+    g = canary_start(bc);
+    guest_wait_b(g, TIMING_B, BOOT_MS);
+    guest_timing(g, &first_s, &pass_ms);
+    guest_assert_clean(g, TIMING_B);
+    /* Paused and resumed: the registers come back as they were. */
+    guest_stop(g);
+    guest_settle(g, 100, 5000);
+    guest_cont(g);
+    guest_wait_b(g, TIMING_B + 2, BOOT_MS);
+    guest_assert_clean(g, TIMING_B + 2);
+    guest_free(g);
+}
+
+/* Pause, change one canary register through the gdbstub (what a migration
+ * that lost it would leave), resume: the guest must name that register,
+ * with its canary and the value written, once (it reloads its canaries),
+ * and run on. */
+typedef struct {
+    const BootCase *boot;
+    const char *reg;            /* gdb's name */
+    guint vec;                  /* the SIMD register number */
+    guint half;                 /* the 64-bit half changed */
+} CanaryFault;
+
+#define CANARY_FLIP G_GUINT64_CONSTANT(0x0000100000000001)
+
+static guint64 canary_value(guint64 id)
+{
+    return (guint64)MT_CANARY_SEED ^ (id * (guint64)MT_TAIL_MUL);
+}
+
+static void test_canary_corrupt(Fixture *f, gconstpointer data)
+{
+    const CanaryFault *cf = data;
+    guint64 id = MT_REG_VEC + 2 * cf->vec + cf->half, v[2];
+    g_autoptr(GError) error = NULL;
+    SerialCounts before;
+    SerialError want;
+    Guest *g;
+
+    (void)f;
+    g = canary_start(cf->boot);
+    guest_wait_b(g, BOOT_B, BOOT_MS);
+    guest_assert_clean(g, BOOT_B);
+    guest_stop(g);
+    before = guest_settle(g, 100, 5000);
+    v[0] = GUINT64_TO_LE(canary_value(MT_REG_VEC + 2 * cf->vec));
+    v[1] = GUINT64_TO_LE(canary_value(MT_REG_VEC + 2 * cf->vec + 1));
+    v[cf->half] ^= GUINT64_TO_LE(CANARY_FLIP);
+    /* aarch64 -cpu max has SVE: gdb sees z n (v n is its low 128 bits). */
+    if (!gdbstub_write_reg(vm_gdb_path(g->vm), cf->reg, (const guint8 *)v, sizeof(v),
+                           deadline_in_ms(10000), &error) && cf->reg[0] == 'v') {
+        g_autofree char *z = g_strdup_printf("z%u", cf->vec);
+
+        g_test_message("%s: %s", g->label, error->message);
+        g_clear_error(&error);
+        gdbstub_write_reg(vm_gdb_path(g->vm), z, (const guint8 *)v, sizeof(v),
+                          deadline_in_ms(10000), &error);
+    }
+    g_assert_no_error(error);
+    want = (SerialError){ MT_REG_RECORD + id, canary_value(id), canary_value(id) ^ CANARY_FLIP,
+                          0 };
+    g_test_message("%s: %s bits %u..%u flipped by 0x%" G_GINT64_MODIFIER "x", g->label,
+                   cf->reg, cf->half * 64, cf->half * 64 + 63, CANARY_FLIP);
+    guest_cont(g);
+    guest_expect_records(g, before.errors, &want, 1, RECORD_MS);
+    guest_free(g);
+}
+
+/* A control register the guest set, changed the same way. */
+typedef struct {
+    const BootCase *boot;
+    const char *reg;            /* gdb's name; 32 bits */
+    guint sys;                  /* MT_SYS_* */
+    guint32 expected, written;
+} SysFault;
+
+static void test_canary_sys(Fixture *f, gconstpointer data)
+{
+    const SysFault *sf = data;
+    guint32 v = GUINT32_TO_LE(sf->written);
+    g_autoptr(GError) error = NULL;
+    SerialCounts before;
+    SerialError want;
+    Guest *g;
+
+    (void)f;
+    g = canary_start(sf->boot);
+    guest_wait_b(g, BOOT_B, BOOT_MS);
+    guest_stop(g);
+    before = guest_settle(g, 100, 5000);
+    gdbstub_write_reg(vm_gdb_path(g->vm), sf->reg, (const guint8 *)&v, sizeof(v),
+                      deadline_in_ms(10000), &error);
+    g_assert_no_error(error);
+    want = (SerialError){ MT_REG_RECORD + MT_REG_SYS + sf->sys, sf->expected, sf->written, 0 };
+    guest_cont(g);
+    guest_expect_records(g, before.errors, &want, 1, RECORD_MS);
+    guest_free(g);
+}
+
+/* Round to nearest instead of toward zero. */
+static const SysFault sys_faults[] = {
+    { &canary_cases[0], "mxcsr", MT_SYS_X86_MXCSR, MT_SYS_X86_MXCSR_VALUE, 0x1f80 },
+    { &canary_cases[2], "fpcr", MT_SYS_ARM_FPCR, MT_SYS_ARM_FPCR_VALUE, 0 },
+};
+
+static const CanaryFault canary_faults[] = {
+    { &canary_cases[0], "xmm12", 12, 0 },
+    { &canary_cases[0], "xmm15", 15, 1 },
+    { &canary_cases[2], "v5", 5, 1 },
+    { &canary_cases[3], "v31", 31, 0 },
+};
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -658,5 +800,26 @@ int main(int argc, char **argv)
                harness_fixture_check, test_atomic_corrupt, harness_fixture_check);
     g_test_add("/guest/hot-plain/corrupt/x86_64", Fixture, &atomic_cases[3],
                harness_fixture_check, test_atomic_corrupt, harness_fixture_check);
+    for (guint i = 0; i < G_N_ELEMENTS(canary_cases); i++) {
+        const BootCase *bc = &canary_cases[i];
+        g_autofree char *path = g_strdup_printf("/guest/canary/boot/%s/%s/%s", bc->arch,
+                                                bc->variant, bc->accel);
+        g_test_add(path, Fixture, bc, harness_fixture_check, test_canary_boot,
+                   harness_fixture_check);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(canary_faults); i++) {
+        const CanaryFault *cf = &canary_faults[i];
+        g_autofree char *path = g_strdup_printf("/guest/canary/corrupt/%s/%s/%s",
+                                                cf->boot->arch, cf->boot->variant, cf->reg);
+        g_test_add(path, Fixture, cf, harness_fixture_check, test_canary_corrupt,
+                   harness_fixture_check);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(sys_faults); i++) {
+        const SysFault *sf = &sys_faults[i];
+        g_autofree char *path = g_strdup_printf("/guest/canary/corrupt/%s/%s/%s",
+                                                sf->boot->arch, sf->boot->variant, sf->reg);
+        g_test_add(path, Fixture, sf, harness_fixture_check, test_canary_sys,
+                   harness_fixture_check);
+    }
     return g_test_run();
 }

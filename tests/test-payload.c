@@ -12,13 +12,14 @@ static void test_abi_consistent(void)
     guint64 magic;
 
     /* Version 2 appended the zero-run fields after the ranges. */
-    g_assert_cmpint(MT_PARAM_VERSION, ==, 4);
+    g_assert_cmpint(MT_PARAM_VERSION, ==, 5);
     g_assert_cmpint(MT_P_ZERO_EVERY, ==, MT_P_RANGES + MT_MAX_RANGES * MT_P_RANGE_SIZE);
     g_assert_cmpint(MT_P_ZERO_PAGES, ==, MT_P_ZERO_EVERY + 4);
     g_assert_cmpint(MT_P_ZERO_METHOD, ==, MT_P_ZERO_PAGES + 4);
     g_assert_cmpint(MT_P_FILL, ==, MT_P_ZERO_METHOD + 4);
     g_assert_cmpint(MT_P_HOT_OP, ==, MT_P_FILL + 4);
-    g_assert_cmpint(MT_PARAM_SIZE, ==, MT_P_HOT_OP + 4);
+    g_assert_cmpint(MT_P_CANARIES, ==, MT_P_HOT_OP + 4);
+    g_assert_cmpint(MT_PARAM_SIZE, ==, MT_P_CANARIES + 4);
     g_assert_cmpint(MT_PARAM_OFFSET + MT_PARAM_SIZE, <=, 0x200);
     g_assert_cmpint(MT_ERR_LEN, ==, 1 + 3 * MT_HEX_DIGITS + 2 + 1);
     g_assert_cmpint(1 << MT_PAGE_SHIFT, ==, MT_PAGE_SIZE);
@@ -54,6 +55,7 @@ static void test_images_carry_defaults(void)
             g_assert_cmpuint(p.zero_method, ==, MT_ZERO_PLAIN);
             g_assert_cmpuint(p.fill, ==, MT_FILL_HEAD_TAIL);
             g_assert_cmpuint(p.hot_op, ==, MT_HOT_PLAIN);
+            g_assert_cmpuint(p.canaries, ==, 0);
             g_assert_cmphex(p.ranges[0].start, ==, arch->ram_base + MT_DEFAULT_WINDOW_START);
             g_assert_cmphex(p.ranges[0].end, ==, arch->ram_base + MT_DEFAULT_WINDOW_END);
             g_assert_cmpuint(p.mmu_off_after, ==,
@@ -81,7 +83,7 @@ static void test_patch_round_trip(void)
         .ranges = { { 0x40100000, 0x40280000 }, { 0x40300000, 0x40301000 },
                     { 0x100000000, 0x180000000 } },
         .zero_every = 3, .zero_pages = MT_ZERO_MIN_PAGES, .zero_method = MT_ZERO_ALTERNATE,
-        .fill = MT_FILL_FULL, .hot_op = MT_HOT_ATOMIC,
+        .fill = MT_FILL_FULL, .hot_op = MT_HOT_ATOMIC, .canaries = 1,
     }, out;
     const guint8 *a, *b;
     gsize la, lb;
@@ -136,6 +138,7 @@ static void test_patch_rejects_bad_params(void)
     p = good; p.zero_every = 1; p.zero_pages = 128; p.hot_pages = 1; expect_rejected(&p);
     p = good; p.fill = MT_FILL_MAX + 1; expect_rejected(&p);
     p = good; p.hot_op = MT_HOT_OP_MAX + 1; expect_rejected(&p);
+    p = good; p.canaries = MT_CANARIES_MAX + 1; expect_rejected(&p);
     p = good; p.zero_every = 0; p.zero_pages = 5; p.zero_method = 99;      /* off: ignored */
     {
         g_autoptr(GBytes) img = payload_image_lookup("x86_64", "default");

@@ -207,6 +207,26 @@ static void test_parser_describe(void)
                     "0x0000000000000002 found 0xdeadbeefcafef00d");
 }
 
+/* CPU-state canary records name their register instead of an address. */
+static void test_parser_describe_register(void)
+{
+    SerialError v = { .gpa = MT_REG_RECORD + MT_REG_VEC + 2 * 12 + 1, .expected = 1,
+                      .found = 2 };
+    SerialError x = { .gpa = MT_REG_RECORD + MT_REG_SYS + MT_SYS_X86_MXCSR,
+                      .expected = MT_SYS_X86_MXCSR_VALUE, .found = 0x1f80 };
+    SerialError a = { .gpa = MT_REG_RECORD + MT_REG_SYS + MT_SYS_ARM_FPCR };
+    g_autofree char *dv = serial_error_describe(&v);
+    g_autofree char *dx = serial_error_describe(&x);
+    g_autofree char *da = serial_error_describe(&a);
+
+    g_assert_cmpstr(dv, ==, "guest reported register SIMD register 12 (x86 xmm12, aarch64 "
+                    "v12) bits 64..127 changed: expected 0x0000000000000001 found "
+                    "0x0000000000000002");
+    g_assert_cmpstr(dx, ==, "guest reported register x86 MXCSR changed: expected "
+                    "0x0000000000007f80 found 0x0000000000001f80");
+    g_assert_nonnull(strstr(da, "aarch64 FPCR"));
+}
+
 /* ---- the listener ------------------------------------------------------------ */
 
 /* serial_wait_b() must succeed; on failure, show why. */
@@ -656,6 +676,7 @@ static const struct {
     { "/serial/parser/malformed", test_parser_malformed },
     { "/serial/parser/junk", test_parser_junk },
     { "/serial/parser/describe", test_parser_describe },
+    { "/serial/parser/describe-register", test_parser_describe_register },
     { "/serial/listen/free-no-client", test_listen_free_no_client },
     { "/serial/listen/free-connected", test_listen_free_connected },
     { "/serial/listen/bad-paths", test_listen_bad_paths },

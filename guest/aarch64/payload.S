@@ -75,6 +75,9 @@
  *           zero check: x7 = word address, x8 = page end, x6 = word
  *           zeroing:    x7 = address, x8 = end, x9 = dc zva block size
  *           per pass:   ZERO_RUN uses x0-x4
+ *           canaries:   v0-v31 hold them; at the end of a pass x5 =
+ *                       expected, x6 = found, x4 = the record id, x20 =
+ *                       1 once one was wrong (x20 is free there)
  *
  * A bad parameter block yields one error record, then the CPU parks:
  *   magic, version or nranges wrong: E<block address> <MT_PARAM_MAGIC>
@@ -85,6 +88,7 @@
  *     above MT_ZERO_METHOD_MAX, or fewer than MT_ZERO_MIN_SLOTS slots:
  *     E<the field's address> <the bound> <the value> (migtest-abi.h);
  *   fill above MT_FILL_MAX: E<the fill field> <MT_FILL_MAX> <fill>;
+ *   canaries above MT_CANARIES_MAX: E<the field> <MT_CANARIES_MAX> <value>;
  *   hot_op above MT_HOT_OP_MAX: E<the hot_op field> <MT_HOT_OP_MAX> <hot_op>.
  * b_every 0 is taken as 1; the ranges are not checked (the host does).
  */
@@ -160,6 +164,7 @@
 #define CH_LOWER_A      0x61            /* 'a' */
 
 #define TAIL_OFFSET     (MT_PAGE_SIZE - 8)
+#define CPACR_FPEN      (3 << 20)       /* FP/SIMD at EL1 and EL0 untrapped */
 #define DCZID_BS_BITS   4               /* log2(block size in 4-byte words) */
 #define DCZID_DZP       (1 << 4)        /* dc zva prohibited */
 #define DCZID_WORD      4
@@ -212,6 +217,49 @@
         add     x3, x3, x16, lsl #MT_PAGE_SHIFT     /* slot 0 */
         madd    \start, x1, x0, x3
 9:
+        .endm
+
+/* CANARY_VALUE reg, id: reg = MT_CANARY(id) (x18 = MT_TAIL_MUL).
+ * Clobbers x2. */
+        .macro  CANARY_VALUE reg, id
+        mov     \reg, #(\id)
+        mul     \reg, \reg, x18
+        ldr     x2, =MT_CANARY_SEED
+        eor     \reg, \reg, x2
+        .endm
+
+/* CANARY_RECORD id: x6 (found) against x5 (expected); if they differ an
+ * error record for register id and x20 = 1.  Clobbers x0-x4, x13, x14,
+ * x30. */
+        .macro  CANARY_RECORD id
+        cmp     x6, x5
+        b.eq    1f
+        ldr     x4, =MT_REG_RECORD + (\id)
+        bl      err_record
+        mov     x20, #1
+1:
+        .endm
+
+/* CANARY_CHECK_V n: both halves of v n. */
+        .macro  CANARY_CHECK_V n
+        CANARY_VALUE x5, (MT_REG_VEC + 2 * \n)
+        fmov    x6, d\n
+        CANARY_RECORD (MT_REG_VEC + 2 * \n)
+        CANARY_VALUE x5, (MT_REG_VEC + 2 * \n + 1)
+        mov     x6, v\n\().d[1]
+        CANARY_RECORD (MT_REG_VEC + 2 * \n + 1)
+        .endm
+
+/* CANARY_CHECK_SYS reg, id[, mask]: a system register against its canary,
+ * both masked to the bits it keeps (CONTEXTIDR_EL1: 32 architecturally,
+ * though -cpu max keeps 64). */
+        .macro  CANARY_CHECK_SYS reg, id, mask=0xffffffffffffffff
+        CANARY_VALUE x5, (MT_REG_SYS + \id)
+        ldr     x0, =\mask
+        and     x5, x5, x0
+        mrs     x6, \reg
+        and     x6, x6, x0
+        CANARY_RECORD (MT_REG_SYS + \id)
         .endm
 
 /* HOT_SKIP: x3 = the hot word of page x20 if it is a hot page (the first
@@ -363,6 +411,11 @@ mt_start:
         mov     x5, #MT_HOT_OP_MAX
         cmp     x6, x5
         b.hi    mt_bad_field
+        add     x4, x22, #MT_P_CANARIES
+        ldr     w6, [x4]
+        mov     x5, #MT_CANARIES_MAX
+        cmp     x6, x5
+        b.hi    mt_bad_field
 
         add     x27, x22, #MT_P_RANGES  /* end of the range descriptors */
         mov     x2, #MT_P_RANGE_SIZE    /* (the map set-up's loop bound) */
@@ -450,7 +503,15 @@ mt_start:
         isb
 #endif
 
-        mov     x19, #1
+        /* FP/SIMD on at EL1 (CPACR_EL1.FPEN): the canaries live there. */
+        mrs     x0, cpacr_el1
+        orr     x0, x0, #CPACR_FPEN
+        msr     cpacr_el1, x0
+        isb
+        ldr     w0, [x22, #MT_P_CANARIES]
+        cbz     w0, 1f
+        bl      canary_load
+1:      mov     x19, #1
 
 /* ---- One pass per generation g ---------------------------------------- */
 mt_pass:
@@ -602,6 +663,24 @@ mt_range_done:
         cmp     x26, x0
         b.lo    mt_range
 
+        /* CPU-state canaries (migtest-abi.h), before the 'B'; x20 (free
+         * until the next pass) says whether one was wrong. */
+        ldr     w0, [x22, #MT_P_CANARIES]
+        cbz     w0, 2f
+        mov     x20, #0
+        .irp    n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+        CANARY_CHECK_V \n
+        .endr
+        CANARY_CHECK_SYS tpidr_el0, MT_SYS_ARM_TPIDR_EL0
+        CANARY_CHECK_SYS tpidrro_el0, MT_SYS_ARM_TPIDRRO_EL0
+        CANARY_CHECK_SYS tpidr_el1, MT_SYS_ARM_TPIDR_EL1
+        CANARY_CHECK_SYS contextidr_el1, MT_SYS_ARM_CONTEXTIDR, MT_SYS_ARM_CONTEXTIDR_MASK
+        mrs     x6, fpcr
+        ldr     x5, =MT_SYS_ARM_FPCR_VALUE
+        CANARY_RECORD (MT_REG_SYS + MT_SYS_ARM_FPCR)
+        cbz     x20, 2f
+        bl      canary_load
+2:
         /* Pass g complete: 'B' if g % b_every == 0. */
         ldr     w1, [x22, #MT_P_B_EVERY]
         cmp     w1, #0
@@ -689,6 +768,31 @@ mt_zero_write:
         CIVAC_PAGE
 #endif
         b       mt_hot_round
+
+/* canary_load: v0..v31, the thread ID registers and CONTEXTIDR_EL1 :=
+ * their MT_CANARY values, FPCR := MT_SYS_ARM_FPCR_VALUE.  A leaf;
+ * clobbers x0-x2. */
+canary_load:
+        .irp    n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+        CANARY_VALUE x0, (MT_REG_VEC + 2 * \n)
+        CANARY_VALUE x1, (MT_REG_VEC + 2 * \n + 1)
+        fmov    d\n, x0
+        mov     v\n\().d[1], x1
+        .endr
+        CANARY_VALUE x0, (MT_REG_SYS + MT_SYS_ARM_TPIDR_EL0)
+        msr     tpidr_el0, x0
+        CANARY_VALUE x0, (MT_REG_SYS + MT_SYS_ARM_TPIDRRO_EL0)
+        msr     tpidrro_el0, x0
+        CANARY_VALUE x0, (MT_REG_SYS + MT_SYS_ARM_TPIDR_EL1)
+        msr     tpidr_el1, x0
+        CANARY_VALUE x0, (MT_REG_SYS + MT_SYS_ARM_CONTEXTIDR)
+        ldr     x1, =MT_SYS_ARM_CONTEXTIDR_MASK     /* 32 bits, architecturally */
+        and     x0, x0, x1
+        msr     contextidr_el1, x0
+        ldr     x0, =MT_SYS_ARM_FPCR_VALUE
+        msr     fpcr, x0
+        isb
+        ret
 
 /* Atomic hot set (migtest-abi.h, "Atomic hot set"), word x7, expected
  * x9 = h - 1, new x15 = h: even page number: ldadd of 1 (x6 = old), when

@@ -92,6 +92,10 @@
  *    Fill (fill_check, fill_write; calls, so the registers above survive):
  *    rdi = word, rsi = expected, rdx = found or value, rcx = the hot word
  *    to skip on a hot page (else 0), rax = the page's tail (loop end).
+ *    Canaries (canary_load, canary_check, at start-up and at the end of a
+ *    pass, when rbx, rbp, r8 and r11 are free): xmm10..15 hold
+ *    MT_CANARY values; rax = expected, rsi = expected, rdx = found, rdi =
+ *    the register's record id, r11 = 1 once a canary was wrong (reload).
  *    Hot round (the hot_word loop, after every head store): ecx = words left
  *    (hot_pages is re-read from the block each round: no register left),
  *    rdi = hot word address, rsi = h - 1 (expected; 0 in the first round:
@@ -111,7 +115,7 @@
  *   MT_MAX_HOT_PAGES or above the number of pages in range 0, zero runs on
  *   with zero_pages below MT_ZERO_MIN_PAGES, zero_method above
  *   MT_ZERO_METHOD_MAX or fewer than MT_ZERO_MIN_SLOTS slots, fill above
- *   MT_FILL_MAX, hot_op above MT_HOT_OP_MAX.
+ *   MT_FILL_MAX, hot_op above MT_HOT_OP_MAX, canaries above MT_CANARIES_MAX.
  * flags and mmu_off_after are ignored.
  */
 #include "migtest-abi.h"
@@ -156,6 +160,12 @@
 
 #define TAIL_OFF            (MT_PAGE_SIZE - 8)  /* tail word of a page */
 #define PAGE_WORDS          (MT_PAGE_SIZE / 8)
+/* Canary values read at start-up (CS, SS, RFLAGS), written once, in the
+ * three words at the top of the stack area; the stack starts below. */
+#define CANARY_SAVED_cs     (MT_X86_STACK_TOP - 8)
+#define CANARY_SAVED_ss     (MT_X86_STACK_TOP - 16)
+#define CANARY_SAVED_RFLAGS (MT_X86_STACK_TOP - 24)
+#define USER_STACK_TOP      (MT_X86_STACK_TOP - 32)
 /* Zero-run state (see the register map), in the low quadword of: */
 #define ZV_PREV_START       %xmm0       /* zero(p, g - 1): [start, end) */
 #define ZV_PREV_END         %xmm1
@@ -481,6 +491,11 @@ lm64:
     movl (%rdi), %edx
     cmpl %esi, %edx
     ja param_fail
+    leaq MT_P_CANARIES(%r15), %rdi
+    movl $MT_CANARIES_MAX, %esi
+    movl (%rdi), %edx
+    cmpl %esi, %edx
+    ja param_fail
 
     /* rbx = GiB to map = max(MIN_GIB, ceil(last end / 1 GiB)); the ranges
      * ascend, so the last end (rax) is the highest. */
@@ -557,7 +572,7 @@ user_alias:
     subq %r14, %rax
     jmp *%rax
 user_start:
-    movl $MT_X86_STACK_TOP, %esp
+    movl $USER_STACK_TOP, %esp
 
     /* Zero-run constants: slot 0 = range 0 start + K pages; the slot
      * count (1 with zero runs off, so the per-pass divq is defined). */
@@ -580,6 +595,10 @@ user_start:
     divq %rcx                           /* validated: >= MT_ZERO_MIN_SLOTS */
     movq %rax, ZV_SLOTS
 1:
+    cmpl $0, MT_P_CANARIES(%r15)
+    je 2f
+    call canary_load
+2:
 
     /* -- the workload -- */
     movl $1, %r12d                      /* g = 1 */
@@ -672,6 +691,11 @@ next_page:
     decl %r11d
     jnz range
 
+    /* CPU-state canaries (migtest-abi.h), checked before the 'B' */
+    cmpl $0, MT_P_CANARIES(%r15)
+    je 2f
+    call canary_check
+2:
     /* end of pass g: 'B' when g % b_every == 0 */
     movq %r12, %rax
     xorl %edx, %edx
@@ -776,6 +800,117 @@ fill_write:
     cmpq %rax, %rdi
     jb 1b
     ret
+
+/* ---- CPU-state canaries (migtest-abi.h) -------------------------------- */
+
+/* rax = MT_CANARY(id).  Clobbers rdx. */
+.macro CANARY_VALUE id
+    movl $(\id), %eax
+    movabsq $MT_TAIL_MUL, %rdx
+    imulq %rdx, %rax
+    movabsq $MT_CANARY_SEED, %rdx
+    xorq %rdx, %rax
+.endm
+
+/* rdx (found) against rsi (expected); a record for register id if they
+ * differ, and r11 = 1.  Clobbers rax, rcx, rdx, rsi, rdi. */
+.macro CANARY_CMP id
+    cmpq %rsi, %rdx
+    je 1f
+    movabsq $MT_REG_RECORD + (\id), %rdi
+    call put_err
+    movl $1, %r11d
+1:
+.endm
+
+/* xmm n: both halves. */
+.macro CANARY_XMM n
+    CANARY_VALUE (MT_REG_VEC + 2 * \n)
+    movq %rax, %rsi
+    movq %xmm\n, %rdx
+    CANARY_CMP (MT_REG_VEC + 2 * \n)
+    CANARY_VALUE (MT_REG_VEC + 2 * \n + 1)
+    movq %rax, %rsi
+    subq $8, %rsp
+    movhps %xmm\n, (%rsp)              /* the high half, with no spare xmm */
+    popq %rdx
+    CANARY_CMP (MT_REG_VEC + 2 * \n + 1)
+.endm
+
+/* A 16-bit control register stored by insn to memory, against value. */
+.macro CANARY_STORE16 insn, id, value
+    subq $16, %rsp
+    \insn (%rsp)
+    movzwl (%rsp), %edx
+    addq $16, %rsp
+    movl $(\value), %esi
+    CANARY_CMP (MT_REG_SYS + \id)
+.endm
+
+/* A selector against its value at start-up (saved at address saved). */
+.macro CANARY_SEL seg, id, saved
+    movl %\seg, %edx
+    movq \saved, %rsi
+    CANARY_CMP (MT_REG_SYS + \id)
+.endm
+
+/* canary_load: xmm10..15 := MT_CANARY values, the x87 control word and
+ * MXCSR := their canary values; CS, SS and RFLAGS saved as they are.
+ * Clobbers rax, rcx, rdx. */
+canary_load:
+    .irp n, 10, 11, 12, 13, 14, 15
+    CANARY_VALUE (MT_REG_VEC + 2 * \n + 1)
+    pushq %rax
+    CANARY_VALUE (MT_REG_VEC + 2 * \n)
+    pushq %rax
+    movdqu (%rsp), %xmm\n
+    addq $16, %rsp
+    .endr
+    pushq $MT_SYS_X86_FCW_VALUE
+    fldcw (%rsp)
+    movl $MT_SYS_X86_MXCSR_VALUE, (%rsp)
+    ldmxcsr (%rsp)
+    popq %rax
+    movl %cs, %eax                      /* as they are: see migtest-abi.h */
+    movq %rax, CANARY_SAVED_cs
+    movl %ss, %eax
+    movq %rax, CANARY_SAVED_ss
+    pushfq
+    popq %rax
+    andl $MT_SYS_X86_RFLAGS_MASK, %eax
+    movq %rax, CANARY_SAVED_RFLAGS
+    ret
+
+/* canary_check: every canary against its value; a record for each that
+ * changed, then all reloaded.  Clobbers rax, rcx, rdx, rsi, rdi, r11. */
+canary_check:
+    xorl %r11d, %r11d
+    .irp n, 10, 11, 12, 13, 14, 15
+    CANARY_XMM \n
+    .endr
+    CANARY_STORE16 fnstcw, MT_SYS_X86_FCW, MT_SYS_X86_FCW_VALUE
+    subq $16, %rsp
+    stmxcsr (%rsp)
+    movl (%rsp), %edx
+    addq $16, %rsp
+    movl $MT_SYS_X86_MXCSR_VALUE, %esi
+    CANARY_CMP (MT_REG_SYS + MT_SYS_X86_MXCSR)
+    CANARY_SEL cs, MT_SYS_X86_CS, CANARY_SAVED_cs
+    CANARY_SEL ss, MT_SYS_X86_SS, CANARY_SAVED_ss
+    pushfq
+    popq %rdx
+    andl $MT_SYS_X86_RFLAGS_MASK, %edx
+    movq CANARY_SAVED_RFLAGS, %rsi
+    CANARY_CMP (MT_REG_SYS + MT_SYS_X86_RFLAGS)
+    CANARY_STORE16 sidt, MT_SYS_X86_IDTR_LIMIT, 0
+    smsw %dx
+    movzwl %dx, %edx
+    movl $MT_SYS_X86_MSW_VALUE, %esi
+    CANARY_CMP (MT_REG_SYS + MT_SYS_X86_MSW)
+    testl %r11d, %r11d
+    jz 1f
+    call canary_load
+1:  ret
 
 /* ---- Zero runs (migtest-abi.h, "Zero runs") --------------------------- */
 
