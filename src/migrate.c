@@ -324,8 +324,11 @@ static gboolean pause_and_recover(Session *s, GError **error)
         g_prefix_error(error, "dst: waiting to run in postcopy: ");
         return FALSE;
     }
+    /* Both sides must be paused before migrate resume: QEMU refuses a
+     * resume while the source is still on its way to postcopy-paused. */
     return qmp_execute_simple(vm_qmp(s->src), "migrate-pause", NULL, s->deadline, error) &&
            wait_status(s->dst, "postcopy-paused", s->deadline, error) &&
+           src_reaches(s, "postcopy-paused", error) &&
            simple_uri(s->dst, "migrate-recover", uri, FALSE, s->deadline, error) &&
            (!s->cfg->recover_fault || recover_fails_once(s, error)) &&
            simple_uri(s->src, "migrate", uri, TRUE, s->deadline, error);
@@ -703,6 +706,10 @@ static gboolean follow(Session *s, GError **error)
                 return FALSE;
             continue;
         }
+        /* A final status before this migration's first one ("setup") is
+         * a late event of the previous migration (finding 005). */
+        if (s->stats->statuses->len == 0 && is_final(event_status(ev)))
+            continue;
         g_ptr_array_add(s->stats->statuses, g_strdup(event_status(ev)));
         s->status = s->stats->statuses->pdata[s->stats->statuses->len - 1];
         record_event(s->stats, ev, s->status, 0);
