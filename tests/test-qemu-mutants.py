@@ -309,6 +309,15 @@ class Campaign(unittest.TestCase):
         self.assertEqual(qm.verdict(fx.result()["mutants"]["m8-new"], "migtest"), "killed")
         self.assertIn("m1-both", fx.result()["mutants"])
 
+    def test_only_runs_in_glob_order(self):
+        fx = Fixture(self)
+        standard_mutants(fx)
+        rc, err = fx.run("--only", "m6-*", "--only", "m2-*", "--only", "m*-racy")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(list(fx.result()["mutants"]), ["m2-migtest-only", "m6-racy"])   # sorted keys
+        order = [line.split("] ")[1].split(":")[0] for line in err.splitlines() if "] m" in line]
+        self.assertEqual(order, ["m6-racy", "m2-migtest-only"])
+
     def test_rerun_replaces_one_entry(self):
         fx = Fixture(self)
         standard_mutants(fx)
