@@ -159,6 +159,17 @@ static gboolean make_payload(CaseCtx *ctx, GError **error)
     ctx->params.fill = ctx->d->fill;
     ctx->params.hot_op = ctx->d->hot_op;
     ctx->params.canaries = ctx->d->canaries;
+    if (ctx->d->top_pages) {       /* x86 pc: RAM below 4 GiB is one block from 0 */
+        guint64 top = ctx->c->arch->ram_base + ctx->opts->mem_bytes;
+        if (ctx->opts->mem_bytes > ((guint64)2 << 30)) {
+            g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "%s writes the last pages "
+                        "below 4 GiB as the top of RAM: run it with --mem 2G or less", ctx->c->name);
+            return FALSE;
+        }
+        ctx->params.ranges[1].start = top - (guint64)ctx->d->top_pages * MT_PAGE_SIZE;
+        ctx->params.ranges[1].end = top;
+        ctx->params.nranges = 2;
+    }
     ctx->params.mmu_off_after = ctx->d->mmu_off_after ? ctx->d->mmu_off_after
                                                       : shipped.mmu_off_after;
     ctx->image = payload_image_patch(base, &ctx->params, error);
