@@ -85,6 +85,9 @@ const char *libvirt_cannot_express(const CaseDesc *d, LibvirtMode mode)
         if ((why = param_unsupported(&d->params[i])))
             return why == d->params[i].name ? "libvirt 9.0 cannot set this migration "
                                               "parameter" : why;
+    if (mode == LIBVIRT_TUNNELLED && d->tls != TLS_NONE)
+        return "libvirt 9.0: TLS with tunnelled migration fails ('failed to convert "
+               "virJSONValue to yajl data'); the tunnel is libvirtd's own connection";
     if (mode == LIBVIRT_TUNNELLED && d->postcopy)
         return "libvirt: post-copy is not supported with tunnelled migration";
     if (mode == LIBVIRT_TUNNELLED && d->capabilities &&
