@@ -178,6 +178,16 @@ Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)
     fill_params(spec, g->arch, &g->params);
     img = payload_image_patch(base, &g->params, &error);
     g_assert_no_error(error);
+    if (spec->raw_field) {
+        gsize len;
+        guint8 *raw = g_memdup2(g_bytes_get_data(img, &len), g_bytes_get_size(img));
+        guint32 v = GUINT32_TO_LE(spec->raw_value);
+
+        g_assert_cmpuint(spec->raw_field + sizeof(v), <=, MT_PARAM_SIZE);
+        memcpy(raw + MT_PARAM_OFFSET + spec->raw_field, &v, sizeof(v));
+        g_bytes_unref(img);
+        img = g_bytes_new_take(raw, len);
+    }
 
     qemu = g_find_program_in_path(g->arch->qemu_binary);
     if (!qemu)

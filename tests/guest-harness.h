@@ -38,6 +38,9 @@ typedef struct {
     guint32 hot_op;             /* MT_HOT_* */
     guint32 canaries;           /* 1: CPU-state canaries */
     gboolean gdbstub;           /* a gdbstub on the run dir's guest.gdb */
+    guint32 raw_field;          /* fault injection: after patching, the u32
+                                 * at this parameter-block offset (0: none) */
+    guint32 raw_value;          /* is set to this, past the host's checks */
 } GuestSpec;
 
 typedef struct {

@@ -24,7 +24,13 @@
  *               even page, one on an odd one: both atomic paths) are
  *               reported with the exact expected and found values (the
  *               plain hot set, hot-plain, likewise).
- * Suite integration: the whole file must stay well under a minute.
+ *   canary      with CPU-state canaries the guest runs clean (also across a
+ *               pause), and a SIMD or FP-control register changed through
+ *               the gdbstub is named in exactly one record.
+ *   param-fault a new parameter field set past the host's checks is refused
+ *               by the guest with one record naming the field, and no 'B'.
+ * Suite integration: 52 tests, about a minute on the shared 2-core machine
+ * under load (each boots one small guest; no migration).
  */
 #include <string.h>
 #include "gdbstub.h"
@@ -745,6 +751,60 @@ static const CanaryFault canary_faults[] = {
     { &canary_cases[3], "v31", 31, 0 },
 };
 
+/* ---- the guest's own checks of the new parameter fields ----------------- */
+
+/* A field past the host's checks: the guest must refuse the block with one
+ * record naming the field (its guest physical address), the bound and the
+ * value, and halt (no 'B'). */
+typedef struct {
+    const char *arch;
+    guint32 field, value, bound;
+    guint32 zero_every;         /* zero_pages is only checked with runs on */
+} ParamFault;
+
+#define PARAM_QUIET_MS 500      /* no 'B' in ~20 passes' time: it halted */
+
+static const ParamFault param_faults[] = {
+    { "x86_64", MT_P_FILL, MT_FILL_MAX + 1, MT_FILL_MAX, 0 },
+    { "x86_64", MT_P_HOT_OP, 7, MT_HOT_OP_MAX, 0 },
+    { "x86_64", MT_P_CANARIES, 2, MT_CANARIES_MAX, 0 },
+    { "x86_64", MT_P_ZERO_PAGES, MT_ZERO_MIN_PAGES - 1, MT_ZERO_MIN_PAGES, 1 },
+    { "x86_64", MT_P_ZERO_METHOD, MT_ZERO_METHOD_MAX + 1, MT_ZERO_METHOD_MAX, 1 },
+    { "aarch64", MT_P_FILL, MT_FILL_MAX + 1, MT_FILL_MAX, 0 },
+    { "aarch64", MT_P_HOT_OP, 7, MT_HOT_OP_MAX, 0 },
+    { "aarch64", MT_P_CANARIES, 2, MT_CANARIES_MAX, 0 },
+    { "aarch64", MT_P_ZERO_PAGES, MT_ZERO_MIN_PAGES - 1, MT_ZERO_MIN_PAGES, 1 },
+    { "aarch64", MT_P_ZERO_METHOD, MT_ZERO_METHOD_MAX + 1, MT_ZERO_METHOD_MAX, 1 },
+};
+
+static void test_param_fault(Fixture *f, gconstpointer data)
+{
+    const ParamFault *pf = data;
+    guint64 block = g_str_equal(pf->arch, "x86_64") ? MT_X86_PARAM_GPA
+                                                    : MT_ARM_LOAD_ADDR + MT_PARAM_OFFSET;
+    GuestSpec spec = { .arch = pf->arch, .zero_every = pf->zero_every,
+                       .zero_pages = pf->zero_every ? MT_ZERO_MIN_PAGES : 0,
+                       .raw_field = pf->field, .raw_value = pf->value };
+    SerialError want = { block + pf->field, pf->bound, pf->value, 0 };
+    g_autoptr(GArray) errs = NULL;
+    SerialCounts c;
+    Guest *g;
+
+    (void)f;
+    g = guest_start(&spec, BOOT_MS);
+    guest_wait_errors(g, 1, BOOT_MS);
+    g_usleep(PARAM_QUIET_MS * 1000);
+    c = guest_counts(g);
+    errs = serial_errors_dup(vm_serial(g->vm));
+    g_assert_cmpuint(c.a, ==, 1);
+    g_assert_cmpuint(c.b, ==, 0);
+    g_assert_cmpuint(c.errors, ==, 1);
+    g_assert_cmphex(g_array_index(errs, SerialError, 0).gpa, ==, want.gpa);
+    g_assert_cmphex(g_array_index(errs, SerialError, 0).expected, ==, want.expected);
+    g_assert_cmphex(g_array_index(errs, SerialError, 0).found, ==, want.found);
+    guest_free(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -819,6 +879,13 @@ int main(int argc, char **argv)
         g_autofree char *path = g_strdup_printf("/guest/canary/corrupt/%s/%s/%s",
                                                 sf->boot->arch, sf->boot->variant, sf->reg);
         g_test_add(path, Fixture, sf, harness_fixture_check, test_canary_sys,
+                   harness_fixture_check);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(param_faults); i++) {
+        const ParamFault *pf = &param_faults[i];
+        g_autofree char *path = g_strdup_printf("/guest/param-fault/%s/offset-%u", pf->arch,
+                                                pf->field);
+        g_test_add(path, Fixture, pf, harness_fixture_check, test_param_fault,
                    harness_fixture_check);
     }
     return g_test_run();
