@@ -210,16 +210,19 @@ const CaseDesc cases_qemu10[] = {
       .observe = OBSERVE_THROTTLE_CAPPED },
 
     /* Double failures (QEMU: postcopy/recovery/double-failures/{handshake,reconnect}):
-     * first resume fails at connect, or hangs in its handshake and is
-     * paused; the second recovers. */
+     * the first resume fails at connect, or hangs in its handshake and is
+     * paused; the second recovers.  QEMU >= 9.1: postcopy-recover-setup,
+     * and migrate-pause out of postcopy-recover (7.2 refuses it: "only
+     * supported during postcopy-active"). */
     { .name = "postcopy-recover/fail-connect", .summary = "postcopy recovery whose first resume "
       "finds nothing listening; the second recovers", .transport = TRANSPORT_UNIX,
+      .min_version = V9_1,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
       .postcopy_recover = TRUE, .recover_fault = RECOVER_FAIL_CONNECT, POSTCOPY_VERIFY,
       .observe = OBSERVE_RECOVERED_AGAIN },
     { .name = "postcopy-recover/fail-handshake", .summary = "postcopy recovery whose first "
       "resume hangs in the handshake and is paused; the second recovers",
-      .transport = TRANSPORT_UNIX, .capabilities = caps_postcopy,
+      .transport = TRANSPORT_UNIX, .min_version = V9_1, .capabilities = caps_postcopy,
       .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE, .postcopy_recover = TRUE,
       .recover_fault = RECOVER_FAIL_HANDSHAKE, POSTCOPY_VERIFY,
       .observe = OBSERVE_RECOVERED_AGAIN },
