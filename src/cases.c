@@ -136,6 +136,12 @@ static const CaseDesc case_table[] = {
       .capabilities = caps_xbzrle, .params = params_xbzrle,
       .max_bandwidth = SLOW_BANDWIDTH, .downtime_limit_ms = 1,
       .release_when = xbzrle_hit, .release_stops_source = TRUE, .observe = OBSERVE_XBZRLE },
+    /* A page that turns zero and back is encoded against whatever the
+     * xbzrle cache holds for it: a stale cache shows (docs/oracle-strength.md). */
+    { .name = "xbzrle/tcp/zero-run", .summary = "XBZRLE while the guest zeroes runs of pages and writes them back", .transport = TRANSPORT_TCP,
+      .capabilities = caps_xbzrle, .params = params_xbzrle, ZERO_RUNS,
+      .max_bandwidth = SLOW_BANDWIDTH, .downtime_limit_ms = 1,
+      .release_when = xbzrle_hit, .release_stops_source = TRUE, .observe = OBSERVE_XBZRLE },
     { .name = "multifd/none", .backends = BOTH_BACKENDS, .summary = "multifd with 4 channels, no compression", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_none,
       .observe = OBSERVE_MULTIFD },
