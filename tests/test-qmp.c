@@ -1635,6 +1635,68 @@ static void test_connect_appears_later(void)
     g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* A process that was to create the socket exits first (its pidfd, here a
+ * pipe made readable): the connect ends at once, long before the deadline. */
+static void test_connect_watched_exit(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("test-qmp-XXXXXX", &error);
+    g_autofree char *path = NULL;
+    QmpClient *qmp;
+    int p[2];
+    gint64 t0;
+
+    g_assert_no_error(error);
+    g_assert_cmpint(pipe(p), ==, 0);
+    g_assert_cmpint(write(p[1], "x", 1), ==, 1);
+    path = g_build_filename(dir, "never.sock", NULL);
+    t0 = g_get_monotonic_time();
+    qmp = qmp_connect_watching(path, p[0], deadline_in_ms(OK_MS), &error);
+    g_assert_null(qmp);
+    g_assert_error(error, MT_ERROR, MT_ERROR_PEER_DIED);
+    assert_contains(error->message, "exited before creating it");
+    g_assert_cmpint(elapsed_ms_since(t0), <, OK_MS / 4);
+    close(p[0]);
+    close(p[1]);
+    g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
+/* A silent QEMU whose peer exits: a watched fd ends the wait for a reply
+ * with MT_ERROR_PEER_DIED naming the peer; unwatched, the same wait runs
+ * to its deadline. */
+static void test_execute_watched_peer_exits(void)
+{
+    static const Step script[] = { HANDSHAKE, EXPECT("query-status", NULL),
+                                   EXPECT("query-status", NULL), SILENT };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    FakeServer *server;
+    QmpClient *qmp = connect_pair(script, &server);
+    int p[2];
+    gint64 t0;
+
+    g_assert_cmpint(pipe(p), ==, 0);
+    qmp_watch(qmp, p[0], "dst QEMU (pid 4242)");
+    g_assert_cmpint(write(p[1], "x", 1), ==, 1);
+    t0 = g_get_monotonic_time();
+    ret = qmp_execute(qmp, "query-status", NULL, deadline_in_ms(OK_MS), &error);
+    g_assert_null(ret);
+    g_assert_error(error, MT_ERROR, MT_ERROR_PEER_DIED);
+    assert_contains(error->message, "dst QEMU (pid 4242) exited");
+    g_assert_cmpint(elapsed_ms_since(t0), <, OK_MS / 4);
+    g_clear_error(&error);
+    qmp_unwatch(qmp, p[0]);
+    t0 = g_get_monotonic_time();
+    ret = qmp_execute(qmp, "query-status", NULL, deadline_in_ms(SHORT_MS), &error);
+    g_assert_error(error, MT_ERROR, MT_ERROR_TIMEOUT);
+    assert_timed_out_on_time(elapsed_ms_since(t0), SHORT_MS);
+    close(p[0]);
+    close(p[1]);
+    qmp_free(qmp);
+    fake_server_join(server);
+    fake_server_free(server);
+}
+
 static void test_connect_path_length(void)
 {
     static const Step script[] = { HANDSHAKE, END };
@@ -1762,6 +1824,8 @@ static const struct {
     { "/qmp/timeout/partial-reply", test_timeout_partial_reply },
     { "/qmp/timeout/event", test_timeout_event },
     { "/qmp/connect/never-appears", test_connect_never_appears },
+    { "/qmp/connect/watched-exit", test_connect_watched_exit },
+    { "/qmp/execute/watched-peer-exits", test_execute_watched_peer_exits },
     { "/qmp/connect/appears-later", test_connect_appears_later },
     { "/qmp/connect/path-length", test_connect_path_length },
     { "/qmp/log", test_log },
