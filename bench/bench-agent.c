@@ -7,8 +7,10 @@
  * Method: two memfds of SIZE bytes (like QEMU's RAM), filled with the same
  * pseudo-random bytes, each mapped by its own agent process (this build's
  * `migtest agent`, over pipes, as `nsenter ... migtest agent` would be).
- *   hash        one agent's hash-pages round trip (XXH3-64 per 4 KiB page,
- *               base64 over the pipe, decoded here) -> GB/s per side
+ *   page_hash   the agent's hashing loop (XXH3-64 per 4 KiB page), run
+ *               here on the same mapping -> GB/s per side
+ *   hash        one agent's hash-pages round trip (that loop, base64 over
+ *               the pipe, decoded here)
  *   agents      agent_verify_exact(): both agents hash at once, compare
  *   local       verify_exact() on the two mappings here
  * RUNS runs each (median, min, max), 150 MiB and then 4 GiB (skipped with
@@ -101,7 +103,8 @@ static void bench_size(const char *migtest, guint64 size, const char *log)
     RamLayout layout = { .nsegs = 1, .seg = { { 0, 0, size } }, .total = size };
     RamImage a = { .layout = layout }, b = { .layout = layout };
     BenchSide src = { 0 }, dst = { 0 };
-    gint64 hash[RUNS], agents[RUNS], local[RUNS], m_agents, m_local;
+    gint64 hash[RUNS], agents[RUNS], local[RUNS], inproc[RUNS], m_agents, m_local;
+    g_autofree guint64 *h_local = g_new(guint64, size / MT_PAGE_SIZE);
 
     printf("%" G_GUINT64_FORMAT " MiB per side:\n", size >> 20);
     if (!side_new(&src, migtest, size, &layout, log) ||
@@ -126,8 +129,12 @@ static void bench_size(const char *migtest, guint64 size, const char *log)
         t0 = g_get_monotonic_time();
         verify_exact(&a, &b, &er, NULL);
         local[r] = g_get_monotonic_time() - t0;
+        t0 = g_get_monotonic_time();
+        page_hash(src.data, size / MT_PAGE_SIZE, h_local);
+        inproc[r] = g_get_monotonic_time() - t0;
     }
-    summarize("hash-pages, one side", hash, size);
+    summarize("page_hash (the agent's loop)", inproc, size);
+    summarize("hash-pages round trip, one", hash, size);
     m_agents = summarize("exact through two agents", agents, size);
     m_local = summarize("exact local (verify_exact)", local, size);
     printf("  ratio agents/local %.2f\n", (double)m_agents / (double)m_local);
