@@ -16,7 +16,9 @@
  * Skipped, with the reason, when this machine cannot host them (not root,
  * no libvirtd, no network namespaces).
  */
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,6 +83,24 @@ static void down_on_abort(int sig)
     raise(sig);
 }
 
+/* The hosts' network namespaces have fixed names: one test-libvirt at a
+ * time on a machine (other sessions may run scripts/test too). */
+#define LOCK_PATH "/run/lock/migtest-libvirt-hosts.lock"
+#define LOCK_WAIT_MS (15 * 60 * 1000)
+
+static gboolean take_lock(void)
+{
+    int fd = open(LOCK_PATH, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    Deadline d = deadline_in_ms(LOCK_WAIT_MS);
+
+    while (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (deadline_expired(d))
+            return FALSE;
+        g_usleep(500 * 1000);
+    }
+    return fd >= 0;     /* held until the process exits */
+}
+
 static void hosts_up(void)
 {
     g_autofree char *env = NULL;
@@ -97,6 +117,10 @@ static void hosts_up(void)
     }
     if (!g_file_test("/usr/sbin/libvirtd", G_FILE_TEST_IS_EXECUTABLE)) {
         hosts.skip = g_strdup("no /usr/sbin/libvirtd: run scripts/setup");
+        return;
+    }
+    if (!take_lock()) {
+        hosts.skip = g_strdup("another test-libvirt held " LOCK_PATH " for 15 minutes");
         return;
     }
     envf = g_build_filename(hosts.dir, "env", NULL);
