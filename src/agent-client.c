@@ -242,9 +242,9 @@ static gboolean check_banner(AgentClient *a, Deadline deadline, GError **error)
     gint64 proto = -1;
 
     if (!banner) {
-        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "agent %s ('%s') did not start: %s; "
-                    "install migtest %s on that host or fix --%s-agent", a->side, a->command,
-                    local->message, PROJECT_VERSION, a->side);
+        /* local's message names the agent, its command and its last words */
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "%s; install migtest %s on that host or "
+                    "fix --%s-agent", local->message, PROJECT_VERSION, a->side);
         return FALSE;
     }
     if (json_object_has_member(banner, "garbage")) {
