@@ -133,6 +133,8 @@ static const char *observe_words(CaseObserve o)
         [OBSERVE_ZERO_PAGES] = "ram.duplicate is 0 with zero-page-detection none, above 0 "
                                "otherwise",
         [OBSERVE_TRACE] = "the named trace event fired on the source",
+        [OBSERVE_POINT_IN_TIME] = "the image the destination loaded holds the generation "
+                                  "of when migrate started, while the source ran on",
         [OBSERVE_CANCEL_REFUSED] = "QEMU refused migrate_cancel in the named state",
         [OBSERVE_RECOVERED_AGAIN] = "a failed resume went back to postcopy-paused, then "
                                     "the recovery completed",

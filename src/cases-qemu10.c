@@ -50,6 +50,7 @@
 static const char *const caps_multifd[] = { "multifd", NULL };
 static const char *const caps_switchover_ack[] = { "return-path", "switchover-ack", NULL };
 static const char *const caps_dirty_limit[] = { "dirty-limit", NULL };
+static const char *const caps_background_snapshot[] = { "background-snapshot", NULL };
 static const char *const caps_postcopy[] = { "postcopy-ram", NULL };
 static const char *const caps_preempt[] = { "postcopy-ram", "postcopy-preempt", NULL };
 static const char *const caps_blocktime[] = { "postcopy-ram", "postcopy-blocktime", NULL };
@@ -241,6 +242,16 @@ const CaseDesc cases_qemu10[] = {
       "the guest re-zeroes pages", .transport = TRANSPORT_TCP, .min_version = V9_0,
       .capabilities = caps_multifd, .params = params_zero_multifd, ZERO_RUNS,
       .observe = OBSERVE_ZERO_PAGES },
+
+    /* background-snapshot (no qtest): the source keeps running while a
+     * write-protected copy of its RAM as of the start goes to a file; a
+     * fresh destination loads it.  The source moved on: no exact; the
+     * invariant dates the image (generation <= passes at start + 2). */
+    { .name = "background-snapshot/file", .summary = "background-snapshot to a file while "
+      "the guest runs; the loaded image is the RAM of when it started",
+      .transport = TRANSPORT_FILE, .min_version = QEMU_VERSION(8, 2, 0),
+      .capabilities = caps_background_snapshot, .max_bandwidth = SLOW_BANDWIDTH,
+      .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_POINT_IN_TIME },
 
     /* switchover-ack: the source logs the destination's ack. */
     { .name = "switchover-ack/tcp", .summary = "return-path and switchover-ack: the source "

@@ -63,6 +63,7 @@ typedef enum {
     OBSERVE_TRACE,          /* the trace event in trace_event fired on the source */
     OBSERVE_RECOVERED_AGAIN,/* a failed resume back to postcopy-paused, then recovered */
     OBSERVE_CANCEL_REFUSED, /* QEMU refused migrate_cancel in cancel_at */
+    OBSERVE_POINT_IN_TIME,  /* the loaded image is the RAM of when migrate started */
 } CaseObserve;
 
 /* x509 variants (QEMU's tls-tests.c): who holds which certificate. */

@@ -78,6 +78,7 @@ typedef struct {
     gboolean guard;             /* the coherency guard is active */
     gboolean refused;           /* the guard refused the migration */
     gboolean cancel_accepted;   /* a postcopy cancel accepted without time travel */
+    guint b_at_start;           /* OBSERVE_POINT_IN_TIME: src passes before migrate */
     guint hop;                  /* ping-pong: the migration being verified, from 1 */
     Progress progress;          /* -v, -vv */
 } CaseCtx;
@@ -351,6 +352,11 @@ static gboolean before_migration(CaseCtx *ctx, GError **error)
         if (!pair_cancel(ctx->pair, error))
             return FALSE;
         ctx->r->observed = g_strdup("migrate_cancel with no migration was accepted");
+    }
+    if (d->observe == OBSERVE_POINT_IN_TIME) {
+        SerialCounts c;
+        serial_counts(side_serial(ctx, SIDE_SRC), &c);
+        ctx->b_at_start = c.b;
     }
     if (d->stop_source_first) {
         if (!stop_source(ctx, error))
@@ -742,6 +748,62 @@ static char *trace_fired(CaseCtx *ctx, GError **error)
     return g_strndup(hit, strcspn(hit, "\n"));
 }
 
+/* The snapshot's moment: QEMU's background-snapshot thread reports
+ * 'active', then stops the vCPUs, write-protects RAM and resumes them
+ * (migration.c, bg_migration_thread), so the image is the guest as of
+ * just after 'active'.  It may hold a page of the pass the guest was in
+ * then, or of the next (a 'B' reaches us a little after its pass ended):
+ * its generation is at most the passes before 'active' + 2.  The source
+ * runs on tens of passes while the snapshot is written. */
+#define POINT_IN_TIME_SLACK 2
+
+/* Source passes ('B') seen before the source reported @status. */
+static guint passes_before(CaseCtx *ctx, const char *status)
+{
+    const MigrateStats *m = &ctx->r->mig;
+    g_autoptr(GArray) b = serial_b_times_dup(side_serial(ctx, SIDE_SRC));
+    gint64 at = -1;
+    guint n = 0;
+
+    for (guint i = 0; m->events && i < m->events->len && at < 0; i++) {
+        const MigrateEvent *e = &g_array_index(m->events, MigrateEvent, i);
+        if (e->status && g_str_equal(e->status, status))
+            at = m->start_us + e->t_ms * 1000;
+    }
+    while (at >= 0 && n < b->len && g_array_index(b, gint64, n) <= at)
+        n++;
+    return at >= 0 ? n : ctx->b_at_start;
+}
+
+/* background-snapshot: the destination loaded the RAM of when the
+ * snapshot started, not of when it ended (the invariant found one
+ * consistent generation; here it is dated). */
+static gboolean point_in_time(CaseCtx *ctx, GError **error)
+{
+    guint64 g = ctx->r->invariant.generation;
+    guint at_active = passes_before(ctx, "active");
+    SerialCounts end;
+
+    serial_counts(side_serial(ctx, SIDE_SRC), &end);
+    if (g > at_active + POINT_IN_TIME_SLACK) {
+        g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "not a point-in-time snapshot: the "
+                    "loaded RAM holds generation %" G_GUINT64_FORMAT ", but the snapshot "
+                    "started ('active') after pass %u (migrate after pass %u; the source "
+                    "reached pass %u)", g, at_active, ctx->b_at_start, end.b);
+        return FALSE;
+    }
+    if (end.b < at_active + 2 * POINT_IN_TIME_SLACK + 1) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "the source ran only %u passes "
+                    "while the snapshot was written: too few to date it", end.b - at_active);
+        return FALSE;
+    }
+    g_free(ctx->r->observed);
+    ctx->r->observed = g_strdup_printf("snapshot holds generation %" G_GUINT64_FORMAT
+                                       " ('active' after pass %u); the source ran on to "
+                                       "pass %u", g, at_active, end.b);
+    return TRUE;
+}
+
 /* Did the case's feature act?  Returns the observation, or NULL. */
 static char *observe(CaseCtx *ctx, GError **error)
 {
@@ -798,6 +860,8 @@ static char *observe(CaseCtx *ctx, GError **error)
                ? g_strdup(m->link_log) : NULL;
     case OBSERVE_TRACE:
         return trace_fired(ctx, error);
+    case OBSERVE_POINT_IN_TIME:
+        return g_strdup("");    /* judged after the invariant: point_in_time() */
     default:    /* the QEMU 10-era kinds judge what migrate recorded */
         return evidence_judge(d, m, ctx->spec.mem_bytes, error);
     }
@@ -931,7 +995,8 @@ static gboolean after_migration(CaseCtx *ctx, GError **error)
         return ping_pong(ctx, mask, error);
     }
     if (ctx->d->expect == EXPECT_COMPLETED)
-        return verify_completed(ctx, mask, ctx->r->mig.dst_completed_us, error);
+        return verify_completed(ctx, mask, ctx->r->mig.dst_completed_us, error) &&
+               (ctx->d->observe != OBSERVE_POINT_IN_TIME || point_in_time(ctx, error));
     return source_survives(ctx, error) &&
            (ctx->d->no_remigration || second_migration(ctx, error));
 }

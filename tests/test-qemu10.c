@@ -4,8 +4,9 @@
  * puts in /opt/migtest-qemu/bookworm-backports ($MIGTEST_QEMU_PREFIX), as
  * CI runs it: multifd over TLS proved encrypted on the wire, an x509
  * handshake refused, mapped-ram with multifd on aarch64, zero-page
- * detection none with re-zeroed pages, the channels syntax, and the fixed
- * cancel/failed.  On the system QEMU (7.2) a 9.0 feature is a skip that
+ * detection none with re-zeroed pages, the channels syntax, a
+ * background snapshot dated by the guest's generation (and a live file
+ * migration shown not to be point-in-time), and the fixed cancel/failed.  On the system QEMU (7.2) a 9.0 feature is a skip that
  * names the version.  Each pass must say what it saw.  Without the
  * second QEMU the 10.x tests skip.  The whole matrix, five times on both
  * releases, is run by hand (docs/coverage.md).
@@ -101,6 +102,7 @@ static const Row10 rows10[] = {
     { "aarch64", "mapped-ram/multifd/live", "mapped-ram file spans" },
     { "x86_64", "zero-page/none", "zero-page-detection none: 0 zero pages" },
     { "aarch64", "channels/unix", "took 'channels'" },
+    { "x86_64", "background-snapshot/file", "snapshot holds generation" },
 };
 
 static void test_row10(Fixture *f, gconstpointer data)
@@ -110,6 +112,36 @@ static void test_row10(Fixture *f, gconstpointer data)
 
     if (q)
         expect_pass(f, r->arch, r->row, q, r->observed);
+}
+
+/* The point-in-time check finds an image that is not: the same row with
+ * a plain live migration to the file (no background-snapshot), whose
+ * image is of the end, not the start. */
+static void test_point_in_time_caught(Fixture *f, gconstpointer u)
+{
+    g_autofree char *q = qemu10("x86_64");
+    const ArchDesc *archs[] = { arch_lookup("x86_64"), NULL };
+    g_autoptr(GPtrArray) cases = cases_select(archs, "/x86_64/background-snapshot/file");
+    CaseDesc plain;
+    CaseInstance c;
+    RunOptions opts = {
+        .accel = "tcg", .src_qemu = q, .dst_qemu = q, .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
+        .ram_mode = VM_RAM_SHARED, .results_dir = f->results, .timeout_ms = 120000,
+    };
+    g_autoptr(CaseResult) r = NULL;
+
+    (void)u;
+    if (!q)
+        return;
+    g_assert_cmpuint(cases->len, ==, 1);
+    c = *(CaseInstance *)cases->pdata[0];
+    plain = *c.desc;
+    plain.capabilities = NULL;
+    plain.max_bandwidth = 0;            /* a live file migration converges */
+    c.desc = &plain;
+    r = runner_run_case(&c, &opts);
+    g_assert_cmpstr(outcome_name(r->outcome), ==, "fail");
+    g_assert_nonnull(strstr(r->reason, "not a point-in-time snapshot"));
 }
 
 static void test_cancel_failed(Fixture *f, gconstpointer u)
@@ -139,6 +171,8 @@ int main(int argc, char **argv)
         g_autofree char *path = g_strdup_printf("/qemu10/%s/%s", rows10[i].arch, rows10[i].row);
         g_test_add(path, Fixture, &rows10[i], fixture_setup, test_row10, fixture_teardown);
     }
+    g_test_add("/qemu10/point-in-time-caught", Fixture, NULL, fixture_setup,
+               test_point_in_time_caught, fixture_teardown);
     g_test_add("/qemu10/cancel-failed", Fixture, NULL, fixture_setup, test_cancel_failed,
                fixture_teardown);
     g_test_add("/qemu10/old-qemu-skips", Fixture, NULL, fixture_setup, test_old_qemu_skips,
