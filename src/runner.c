@@ -388,8 +388,12 @@ static void status_changed(gpointer opaque, const char *status)
 static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
 {
     const CaseDesc *d = ctx->d;
-    /* After stop-copy at start nothing can change: the vCPUs are paused. */
-    gboolean hook = ctx->guard && !(ctx->r->coherency.fired && ctx->policy == MMU_POLICY_STOP_COPY);
+    /* After stop-copy at start nothing can change: the vCPUs are paused.
+     * A background snapshot has no switchover (QEMU refuses it with
+     * pause-before-switchover): its image is of the start, which the
+     * start check covers. */
+    gboolean hook = ctx->guard && !(ctx->r->coherency.fired && ctx->policy == MMU_POLICY_STOP_COPY) &&
+                    d->observe != OBSERVE_POINT_IN_TIME;
 
     *mc = (MigrateConfig){
         .at_pre_switchover = hook ? guard_at_pre_switchover : NULL,
