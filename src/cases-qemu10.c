@@ -29,9 +29,9 @@
 /* max-cpu-throttle below where initial 30 + increment 20 would climb
  * (70, 90, 99) within the syncs the row waits for. */
 #define THROTTLE_CAP 50
-/* Syncs before release: the throttle starts at the 3rd, so an uncapped
- * one would have reached 90 by the 7th. */
-#define THROTTLE_CAP_SYNCS 7
+/* Dirty syncs the throttle must stay at its cap before the release:
+ * each sync would add the increment (20) to an uncapped one. */
+#define THROTTLE_HELD_SYNCS 2
 /* As cases.c: a hot set like a real guest's per-cpu data and locks. */
 #define HOT_PAGES 64
 /* Fast enough that the syncs above come in ~1 s each under TCG. */
@@ -111,10 +111,17 @@ static gboolean dirty_limited(const MigrateStats *s, gpointer unused)
     return s->dirty_limit_us > 0;
 }
 
-static gboolean enough_syncs(const MigrateStats *s, gpointer unused)
+/* Release once the throttle has sat at its cap through two more dirty
+ * syncs: an uncapped throttle would have climbed past it by then. */
+static gboolean held_at_cap(const MigrateStats *s, gpointer unused)
 {
     (void)unused;
-    return s->dirty_sync_count >= THROTTLE_CAP_SYNCS;
+    for (guint i = 0; s->samples && i < s->samples->len; i++) {
+        const MigrateSample *m = &g_array_index(s->samples, MigrateSample, i);
+        if (m->throttle_pct >= THROTTLE_CAP)
+            return s->dirty_sync_count >= (guint64)m->dirty_sync_count + THROTTLE_HELD_SYNCS;
+    }
+    return FALSE;
 }
 
 /* TLS rows: the wiretap proves every byte was a TLS record. */
@@ -207,7 +214,7 @@ const CaseDesc cases_qemu10[] = {
       "through several dirty syncs", .transport = TRANSPORT_TCP,
       .capabilities = caps_auto_converge, .params = params_throttle_cap,
       .max_bandwidth = THROTTLE_BANDWIDTH, .downtime_limit_ms = 1, .hot_pages = HOT_PAGES,
-      .release_when = enough_syncs, .throttle_cap = THROTTLE_CAP,
+      .release_when = held_at_cap, .throttle_cap = THROTTLE_CAP,
       .observe = OBSERVE_THROTTLE_CAPPED },
 
     /* Double failures (QEMU: postcopy/recovery/double-failures/{handshake,reconnect}):
@@ -369,7 +376,7 @@ const CaseDesc cases_qemu10[] = {
     { .name = "auto-converge/max-throttle", .summary = "auto-converge capped by max-cpu-throttle through several dirty syncs", .transport = TRANSPORT_TCP,
       .capabilities = caps_auto_converge, .params = params_throttle_cap,
       .max_bandwidth = THROTTLE_BANDWIDTH, .downtime_limit_ms = 1,
-      .release_when = enough_syncs, .throttle_cap = THROTTLE_CAP,
+      .release_when = held_at_cap, .throttle_cap = THROTTLE_CAP,
       .observe = OBSERVE_THROTTLE_CAPPED },
 };
 
