@@ -305,14 +305,33 @@ typedef struct {
     int fd;
     guint count;
     guint gap_ms;
+    Serial *serial;             /* if set: each 'B' read before the next is sent */
 } Dripper;
 
-/* Send @count 'B', one every @gap_ms. */
+/* Until @s has counted @b 'B' (FALSE after OK_MS). */
+static gboolean counted_b(Serial *s, guint b)
+{
+    Deadline deadline = deadline_in_ms(OK_MS);
+    SerialCounts c;
+
+    for (serial_counts(s, &c); c.b < b; serial_counts(s, &c)) {
+        if (deadline_expired(deadline))
+            return FALSE;
+        g_usleep(1000);
+    }
+    return TRUE;
+}
+
+/* Send @count 'B', one every @gap_ms.  With d->serial, each waits until
+ * the reader has taken the one before: a loaded host may otherwise let two
+ * arrive in one read, and share its arrival time. */
 static gpointer drip_thread(gpointer opaque)
 {
     Dripper *d = opaque;
 
     for (guint i = 0; i < d->count; i++) {
+        if (d->serial && !counted_b(d->serial, i))
+            return GINT_TO_POINTER(FALSE);
         g_usleep(d->gap_ms * 1000);
         if (send(d->fd, "B", 1, MSG_NOSIGNAL) != 1)
             return GINT_TO_POINTER(FALSE);
@@ -324,7 +343,7 @@ static void test_listen_wait_b(Fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GArray) times = NULL;
-    Dripper d = { .count = 3, .gap_ms = 40 };
+    Dripper d = { .count = 3, .gap_ms = 40, .serial = f->serial };
     SerialCounts c;
     GThread *thread;
     gint64 t0 = g_get_monotonic_time(), elapsed;
