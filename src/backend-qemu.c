@@ -15,6 +15,10 @@
 /* Guest boot to first 'B': 0.7 s under TCG, ~10 s under this kind of
  * nested KVM with SeaBIOS; 60 s leaves room for a loaded host. */
 #define QEMU_BOOT_MS 60000
+/* ... plus this per GiB of guest RAM: from 1 GiB QEMU preallocates its RAM
+ * before its monitor answers (vm.c), and 8 GiB took over 60 s on a loaded
+ * 2-core host (the QMP greeting timed out). */
+#define QEMU_BOOT_MS_PER_GIB 15000
 /* Fixed UUIDs for validate-uuid: any two distinct values do. */
 #define UUID_SRC "6d696774-6573-7400-0000-000000000001"
 #define UUID_OTHER "6d696774-6573-7400-0000-000000000002"
@@ -210,6 +214,13 @@ static GPtrArray *side_args(QemuPair *q, gboolean is_dst, gboolean plain)
     return a;
 }
 
+/* Boot, up to the first 'B', within this. */
+static Deadline boot_deadline(const PairSpec *s)
+{
+    return deadline_min(s->deadline, deadline_in_ms(QEMU_BOOT_MS + (gint64)(s->mem_bytes >> 30) *
+                                                    QEMU_BOOT_MS_PER_GIB));
+}
+
 /* @plain: a destination for the second migration, without the fault. */
 static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
 {
@@ -252,7 +263,7 @@ static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
 
     if (is_dst)
         q->dst_count++;
-    vm = vm_launch(&cfg, deadline_min(s->deadline, deadline_in_ms(QEMU_BOOT_MS)), error);
+    vm = vm_launch(&cfg, boot_deadline(s), error);
     if (!vm)
         return NULL;
     if (s->progress && s->progress->level >= PROGRESS_QMP)
@@ -295,7 +306,7 @@ static void explain_boot_failure(QemuPair *q, GError **error)
 static gboolean qemu_boot(Pair *p, GError **error)
 {
     QemuPair *q = qp(p);
-    Deadline boot = deadline_min(p->spec->deadline, deadline_in_ms(QEMU_BOOT_MS));
+    Deadline boot = boot_deadline(p->spec);
 
     if (!resolve_binaries(q, error) || !write_payload_files(q, error) || !make_tls(q, error))
         return FALSE;
