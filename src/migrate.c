@@ -711,7 +711,7 @@ static gboolean follow(Session *s, GError **error)
             continue;
         }
         /* A final status before this migration's first one ("setup") is
-         * a late event of the previous migration (finding 009). */
+         * a late event of the previous migration (finding 011). */
         if (s->stats->statuses->len == 0 && is_final(event_status(ev)))
             continue;
         g_ptr_array_add(s->stats->statuses, g_strdup(event_status(ev)));
@@ -937,7 +937,7 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
     stats->dst_blocktime_ms = -1;
     /* Events left from an earlier migration on this source are not this
      * one's (QEMU 10.0 can report a multifd failure twice: see
-     * docs/findings/009-duplicate-failed-event.md). */
+     * docs/findings/011-duplicate-failed-event.md). */
     qmp_discard_events(vm_qmp(src), "MIGRATION");
     ok = drive(&s, error);
     transport_clear(&s.tr);
