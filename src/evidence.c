@@ -207,3 +207,52 @@ char *evidence_judge(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes
     }
     g_assert_not_reached();
 }
+
+char *evidence_trace(const char *stderr_path, const char *event, GError **error)
+{
+    g_autofree char *text = NULL;
+    const char *hit;
+
+    if (!g_file_get_contents(stderr_path, &text, NULL, error))
+        return NULL;
+    hit = strstr(text, event);
+    if (!hit)
+        return fail(error, "trace event %s never fired on the source", event);
+    return g_strndup(hit, strcspn(hit, "\n"));
+}
+
+guint evidence_passes_before(const MigrateStats *m, GArray *b_times, const char *status,
+                             guint fallback)
+{
+    gint64 at = -1;
+    guint n = 0;
+
+    for (guint i = 0; m->events && i < m->events->len && at < 0; i++) {
+        const MigrateEvent *e = &g_array_index(m->events, MigrateEvent, i);
+        if (e->status && g_str_equal(e->status, status))
+            at = m->start_us + e->t_ms * 1000;
+    }
+    if (at < 0)
+        return fallback;
+    while (n < b_times->len && g_array_index(b_times, gint64, n) <= at)
+        n++;
+    return n;
+}
+
+char *evidence_point_in_time(guint64 generation, guint at_active, guint at_migrate,
+                             guint at_end, GError **error)
+{
+    if (generation > at_active + EVIDENCE_POINT_IN_TIME_SLACK) {
+        g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "not a point-in-time snapshot: the "
+                    "loaded RAM holds generation %" G_GUINT64_FORMAT ", but the snapshot "
+                    "started ('active') after pass %u (migrate after pass %u; the source "
+                    "reached pass %u)", generation, at_active, at_migrate, at_end);
+        return NULL;
+    }
+    if (at_end < at_active + 2 * EVIDENCE_POINT_IN_TIME_SLACK + 1)
+        return fail(error, "the source ran only %u passes while the snapshot was written: "
+                    "too few to date it", at_end - at_active);
+    return g_strdup_printf("snapshot holds generation %" G_GUINT64_FORMAT " ('active' after "
+                           "pass %u); the source ran on to pass %u", generation, at_active,
+                           at_end);
+}

@@ -36,4 +36,27 @@
 char *evidence_judge(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes,
                      GError **error);
 
+/* The first line of @stderr_path (a QEMU's stderr) naming trace @event,
+ * new; NULL with @error if it never fired. */
+char *evidence_trace(const char *stderr_path, const char *event, GError **error);
+
+/* background-snapshot.  QEMU's snapshot thread reports 'active', then
+ * stops the vCPUs, write-protects RAM and resumes them (migration.c,
+ * bg_migration_thread): the image is the guest as of just after
+ * 'active'.  It may hold a page of the pass the guest was in then, or of
+ * the next (a 'B' reaches us a little after its pass ended): its
+ * generation is at most the passes before 'active' + this slack. */
+#define EVIDENCE_POINT_IN_TIME_SLACK 2
+
+/* Source passes (@b_times, monotonic us of each 'B') before the source
+ * reported @status in @m's events; @fallback if it never did. */
+guint evidence_passes_before(const MigrateStats *m, GArray *b_times, const char *status,
+                             guint fallback);
+
+/* The observation, or NULL with @error: MT_ERROR_VERIFY if @generation
+ * (the loaded image's) is newer than @at_active allows, MT_ERROR_MIGRATION
+ * if the source ran too few passes (to @at_end) to date it. */
+char *evidence_point_in_time(guint64 generation, guint at_active, guint at_migrate,
+                             guint at_end, GError **error);
+
 #endif

@@ -734,77 +734,29 @@ static gboolean second_migration(CaseCtx *ctx, GError **error)
 }
 
 /* The trace event the row asked the source to log (QEMU's "log" trace
- * backend writes "<event> <args>" lines to its stderr, our src.stderr). */
+ * backend writes it to its stderr, our src.stderr). */
 static char *trace_fired(CaseCtx *ctx, GError **error)
 {
     g_autofree char *path = g_build_filename(ctx->r->log_dir, "src.stderr", NULL);
-    g_autofree char *text = NULL;
-    const char *hit;
 
-    if (!g_file_get_contents(path, &text, NULL, error))
-        return NULL;
-    hit = strstr(text, ctx->d->trace_event);
-    if (!hit) {
-        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "trace event %s never fired on "
-                    "the source", ctx->d->trace_event);
-        return NULL;
-    }
-    return g_strndup(hit, strcspn(hit, "\n"));
+    return evidence_trace(path, ctx->d->trace_event, error);
 }
 
-/* The snapshot's moment: QEMU's background-snapshot thread reports
- * 'active', then stops the vCPUs, write-protects RAM and resumes them
- * (migration.c, bg_migration_thread), so the image is the guest as of
- * just after 'active'.  It may hold a page of the pass the guest was in
- * then, or of the next (a 'B' reaches us a little after its pass ended):
- * its generation is at most the passes before 'active' + 2.  The source
- * runs on tens of passes while the snapshot is written. */
-#define POINT_IN_TIME_SLACK 2
-
-/* Source passes ('B') seen before the source reported @status. */
-static guint passes_before(CaseCtx *ctx, const char *status)
-{
-    const MigrateStats *m = &ctx->r->mig;
-    g_autoptr(GArray) b = serial_b_times_dup(side_serial(ctx, SIDE_SRC));
-    gint64 at = -1;
-    guint n = 0;
-
-    for (guint i = 0; m->events && i < m->events->len && at < 0; i++) {
-        const MigrateEvent *e = &g_array_index(m->events, MigrateEvent, i);
-        if (e->status && g_str_equal(e->status, status))
-            at = m->start_us + e->t_ms * 1000;
-    }
-    while (at >= 0 && n < b->len && g_array_index(b, gint64, n) <= at)
-        n++;
-    return at >= 0 ? n : ctx->b_at_start;
-}
-
-/* background-snapshot: the destination loaded the RAM of when the
- * snapshot started, not of when it ended (the invariant found one
- * consistent generation; here it is dated). */
+/* background-snapshot: the loaded image is dated (evidence.h). */
 static gboolean point_in_time(CaseCtx *ctx, GError **error)
 {
-    guint64 g = ctx->r->invariant.generation;
-    guint at_active = passes_before(ctx, "active");
+    g_autoptr(GArray) b = serial_b_times_dup(side_serial(ctx, SIDE_SRC));
+    guint at_active = evidence_passes_before(&ctx->r->mig, b, "active", ctx->b_at_start);
     SerialCounts end;
+    char *seen;
 
     serial_counts(side_serial(ctx, SIDE_SRC), &end);
-    if (g > at_active + POINT_IN_TIME_SLACK) {
-        g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "not a point-in-time snapshot: the "
-                    "loaded RAM holds generation %" G_GUINT64_FORMAT ", but the snapshot "
-                    "started ('active') after pass %u (migrate after pass %u; the source "
-                    "reached pass %u)", g, at_active, ctx->b_at_start, end.b);
+    seen = evidence_point_in_time(ctx->r->invariant.generation, at_active, ctx->b_at_start,
+                                  end.b, error);
+    if (!seen)
         return FALSE;
-    }
-    if (end.b < at_active + 2 * POINT_IN_TIME_SLACK + 1) {
-        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "the source ran only %u passes "
-                    "while the snapshot was written: too few to date it", end.b - at_active);
-        return FALSE;
-    }
     g_free(ctx->r->observed);
-    ctx->r->observed = g_strdup_printf("snapshot holds generation %" G_GUINT64_FORMAT
-                                       " ('active' after pass %u); the source ran on to "
-                                       "pass %u", g, at_active, end.b);
+    ctx->r->observed = seen;
     return TRUE;
 }
 

@@ -267,6 +267,23 @@ static void test_evidence_counters(void)
     expect_accepted(&blocktime, &m);
 }
 
+/* background-snapshot's dating: an image newer than the start, or a
+ * source that hardly ran, is rejected. */
+static void test_point_in_time(void)
+{
+    g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL;
+    g_autofree char *ok = evidence_point_in_time(11, 10, 9, 35, &e1);
+    g_autofree char *late = evidence_point_in_time(19, 10, 9, 35, &e2);
+    g_autofree char *idle = evidence_point_in_time(11, 10, 9, 12, &e3);
+
+    g_assert_no_error(e1);
+    g_assert_nonnull(strstr(ok, "generation 11"));
+    g_assert_null(late);
+    g_assert_error(e2, MT_ERROR, MT_ERROR_VERIFY);
+    g_assert_null(idle);
+    g_assert_nonnull(strstr(e3->message, "too few"));
+}
+
 static char *channel_json(const char *uri)
 {
     g_autoptr(GError) error = NULL;
@@ -318,5 +335,6 @@ int main(int argc, char **argv)
     g_test_add_func("/evidence/file", test_evidence_file);
     g_test_add_func("/evidence/counters", test_evidence_counters);
     g_test_add_func("/evidence/channels", test_channels_syntax);
+    g_test_add_func("/evidence/point-in-time", test_point_in_time);
     return g_test_run();
 }
