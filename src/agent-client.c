@@ -596,15 +596,6 @@ gboolean agent_client_release(AgentClient *a, Deadline deadline, GError **error)
 
 /* ---- exact across two agents ---- */
 
-static char *hex_bytes(const guint8 *b, guint n)
-{
-    GString *s = g_string_new(NULL);
-
-    for (guint i = 0; i < n; i++)
-        g_string_append_printf(s, "%02x", b[i]);
-    return g_string_free(s, FALSE);
-}
-
 /* Fill @d from the two copies of page @page; FALSE if they are equal
  * after all (the RAM changed between hashing and reading). */
 static gboolean diff_from_pages(const RamLayout *layout, guint64 page, GBytes *src,
@@ -700,16 +691,5 @@ gboolean agent_verify_exact(AgentClient *src, AgentClient *dst, const RamLayout 
                          MIN(AGENT_MAX_READ_PAGES, differing->len - i), out, deadline, error))
             return FALSE;
     out->elapsed_us = g_get_monotonic_time() - t0;
-    if (out->pages_differing) {
-        const ExactDiff *d = &out->diffs[0];
-        g_autofree char *s = hex_bytes(d->src, d->shown);
-        g_autofree char *t = hex_bytes(d->dst, d->shown);
-        g_set_error(error, MT_ERROR, MT_ERROR_VERIFY,
-                    "exact: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                    " pages differ; first at gpa 0x%" G_GINT64_MODIFIER
-                    "x: src %s dst %s", out->pages_differing, out->pages_compared,
-                    d->gpa, s, t);
-        return FALSE;
-    }
-    return TRUE;
+    return exact_result_verdict(out, error);
 }

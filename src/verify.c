@@ -150,6 +150,22 @@ static char *hex_bytes(const guint8 *b, guint n)
     return g_string_free(s, FALSE);
 }
 
+gboolean exact_result_verdict(const ExactResult *r, GError **error)
+{
+    const ExactDiff *d = &r->diffs[0];
+    g_autofree char *s = NULL;
+    g_autofree char *t = NULL;
+
+    if (!r->pages_differing)
+        return TRUE;
+    s = hex_bytes(d->src, d->shown);
+    t = hex_bytes(d->dst, d->shown);
+    g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "exact: %" G_GUINT64_FORMAT " of %"
+                G_GUINT64_FORMAT " pages differ; first at gpa 0x%" G_GINT64_MODIFIER
+                "x: src %s dst %s", r->pages_differing, r->pages_compared, d->gpa, s, t);
+    return FALSE;
+}
+
 gboolean verify_exact(const RamImage *src, const RamImage *dst,
                       ExactResult *out, GError **error)
 {
@@ -169,18 +185,7 @@ gboolean verify_exact(const RamImage *src, const RamImage *dst,
     exact_compare_parallel(out, src, dst);
     out->pages_compared = (total + MT_PAGE_SIZE - 1) / MT_PAGE_SIZE;
     out->elapsed_us = g_get_monotonic_time() - t0;
-    if (out->pages_differing) {
-        const ExactDiff *d = &out->diffs[0];
-        g_autofree char *s = hex_bytes(d->src, d->shown);
-        g_autofree char *t = hex_bytes(d->dst, d->shown);
-        g_set_error(error, MT_ERROR, MT_ERROR_VERIFY,
-                    "exact: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                    " pages differ; first at gpa 0x%" G_GINT64_MODIFIER
-                    "x: src %s dst %s", out->pages_differing, out->pages_compared,
-                    d->gpa, s, t);
-        return FALSE;
-    }
-    return TRUE;
+    return exact_result_verdict(out, error);
 }
 
 static guint64 ram_word(const RamImage *ram, guint64 gpa, gboolean *ok)

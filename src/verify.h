@@ -47,6 +47,11 @@ typedef struct {
 } ExactResult;
 
 /* @out must be zeroed or cleared (exact_result_clear) beforehand. */
+/* FALSE with MT_ERROR_VERIFY naming the count and the first differing
+ * page (its gpa and both sides' bytes) if @r found any; every exact
+ * verifier, local or through agents, ends with it. */
+gboolean exact_result_verdict(const ExactResult *r, GError **error);
+
 gboolean verify_exact(const RamImage *src, const RamImage *dst,
                       ExactResult *out, GError **error);
 void exact_result_clear(ExactResult *r);
