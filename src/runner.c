@@ -4,22 +4,13 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
-#include "config.h"
+#include "case-payload.h"
 #include "evidence.h"
-#include "payload.h"
 #include "rundir.h"
 
 /* Passes the destination must complete after resuming: three, so one
  * full pass checks every page the migration delivered, with margin. */
 #define RUNNER_DST_PASSES 3
-/* The linux payload: a 64 MiB buffer (16 hot pages) checked by our /init,
- * a heartbeat every 10 ms (the resolution of observed downtime), and
- * loglevel=4 so that a clean boot prints nothing but our lines: anything
- * else is KERN_ERR or worse (docs/linux-guest.md).  no_timer_check: on a
- * starved host TCG boots too slowly for the kernel's IO-APIC timer probe,
- * which then prints "MP-BIOS bug: 8254 timer not connected" at KERN_ERR
- * on the source, before any migration (docs/oracle-strength.md). */
-#define LINUX_APPEND "quiet loglevel=4 panic=-1 no_timer_check migtest.mem=64 migtest.hot=16 migtest.hb_ms=10"
 /* Kernel + initramfs + the buffer, with room to spare. */
 #define LINUX_MEM_MIB 512
 /* Unlimited in practice: the guest rewrites its whole window every pass,
@@ -66,12 +57,8 @@ typedef struct {
     const RunOptions *opts;
     CaseResult *r;
     char *run_dir;
-    char *kernel;               /* linux payload */
-    char *append;
-    GBytes *image;              /* the patched payload */
-    GBytes *initrd;
+    CasePayload payload;        /* the image or the linux kernel + initramfs */
     PairSpec spec;              /* what the backend is asked to boot */
-    PayloadParams params;
     Pair *pair;
     Deadline deadline;
     MmuPolicy policy;           /* the coherency policy in force */
@@ -89,93 +76,15 @@ static void case_ctx_clear(CaseCtx *ctx)
     if (ctx->run_dir && !ctx->opts->keep)
         rundir_remove(ctx->run_dir);
     g_free(ctx->run_dir);
-    g_free(ctx->kernel);
-    g_free(ctx->append);
-    g_clear_pointer(&ctx->image, g_bytes_unref);
-    g_clear_pointer(&ctx->initrd, g_bytes_unref);
-}
-
-/* The seed's window: RAM base + 1 MiB .. + 100 MiB, a 'B' every pass. */
-static void default_params(const ArchDesc *arch, PayloadParams *p)
-{
-    memset(p, 0, sizeof(*p));
-    p->b_every = 1;
-    p->nranges = 1;
-    p->ranges[0].start = arch->ram_base + MT_DEFAULT_WINDOW_START;
-    p->ranges[0].end = arch->ram_base + MT_DEFAULT_WINDOW_END;
-}
-
-/* The linux payload: Debian's kernel from migtest-fetch-kernel, in the
- * configured kernel_dir unless MIGTEST_KERNEL_DIR says otherwise; our
- * initramfs from this build.  What is missing makes the case a SKIP. */
-static gboolean make_linux_payload(CaseCtx *ctx, GError **error)
-{
-    const char *dir = g_getenv("MIGTEST_KERNEL_DIR") ? g_getenv("MIGTEST_KERNEL_DIR")
-                                                     : MIGTEST_KERNEL_DIR_DEFAULT;
-    const ArchDesc *arch = ctx->c->arch;
-    GBytes *cpio = payload_linux_initramfs(arch->name);
-
-    if (g_str_has_prefix(ctx->r->accel, "kvm")) {
-        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "linux cases run under TCG: "
-                    "a stock kernel did not boot under the nested KVM migtest is developed "
-                    "on (emulation failure); use --accel tcg");
-        return FALSE;
-    }
-    ctx->initrd = cpio;
-    ctx->kernel = g_build_filename(dir, arch->name, "kernel", NULL);
-    if (!g_file_test(ctx->kernel, G_FILE_TEST_EXISTS)) {
-        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "no kernel at %s; run "
-                    "migtest-fetch-kernel (scripts/fetch-kernel in a source tree) or set "
-                    "MIGTEST_KERNEL_DIR", ctx->kernel);
-        return FALSE;
-    }
-    if (!cpio) {
-        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "this build has no %s initramfs "
-                    "(its cross compiler is missing; run scripts/setup)", arch->name);
-        return FALSE;
-    }
-    ctx->append = g_strdup_printf("console=%s " LINUX_APPEND, arch->linux_console);
-    return TRUE;
+    case_payload_clear(&ctx->payload);
 }
 
 static gboolean make_payload(CaseCtx *ctx, GError **error)
 {
-    const char *variant = ctx->d->variant ? ctx->d->variant : ctx->c->arch->default_variant;
-    g_autoptr(GBytes) base = payload_image_lookup(ctx->c->arch->name, variant);
-    PayloadParams shipped;
-
-    if (ctx->d->linux_guest)
-        return make_linux_payload(ctx, error);
-    if (!base || !payload_params_read(base, &shipped, error)) {
-        if (!base)
-            g_set_error(error, MT_ERROR, MT_ERROR_ENV, "no %s payload '%s'",
-                        ctx->c->arch->name, variant);
+    if (!case_payload_make(ctx->c, ctx->r->accel, ctx->opts->mem_bytes, &ctx->payload, error))
         return FALSE;
-    }
-    default_params(ctx->c->arch, &ctx->params);
-    ctx->params.hot_pages = ctx->d->hot_pages;
-    ctx->params.zero_every = ctx->d->zero_every;
-    ctx->params.zero_pages = ctx->d->zero_pages;
-    ctx->params.zero_method = ctx->d->zero_method;
-    ctx->params.fill = ctx->d->fill;
-    ctx->params.hot_op = ctx->d->hot_op;
-    ctx->params.canaries = ctx->d->canaries;
-    if (ctx->d->top_pages) {       /* x86 pc: RAM below 4 GiB is one block from 0 */
-        guint64 top = ctx->c->arch->ram_base + ctx->opts->mem_bytes;
-        if (ctx->opts->mem_bytes > ((guint64)2 << 30)) {
-            g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "%s writes the last pages "
-                        "below 4 GiB as the top of RAM: run it with --mem 2G or less", ctx->c->name);
-            return FALSE;
-        }
-        ctx->params.ranges[1].start = top - (guint64)ctx->d->top_pages * MT_PAGE_SIZE;
-        ctx->params.ranges[1].end = top;
-        ctx->params.nranges = 2;
-    }
-    ctx->params.mmu_off_after = ctx->d->mmu_off_after ? ctx->d->mmu_off_after
-                                                      : shipped.mmu_off_after;
-    ctx->image = payload_image_patch(base, &ctx->params, error);
-    ctx->r->window = ctx->params;
-    return ctx->image != NULL;
+    ctx->r->window = ctx->payload.params;
+    return TRUE;
 }
 
 static gboolean make_dirs(CaseCtx *ctx, GError **error)
@@ -232,10 +141,10 @@ static gboolean make_spec(CaseCtx *ctx, GError **error)
         .log_dir = ctx->r->log_dir,
         .mem_bytes = d->linux_guest ? MAX(ctx->opts->mem_bytes, (guint64)LINUX_MEM_MIB << 20)
                                     : ctx->opts->mem_bytes,
-        .image = ctx->image,
-        .kernel = ctx->kernel,
-        .initrd = ctx->initrd,
-        .append = ctx->append,
+        .image = ctx->payload.image,
+        .kernel = ctx->payload.kernel,
+        .initrd = ctx->payload.initrd,
+        .append = ctx->payload.append,
         .cpu = d->linux_guest && !g_str_has_prefix(ctx->r->accel, "kvm")
                ? ctx->c->arch->linux_cpu_tcg : NULL,
         .serial_lines = d->linux_guest,
@@ -375,7 +284,7 @@ static gboolean past_mmu_off(const MigrateStats *stats, gpointer opaque)
     SerialCounts c;
 
     serial_counts(side_serial(ctx, SIDE_SRC), &c);
-    return stats->dirty_sync_count >= 2 && c.b > ctx->params.mmu_off_after;
+    return stats->dirty_sync_count >= 2 && c.b > ctx->payload.params.mmu_off_after;
 }
 
 static void status_changed(gpointer opaque, const char *status)
@@ -534,7 +443,7 @@ static gboolean verify_snapshots(CaseCtx *ctx, CaseVerify mask, GError **error)
     progress_phase(&ctx->progress, "verify:%s%s with both sides stopped",
                    ctx->r->exact_ran ? " exact" : "", ctx->r->invariant_ran ? " invariant" : "");
     ok = pair_verify(ctx->pair, ctx->r->exact_ran,
-                     ctx->r->invariant_ran ? &ctx->params : NULL,
+                     ctx->r->invariant_ran ? &ctx->payload.params : NULL,
                      &ctx->r->exact, &ctx->r->invariant, error);
     ctx->r->verify_ms = (g_get_monotonic_time() - t0) / 1000;
     progress_phase(&ctx->progress, "verify: %s: %" G_GUINT64_FORMAT " pages compared, %"
