@@ -3,6 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include "rundir.h"
 
 /* @pid's parent from /proc/<pid>/stat (") S <ppid>"), or -1. */
 static GPid parent_of(const char *pid)
@@ -58,4 +61,26 @@ guint leftovers_entries(const char *dir)
     while (d && g_dir_read_name(d))
         n++;
     return n;
+}
+
+void private_run_begin(PrivateRun *p, const char *tag)
+{
+    g_autofree char *tmpl = g_strdup_printf("migtest-%s-XXXXXX", tag);
+
+    p->results = g_dir_make_tmp(tmpl, NULL);
+    p->run_base = g_mkdtemp_full(g_build_filename("/dev/shm", tmpl, NULL), 0700);
+    g_assert_nonnull(p->results);
+    g_assert_nonnull(p->run_base);
+    g_setenv("MIGTEST_RUN_BASE", p->run_base, TRUE);
+}
+
+void private_run_end(PrivateRun *p)
+{
+    g_assert_cmpuint(leftovers_children(getpid(), NULL, NULL), ==, 0);
+    g_assert_cmpuint(leftovers_entries(p->run_base), ==, 0);
+    rundir_remove(p->results);
+    g_assert_cmpint(g_rmdir(p->run_base), ==, 0);
+    g_unsetenv("MIGTEST_RUN_BASE");
+    g_clear_pointer(&p->run_base, g_free);
+    g_clear_pointer(&p->results, g_free);
 }

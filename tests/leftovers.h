@@ -1,7 +1,8 @@
 /*
  * leftovers.h: what a test run can leave behind, counted so tests can
  * assert there is nothing: child processes of a given parent, and
- * entries in a directory (a private MIGTEST_RUN_BASE).
+ * entries in a directory (a private MIGTEST_RUN_BASE); and the private
+ * directories a test runs migtest in.
  */
 #ifndef MIGTEST_TEST_LEFTOVERS_H
 #define MIGTEST_TEST_LEFTOVERS_H
@@ -14,5 +15,19 @@ guint leftovers_children(GPid parent, const char *needle, GPid *first);
 
 /* Entries in @dir (0 if it does not exist). */
 guint leftovers_entries(const char *dir);
+
+/* A test's own results directory (under TMPDIR) and MIGTEST_RUN_BASE (on
+ * tmpfs, as postcopy needs), set in the environment for the test and its
+ * children, so that no other run on the machine can move its counts. */
+typedef struct {
+    char *results;
+    char *run_base;
+} PrivateRun;
+
+/* @tag names both directories ("migtest-<tag>-XXXXXX"). */
+void private_run_begin(PrivateRun *p, const char *tag);
+/* Assert nothing was left behind (no child process of ours, no entry in
+ * the run base), then remove both directories and unset the variable. */
+void private_run_end(PrivateRun *p);
 
 #endif

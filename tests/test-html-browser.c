@@ -33,8 +33,7 @@
 
 typedef struct {
     char *artifacts;            /* build/tests/html-artifacts */
-    char *run_base;
-    char *results;
+    PrivateRun run;             /* results and MIGTEST_RUN_BASE: ours alone */
 } Fixture;
 
 static void fixture_setup(Fixture *f, gconstpointer u)
@@ -44,21 +43,14 @@ static void fixture_setup(Fixture *f, gconstpointer u)
     (void)u;
     f->artifacts = g_build_filename(root ? root : ".", "tests", "html-artifacts", NULL);
     g_assert_cmpint(g_mkdir_with_parents(f->artifacts, 0755), ==, 0);
-    f->results = g_dir_make_tmp("migtest-html-XXXXXX", NULL);
-    f->run_base = g_mkdtemp_full(g_strdup("/dev/shm/migtest-html-XXXXXX"), 0700);
-    g_setenv("MIGTEST_RUN_BASE", f->run_base, TRUE);
+    private_run_begin(&f->run, "html");
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer u)
 {
     (void)u;
-    g_assert_cmpuint(leftovers_children(getpid(), NULL, NULL), ==, 0);
-    g_assert_cmpuint(leftovers_entries(f->run_base), ==, 0);
-    rundir_remove(f->results);
-    g_rmdir(f->run_base);
+    private_run_end(&f->run);
     g_free(f->artifacts);
-    g_free(f->results);
-    g_free(f->run_base);
 }
 
 static char *artifact(const Fixture *f, const char *name)
@@ -267,7 +259,7 @@ static void test_passing_run(Fixture *f, gconstpointer u)
     const char *root = g_getenv("MIGTEST_BUILD_ROOT");
     g_autofree char *migtest = g_build_filename(root ? root : ".", "migtest", NULL);
     const char *argv[] = { migtest, "run", "--arch", "x86_64", "--accel", "tcg", "--case",
-                           PASS_CASE, "--results", f->results, "--json", json, "--html", html,
+                           PASS_CASE, "--results", f->run.results, "--json", json, "--html", html,
                            NULL };
     int status = -1;
 
@@ -289,7 +281,7 @@ static CaseResult *run_poked(Fixture *f, guint64 *gpa)
     const ArchDesc *archs[] = { arch_lookup("x86_64"), NULL };
     g_autoptr(GPtrArray) cases = cases_select(archs, FAIL_CASE);
     RunOptions opts = {
-        .accel = "tcg", .mem_bytes = MT_DEFAULT_MEM_MIB << 20, .results_dir = f->results,
+        .accel = "tcg", .mem_bytes = MT_DEFAULT_MEM_MIB << 20, .results_dir = f->run.results,
         .timeout_ms = 120000, .poke_src_gpa = archs[0]->ram_base + POKE_OFFSET,
     };
 

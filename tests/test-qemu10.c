@@ -20,30 +20,19 @@
 #define DEFAULT_PREFIX "/opt/migtest-qemu/bookworm-backports"
 
 typedef struct {
-    char *results;
-    char *run_base;
+    PrivateRun run;             /* results and MIGTEST_RUN_BASE: ours alone */
 } Fixture;
 
 static void fixture_setup(Fixture *f, gconstpointer u)
 {
     (void)u;
-    f->results = g_dir_make_tmp("migtest-q10-XXXXXX", NULL);
-    f->run_base = g_mkdtemp_full(g_strdup("/dev/shm/migtest-q10-XXXXXX"), 0700);
-    g_setenv("MIGTEST_RUN_BASE", f->run_base, TRUE);
+    private_run_begin(&f->run, "q10");
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer u)
 {
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->results);
-
     (void)u;
-    g_assert_cmpuint(leftovers_children(getpid(), NULL, NULL), ==, 0);
-    g_assert_cmpuint(leftovers_entries(f->run_base), ==, 0);
-    g_assert_cmpint(system(cmd), ==, 0);
-    g_assert_cmpint(g_rmdir(f->run_base), ==, 0);
-    g_unsetenv("MIGTEST_RUN_BASE");
-    g_free(f->run_base);
-    g_free(f->results);
+    private_run_end(&f->run);
 }
 
 /* The 10.x binary for @arch, or NULL (and the test skipped). */
@@ -71,7 +60,7 @@ static CaseResult *run_row(Fixture *f, const char *arch, const char *row, const 
         .dst_qemu = qemu,
         .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
         .ram_mode = VM_RAM_SHARED,
-        .results_dir = f->results,
+        .results_dir = f->run.results,
         .timeout_ms = 120000,
     };
 
@@ -126,7 +115,7 @@ static void test_point_in_time_caught(Fixture *f, gconstpointer u)
     CaseInstance c;
     RunOptions opts = {
         .accel = "tcg", .src_qemu = q, .dst_qemu = q, .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
-        .ram_mode = VM_RAM_SHARED, .results_dir = f->results, .timeout_ms = 120000,
+        .ram_mode = VM_RAM_SHARED, .results_dir = f->run.results, .timeout_ms = 120000,
     };
     g_autoptr(CaseResult) r = NULL;
 

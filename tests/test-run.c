@@ -17,31 +17,20 @@
 #define POKE_OFFSET 0x7000000   /* 112 MiB: past the window, inside RAM */
 
 typedef struct {
-    char *results;
-    char *run_base;             /* MIGTEST_RUN_BASE: ours alone, on tmpfs */
+    PrivateRun run;             /* results and MIGTEST_RUN_BASE: ours alone */
     VmRamMode ram_mode;         /* shared unless a test says otherwise */
 } Fixture;
 
 static void fixture_setup(Fixture *f, gconstpointer u)
 {
     (void)u;
-    f->results = g_dir_make_tmp("migtest-test-XXXXXX", NULL);
-    f->run_base = g_mkdtemp_full(g_strdup("/dev/shm/migtest-test-XXXXXX"), 0700);
-    g_setenv("MIGTEST_RUN_BASE", f->run_base, TRUE);    /* in-process and children */
+    private_run_begin(&f->run, "test");
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer u)
 {
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->results);
-
     (void)u;
-    g_assert_cmpuint(leftovers_children(getpid(), NULL, NULL), ==, 0);
-    g_assert_cmpuint(leftovers_entries(f->run_base), ==, 0);
-    g_assert_cmpint(system(cmd), ==, 0);
-    g_assert_cmpint(g_rmdir(f->run_base), ==, 0);
-    g_unsetenv("MIGTEST_RUN_BASE");
-    g_free(f->run_base);
-    g_free(f->results);
+    private_run_end(&f->run);
 }
 
 static CaseResult *run_one(Fixture *f, const char *arch, const char *name,
@@ -55,7 +44,7 @@ static CaseResult *run_one(Fixture *f, const char *arch, const char *name,
         .src_qemu = src_qemu,
         .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
         .ram_mode = f->ram_mode,
-        .results_dir = f->results,
+        .results_dir = f->run.results,
         .timeout_ms = 120000,
         .poke_src_gpa = poke_offset ? archs[0]->ram_base + poke_offset : 0,
     };
@@ -318,7 +307,7 @@ static void expect_usage_error(const char *const *args, const char *needle)
 
 static void test_cli_usage_errors(Fixture *f, gconstpointer u)
 {
-    g_autofree char *bad_json = g_build_filename(f->results, "no-such-dir", "r.json", NULL);
+    g_autofree char *bad_json = g_build_filename(f->run.results, "no-such-dir", "r.json", NULL);
     const char *const unknown_opt[] = { "run", "--frobnicate", NULL };
     const char *const bad_accel[] = { "run", "--accel", "hvf", NULL };
     const char *const bad_arch[] = { "run", "--arch", "riscv64", NULL };
@@ -367,11 +356,11 @@ static void test_cli_list(Fixture *f, gconstpointer u)
 static void test_sigterm_mid_migration(Fixture *f, gconstpointer u)
 {
     g_autofree char *bin = migtest_path();
-    g_autofree char *json = g_build_filename(f->results, "r.json", NULL);
-    g_autofree char *qmp_log = g_build_filename(f->results, "x86_64-precopy-tcp", "src.qmp", NULL);
+    g_autofree char *json = g_build_filename(f->run.results, "r.json", NULL);
+    g_autofree char *qmp_log = g_build_filename(f->run.results, "x86_64-precopy-tcp", "src.qmp", NULL);
     g_autofree char *report = NULL;
     const char *argv[] = { bin, "run", "--arch", "x86_64", "--accel", "tcg",
-                           "--mem", "1G", "--results", f->results, "--json", json, NULL };
+                           "--mem", "1G", "--results", f->run.results, "--json", json, NULL };
     g_autoptr(GError) error = NULL;
     GPid pid;
     int status;
