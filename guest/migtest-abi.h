@@ -156,8 +156,9 @@
  */
 #define MT_PARAM_OFFSET         0x100
 #define MT_PARAM_MAGIC          0x314b4c42504d544d  /* "MTMPBLK1" read as LE u64 */
-#define MT_PARAM_VERSION        5       /* 2: zero runs; 3: fill; 4: hot op;
-                                         * 5: canaries */
+#define MT_PARAM_VERSION        6       /* 2: zero runs; 3: fill; 4: hot op;
+                                         * 5: canaries; 6: vcpus, device
+                                         * probes, suspend (fields below) */
 #define MT_MAX_RANGES           4
 
 #define MT_P_MAGIC              0       /* u64  MT_PARAM_MAGIC */
@@ -180,7 +181,16 @@
 #define MT_P_FILL               108     /* u32  MT_FILL_* */
 #define MT_P_HOT_OP             112     /* u32  MT_HOT_* */
 #define MT_P_CANARIES           116     /* u32  0 off, 1 CPU-state canaries */
-#define MT_PARAM_SIZE           120     /* MT_P_CANARIES + 4 */
+/* Version 6 reserves the next four fields at once, so that work on them
+ * can land in any order; a payload that does not implement a field yet
+ * ignores it, and the host only sets it for rows that need it. */
+#define MT_P_VCPUS              120     /* u32  vCPUs running the workload:
+                                         *      0 or 1 = one (vCPU 0 only) */
+#define MT_P_DEVPROBE           124     /* u32  0 off; device-state probes */
+#define MT_P_SUSPEND            128     /* u32  0 off; guest suspend (x86 S3) */
+#define MT_P_SPARE              132     /* u32  0 (reserved) */
+#define MT_PARAM_SIZE           136     /* MT_P_SPARE + 4 */
+#define MT_MAX_VCPUS            8
 
 /* Flags (none defined yet; payloads must ignore unknown bits). */
 

@@ -183,6 +183,11 @@ gboolean payload_params_validate(const PayloadParams *p, GError **error)
                     p->canaries);
         return FALSE;
     }
+    if (p->vcpus > MT_MAX_VCPUS) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "vcpus %u: at most %d",
+                    p->vcpus, MT_MAX_VCPUS);
+        return FALSE;
+    }
     return zero_params_validate(p, error);
 }
 
@@ -219,6 +224,9 @@ gboolean payload_params_read(GBytes *image, PayloadParams *out, GError **error)
     out->fill = get_u32(b, MT_P_FILL);
     out->hot_op = get_u32(b, MT_P_HOT_OP);
     out->canaries = get_u32(b, MT_P_CANARIES);
+    out->vcpus = get_u32(b, MT_P_VCPUS);
+    out->devprobe = get_u32(b, MT_P_DEVPROBE);
+    out->suspend = get_u32(b, MT_P_SUSPEND);
     for (guint i = 0; i < MT_MAX_RANGES; i++) {
         gsize r = MT_P_RANGES + i * MT_P_RANGE_SIZE;
         out->ranges[i].start = get_u64(b, r + MT_P_RANGE_START);
@@ -250,6 +258,10 @@ GBytes *payload_image_patch(GBytes *image, const PayloadParams *params,
     put_u32(b, MT_P_FILL, params->fill);
     put_u32(b, MT_P_HOT_OP, params->hot_op);
     put_u32(b, MT_P_CANARIES, params->canaries);
+    put_u32(b, MT_P_VCPUS, params->vcpus);
+    put_u32(b, MT_P_DEVPROBE, params->devprobe);
+    put_u32(b, MT_P_SUSPEND, params->suspend);
+    put_u32(b, MT_P_SPARE, 0);
     for (guint i = 0; i < MT_MAX_RANGES; i++) {
         gsize r = MT_P_RANGES + i * MT_P_RANGE_SIZE;
         gboolean used = i < params->nranges;

@@ -27,6 +27,9 @@ typedef struct {
     guint32 fill;               /* MT_FILL_* */
     guint32 hot_op;             /* MT_HOT_* */
     guint32 canaries;           /* 1: CPU-state canaries */
+    guint32 vcpus;              /* vCPUs running the workload; 0 = 1 */
+    guint32 devprobe;           /* device-state probes; 0 = off */
+    guint32 suspend;            /* guest suspend; 0 = off */
 } PayloadParams;
 
 /* The embedded image for @arch_name/@variant, or NULL if there is none. */

@@ -12,14 +12,18 @@ static void test_abi_consistent(void)
     guint64 magic;
 
     /* Version 2 appended the zero-run fields after the ranges. */
-    g_assert_cmpint(MT_PARAM_VERSION, ==, 5);
+    g_assert_cmpint(MT_PARAM_VERSION, ==, 6);
     g_assert_cmpint(MT_P_ZERO_EVERY, ==, MT_P_RANGES + MT_MAX_RANGES * MT_P_RANGE_SIZE);
     g_assert_cmpint(MT_P_ZERO_PAGES, ==, MT_P_ZERO_EVERY + 4);
     g_assert_cmpint(MT_P_ZERO_METHOD, ==, MT_P_ZERO_PAGES + 4);
     g_assert_cmpint(MT_P_FILL, ==, MT_P_ZERO_METHOD + 4);
     g_assert_cmpint(MT_P_HOT_OP, ==, MT_P_FILL + 4);
     g_assert_cmpint(MT_P_CANARIES, ==, MT_P_HOT_OP + 4);
-    g_assert_cmpint(MT_PARAM_SIZE, ==, MT_P_CANARIES + 4);
+    g_assert_cmpint(MT_P_VCPUS, ==, MT_P_CANARIES + 4);
+    g_assert_cmpint(MT_P_DEVPROBE, ==, MT_P_VCPUS + 4);
+    g_assert_cmpint(MT_P_SUSPEND, ==, MT_P_DEVPROBE + 4);
+    g_assert_cmpint(MT_P_SPARE, ==, MT_P_SUSPEND + 4);
+    g_assert_cmpint(MT_PARAM_SIZE, ==, MT_P_SPARE + 4);
     g_assert_cmpint(MT_PARAM_OFFSET + MT_PARAM_SIZE, <=, 0x200);
     g_assert_cmpint(MT_ERR_LEN, ==, 1 + 3 * MT_HEX_DIGITS + 2 + 1);
     g_assert_cmpint(1 << MT_PAGE_SHIFT, ==, MT_PAGE_SIZE);
