@@ -1,5 +1,6 @@
 /* evidence.c: did the feature act (see evidence.h). */
 #include "evidence.h"
+#include "migaddr.h"
 
 #include <string.h>
 #include "mt-error.h"
@@ -94,6 +95,52 @@ static char *file_offset(const CaseDesc *d, const MigrateStats *m, GError **erro
                            "QEVM at the offset", d->file_offset);
 }
 
+/* direct-io writes the RAM pages with O_DIRECT, around the page cache:
+ * a file written through the cache has all of its pages resident just
+ * after the source finished (nothing evicts them that fast here). */
+#define EVIDENCE_DIO_MAX_CACHED_FRACTION 4  /* at most 1/4 of the allocated bytes */
+
+static char *direct_io(const MigrateStats *m, GError **error)
+{
+    if (m->file_cached > m->file_allocated / EVIDENCE_DIO_MAX_CACHED_FRACTION)
+        return fail(error, "direct-io: %" G_GUINT64_FORMAT " of the file's %" G_GUINT64_FORMAT
+                    " allocated bytes are in the page cache: it was written through the "
+                    "cache, not with O_DIRECT", m->file_cached, m->file_allocated);
+    return g_strdup_printf("%" G_GUINT64_FORMAT " KiB of %" G_GUINT64_FORMAT
+                           " MiB in the page cache (O_DIRECT)", m->file_cached >> 10,
+                           m->file_allocated >> 20);
+}
+
+static char *fdsets_released(const MigrateStats *m, GError **error)
+{
+    if (!m->fdset_checked)
+        return fail(error, "the fdsets were never checked after the migration");
+    if (m->fdset_left_src || m->fdset_left_dst)
+        return fail(error, "after remove-fd, query-fdsets still lists fdset %d on the %s: "
+                    "QEMU kept a copy of the migration file open", MIGADDR_FDSET_ID,
+                    m->fdset_left_src ? (m->fdset_left_dst ? "source and destination"
+                                                           : "source") : "destination");
+    return g_strdup("fdsets released on both sides");
+}
+
+/* A file: row: the layout it asked for, then direct-io and the fdsets. */
+static char *file_stream(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes,
+                         GError **error)
+{
+    g_autofree char *layout = d->file_offset ? file_offset(d, m, error)
+                                             : mapped_ram(m, mem_bytes, error);
+    g_autofree char *dio = NULL;
+    g_autofree char *fdsets = NULL;
+
+    if (!layout)
+        return NULL;
+    if (d->file_direct_io && !(dio = direct_io(m, error)))
+        return NULL;
+    if (d->file_fdset && !(fdsets = fdsets_released(m, error)))
+        return NULL;
+    return g_strjoin("; ", layout, dio ? dio : fdsets, dio ? fdsets : NULL, NULL);
+}
+
 static char *refused(const CaseDesc *d, const MigrateStats *m, GError **error)
 {
     if (!m->error_desc || !strstr(m->error_desc, d->refused_with))
@@ -150,7 +197,7 @@ char *evidence_judge(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes
     case OBSERVE_HANDSHAKE_FAILED:
         return handshake_failed(m, error);
     case OBSERVE_MAPPED_RAM:
-        return d->file_offset ? file_offset(d, m, error) : mapped_ram(m, mem_bytes, error);
+        return file_stream(d, m, mem_bytes, error);
     case OBSERVE_REFUSED:
         return refused(d, m, error);
     case OBSERVE_DIRTY_LIMIT:

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
@@ -145,6 +146,68 @@ gboolean migaddr_add_fd(Vm *vm, const char *path, int flags, Deadline deadline,
     return ret != NULL;
 }
 
+/* Does query-fdsets (@reply) still list our set? */
+static gboolean fdset_listed(JsonNode *reply)
+{
+    JsonArray *sets = JSON_NODE_HOLDS_ARRAY(reply) ? json_node_get_array(reply) : NULL;
+
+    for (guint i = 0; sets && i < json_array_get_length(sets); i++) {
+        JsonObject *set = json_array_get_object_element(sets, i);
+        if (set && json_object_get_int_member_with_default(set, "fdset-id", -1) ==
+                   MIGADDR_FDSET_ID)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean migaddr_fdset_release(Vm *vm, Deadline deadline, gboolean *left, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+    Deadline grace = deadline_min(deadline, deadline_in_ms(MIGADDR_FDSET_GRACE_MS));
+    JsonNode *ret;
+
+    json_object_set_int_member(args, "fdset-id", MIGADDR_FDSET_ID);
+    ret = qmp_execute(vm_qmp(vm), "remove-fd", args, deadline, error);
+    if (!ret) {
+        g_prefix_error(error, "%s: remove-fd of fdset %d after the migration: ", vm_name(vm),
+                       MIGADDR_FDSET_ID);
+        return FALSE;
+    }
+    json_node_unref(ret);
+    for (;;) {
+        g_autoptr(JsonNode) sets = qmp_execute(vm_qmp(vm), "query-fdsets", NULL, deadline,
+                                               error);
+        if (!sets)
+            return FALSE;
+        *left = fdset_listed(sets);
+        if (!*left || deadline_expired(grace))
+            return TRUE;
+        g_usleep(50 * 1000);
+    }
+}
+
+/* Bytes of the open file @fd (@size bytes) in the page cache. */
+static guint64 file_cached_bytes(int fd, guint64 size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    gsize pages = (size + page - 1) / page;
+    g_autofree unsigned char *vec = NULL;
+    guint64 cached = 0;
+    void *map;
+
+    if (size == 0)
+        return 0;
+    map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED)
+        return 0;
+    vec = g_malloc(pages);
+    if (mincore(map, size, vec) == 0)
+        for (gsize i = 0; i < pages; i++)
+            cached += (vec[i] & 1) ? (guint64)page : 0;
+    munmap(map, size);
+    return MIN(cached, size);
+}
+
 gboolean migaddr_file_inspect(const char *path, guint64 offset, MigrateStats *stats,
                               GError **error)
 {
@@ -162,6 +225,8 @@ gboolean migaddr_file_inspect(const char *path, guint64 offset, MigrateStats *st
     }
     stats->file_size = st.st_size;
     stats->file_allocated = (guint64)st.st_blocks * 512;
+    /* Before the read below pulls its first pages into the cache. */
+    stats->file_cached = file_cached_bytes(fd, st.st_size);
     n = pread(fd, head, offset + sizeof(qevm_magic), 0);
     close(fd);
     stats->file_prefix_kept = TRUE;

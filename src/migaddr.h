@@ -32,9 +32,16 @@ gboolean migaddr_file_prefill(const char *path, guint64 offset, GError **error);
 gboolean migaddr_add_fd(Vm *vm, const char *path, int flags, Deadline deadline,
                         GError **error);
 
+/* remove-fd the fdset MIGADDR_FDSET_ID of @vm, then ask query-fdsets
+ * until the set is gone (QEMU closed every copy it opened) or
+ * MIGADDR_FDSET_GRACE_MS passed: *@left says whether it is still listed. */
+#define MIGADDR_FDSET_GRACE_MS 2000
+gboolean migaddr_fdset_release(Vm *vm, Deadline deadline, gboolean *left, GError **error);
+
 /* After the source wrote @path: its size, its allocated bytes, whether
  * the first @offset bytes are still MIGADDR_FILL and the stream starts at
- * @offset with QEMU_VM_FILE_MAGIC.  Fills the file_* members of @stats. */
+ * @offset with QEMU_VM_FILE_MAGIC, and how much of it sits in the page
+ * cache (mincore).  Fills the file_* members of @stats. */
 gboolean migaddr_file_inspect(const char *path, guint64 offset, MigrateStats *stats,
                               GError **error);
 

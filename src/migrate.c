@@ -807,6 +807,15 @@ static void explain_failure(Vm *src, Vm *dst, GError **error)
     }
 }
 
+/* fdset rows, as QEMU's own test: once both sides are done with the
+ * file, removing the set must leave no fdset behind on either side. */
+static gboolean release_fdsets(Session *s, GError **error)
+{
+    s->stats->fdset_checked = TRUE;
+    return migaddr_fdset_release(s->src, s->deadline, &s->stats->fdset_left_src, error) &&
+           migaddr_fdset_release(s->dst, s->deadline, &s->stats->fdset_left_dst, error);
+}
+
 /* The destination's own view of the end: it must complete too. */
 static gboolean finish_incoming(Session *s, const char *dst_uri, GError **error)
 {
@@ -828,7 +837,7 @@ static gboolean finish_incoming(Session *s, const char *dst_uri, GError **error)
         status = event_status(ev);
         if (g_str_equal(status, "completed")) {
             s->stats->dst_completed_us = event_monotonic_us(ev);
-            return TRUE;
+            return !s->cfg->file_fdset || release_fdsets(s, error);
         }
         if (is_final(status)) {
             g_autofree char *why = vm_stderr_tail(s->dst);

@@ -186,6 +186,14 @@ struct MigrateStats {
     guint64 file_allocated;
     gboolean file_prefix_kept;
     gboolean file_magic_at_offset;
+    /* Bytes of the file in the page cache when the source finished:
+     * O_DIRECT writes (direct-io) go around it, buffered ones stay. */
+    guint64 file_cached;
+    /* fdset rows: after remove-fd, did query-fdsets still list the set
+     * (QEMU kept a copy of the migration file open)? */
+    gboolean fdset_checked;
+    gboolean fdset_left_src;
+    gboolean fdset_left_dst;
     /* libvirt backend: libvirt's own job statistics by their names
      * (virDomainGetJobStats), reported as metrics.libvirt; else NULL. */
     JsonObject *libvirt;

@@ -228,6 +228,38 @@ static void test_evidence_file(void)
     expect_accepted(&off, &m);
 }
 
+/* direct-io: a file written through the page cache is rejected; the
+ * fdset rows: a set QEMU still holds after remove-fd is rejected, and a
+ * run whose fdsets were never checked cannot pass either. */
+static void test_evidence_file_dio_fdset(void)
+{
+    const CaseDesc dio = { .name = "x", .observe = OBSERVE_MAPPED_RAM, .file_direct_io = TRUE };
+    const CaseDesc fdset = { .name = "x", .observe = OBSERVE_MAPPED_RAM, .file_fdset = TRUE };
+    const CaseDesc both = { .name = "x", .observe = OBSERVE_MAPPED_RAM, .file_fdset = TRUE,
+                            .file_direct_io = TRUE };
+    MigrateStats m = { .file_size = 151 << 20, .file_allocated = 100 << 20,
+                       .file_cached = 100 << 20 };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *seen = NULL;
+
+    expect_rejected(&dio, &m, "not with O_DIRECT");
+    m.file_cached = 26 << 20;              /* just over a quarter */
+    expect_rejected(&dio, &m, "not with O_DIRECT");
+    m.file_cached = 64 << 10;              /* the device state, buffered */
+    expect_accepted(&dio, &m);
+    expect_rejected(&fdset, &m, "never checked");
+    m.fdset_checked = TRUE;
+    m.fdset_left_dst = TRUE;
+    expect_rejected(&fdset, &m, "on the destination");
+    m.fdset_left_src = TRUE;
+    expect_rejected(&both, &m, "source and destination");
+    m.fdset_left_src = m.fdset_left_dst = FALSE;
+    seen = evidence_judge(&both, &m, 150 * 1024 * 1024, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(strstr(seen, "O_DIRECT"));
+    g_assert_nonnull(strstr(seen, "fdsets released"));
+}
+
 static void test_evidence_counters(void)
 {
     const CaseDesc twice = { .name = "x", .observe = OBSERVE_CANCELLED_TWICE,
@@ -333,6 +365,7 @@ int main(int argc, char **argv)
     g_test_add_func("/evidence/wire", test_evidence_wire);
     g_test_add_func("/evidence/handshake", test_evidence_handshake);
     g_test_add_func("/evidence/file", test_evidence_file);
+    g_test_add_func("/evidence/file/dio-fdset", test_evidence_file_dio_fdset);
     g_test_add_func("/evidence/counters", test_evidence_counters);
     g_test_add_func("/evidence/channels", test_channels_syntax);
     g_test_add_func("/evidence/point-in-time", test_point_in_time);
