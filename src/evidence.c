@@ -172,6 +172,22 @@ static char *zero_pages(const CaseDesc *d, const MigrateStats *m, GError **error
                            m->normal_pages);
 }
 
+/* Both sides fail once, as in QEMU's double-failure tests: the
+ * destination went through postcopy-recover and back to paused. */
+static gboolean dst_failed_once(const MigrateStats *m)
+{
+    gboolean recovering = FALSE;
+
+    for (guint i = 0; m->dst_statuses && i < m->dst_statuses->len; i++) {
+        const char *st = m->dst_statuses->pdata[i];
+        if (g_str_equal(st, "postcopy-recover"))
+            recovering = TRUE;
+        else if (recovering && g_str_equal(st, "postcopy-paused"))
+            return TRUE;
+    }
+    return FALSE;
+}
+
 static char *recovered_again(const MigrateStats *m, GError **error)
 {
     g_autoptr(GString) seq = g_string_new(NULL);
@@ -185,7 +201,10 @@ static char *recovered_again(const MigrateStats *m, GError **error)
     }
     if (paused < 2 || !migrate_stats_saw(m, "postcopy-recover"))
         return fail(error, "no failed resume before the recovery: %s", seq->str);
-    return g_strdup_printf("postcopy %s", seq->str);
+    if (!dst_failed_once(m))
+        return fail(error, "the destination's first recovery did not fail back to "
+                    "postcopy-paused through postcopy-recover");
+    return g_strdup_printf("postcopy %s; dst recover > paused", seq->str);
 }
 
 char *evidence_judge(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes,

@@ -43,6 +43,7 @@ void migrate_stats_clear(MigrateStats *s)
 {
     g_clear_pointer(&s->final_status, g_free);
     g_clear_pointer(&s->statuses, g_ptr_array_unref);
+    g_clear_pointer(&s->dst_statuses, g_ptr_array_unref);
     g_clear_pointer(&s->cancelled_in, g_free);
     g_clear_pointer(&s->link_log, g_free);
     g_clear_pointer(&s->samples, g_array_unref);
@@ -280,12 +281,80 @@ static int listen_silent(const char *path, GError **error)
     return fd;
 }
 
-/* QEMU's double-failure tests: the first resume fails, at connect
- * (nothing listens: postcopy-recover-setup, back to postcopy-paused) or
- * in the handshake (a socket that accepts and never answers: the source
- * waits in postcopy-recover until migrate-pause sends it back to
- * postcopy-paused).  The good resume follows. */
-static gboolean recover_fails_once(Session *s, GError **error)
+/* Follow the destination's MIGRATION events to @status, recording each
+ * in dst_statuses. */
+static gboolean dst_reaches(Session *s, const char *status, GError **error)
+{
+    for (;;) {
+        g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(s->dst), "MIGRATION", NULL, NULL,
+                                                  s->deadline, error);
+
+        if (!ev) {
+            g_prefix_error(error, "dst: waiting for '%s' in a failing recovery: ", status);
+            return FALSE;
+        }
+        g_ptr_array_add(s->stats->dst_statuses, g_strdup(event_status(ev)));
+        if (g_str_equal(event_status(ev), status))
+            return TRUE;
+        if (is_final(event_status(ev))) {
+            g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "a failing recovery ended the "
+                        "incoming migration '%s' (expected '%s')", event_status(ev), status);
+            return FALSE;
+        }
+    }
+}
+
+/* A client connection to @path that never sends a byte (-1 on error). */
+static int connect_silent(const char *path, GError **error)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot connect to '%s': %s", path,
+                    g_strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The destination's half of QEMU's double-failure tests: its first
+ * migrate-recover gets a peer that is not the source.  At connect the
+ * peer hangs up at once (the load fails, back to postcopy-paused); in the
+ * handshake it stays silent until migrate-pause on the destination. */
+static gboolean dst_recover_fails_once(Session *s, GError **error)
+{
+    g_autofree char *path = g_build_filename(s->run_dir, "dst-unpaired.sock", NULL);
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    int peer;
+    gboolean ok;
+
+    s->stats->dst_statuses = g_ptr_array_new_with_free_func(g_free);
+    if (!simple_uri(s->dst, "migrate-recover", uri, FALSE, s->deadline, error) ||
+        (peer = connect_silent(path, error)) < 0)
+        return FALSE;
+    if (s->cfg->recover_fault == RECOVER_FAIL_CONNECT) {
+        close(peer);
+        peer = -1;
+    }
+    ok = dst_reaches(s, "postcopy-recover", error) &&
+         (s->cfg->recover_fault == RECOVER_FAIL_CONNECT ||
+          qmp_execute_simple(vm_qmp(s->dst), "migrate-pause", NULL, s->deadline, error)) &&
+         dst_reaches(s, "postcopy-paused", error);
+    if (peer >= 0)
+        close(peer);
+    unlink(path);
+    return ok;
+}
+
+/* The source's half: its first resume fails, at connect (nothing
+ * listens: postcopy-recover-setup, back to postcopy-paused) or in the
+ * handshake (a socket that accepts and never answers: the source waits in
+ * postcopy-recover until migrate-pause sends it back to postcopy-paused). */
+static gboolean src_recover_fails_once(Session *s, GError **error)
 {
     g_autofree char *path = g_build_filename(s->run_dir, s->cfg->recover_fault ==
                                              RECOVER_FAIL_CONNECT ? "nobody-listens.sock"
@@ -329,8 +398,9 @@ static gboolean pause_and_recover(Session *s, GError **error)
     return qmp_execute_simple(vm_qmp(s->src), "migrate-pause", NULL, s->deadline, error) &&
            wait_status(s->dst, "postcopy-paused", s->deadline, error) &&
            src_reaches(s, "postcopy-paused", error) &&
+           (!s->cfg->recover_fault || dst_recover_fails_once(s, error)) &&
            simple_uri(s->dst, "migrate-recover", uri, FALSE, s->deadline, error) &&
-           (!s->cfg->recover_fault || recover_fails_once(s, error)) &&
+           (!s->cfg->recover_fault || src_recover_fails_once(s, error)) &&
            simple_uri(s->src, "migrate", uri, TRUE, s->deadline, error);
 }
 

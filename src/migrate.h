@@ -191,6 +191,9 @@ struct MigrateStats {
     guint64 file_cached;
     /* fdset rows: after remove-fd, did query-fdsets still list the set
      * (QEMU kept a copy of the migration file open)? */
+    /* Recovery double failure: the destination's statuses through its
+     * own failed recovery (paused > recover-setup > recover > paused). */
+    GPtrArray *dst_statuses;
     gboolean fdset_checked;
     gboolean fdset_left_src;
     gboolean fdset_left_dst;

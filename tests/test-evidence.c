@@ -260,6 +260,46 @@ static void test_evidence_file_dio_fdset(void)
     g_assert_nonnull(strstr(seen, "fdsets released"));
 }
 
+static GPtrArray *statuses(const char *const *list)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+
+    for (; *list; list++)
+        g_ptr_array_add(a, g_strdup(*list));
+    return a;
+}
+
+/* The double failure: the source's first resume failed (paused twice,
+ * recover seen) and the destination's first recovery failed back to
+ * paused; either half missing is rejected. */
+static void test_evidence_recovered_again(void)
+{
+    const CaseDesc d = { .name = "x", .observe = OBSERVE_RECOVERED_AGAIN };
+    static const char *const once[] = { "active", "postcopy-active", "postcopy-paused",
+                                        "postcopy-recover", "postcopy-active", "completed",
+                                        NULL };
+    static const char *const twice[] = { "active", "postcopy-active", "postcopy-paused",
+                                         "postcopy-recover", "postcopy-paused",
+                                         "postcopy-recover", "postcopy-active", "completed",
+                                         NULL };
+    static const char *const dst_ok[] = { "postcopy-recover-setup", "postcopy-recover",
+                                          "postcopy-paused", NULL };
+    static const char *const dst_never[] = { "postcopy-recover-setup", "postcopy-paused",
+                                             NULL };
+    MigrateStats m = { .statuses = statuses(once), .dst_statuses = statuses(dst_ok) };
+
+    expect_rejected(&d, &m, "no failed resume");
+    g_ptr_array_unref(m.statuses);
+    m.statuses = statuses(twice);
+    expect_accepted(&d, &m);
+    g_ptr_array_unref(m.dst_statuses);
+    m.dst_statuses = statuses(dst_never);
+    expect_rejected(&d, &m, "destination's first recovery");
+    g_clear_pointer(&m.dst_statuses, g_ptr_array_unref);
+    expect_rejected(&d, &m, "destination's first recovery");
+    migrate_stats_clear(&m);
+}
+
 static void test_evidence_counters(void)
 {
     const CaseDesc twice = { .name = "x", .observe = OBSERVE_CANCELLED_TWICE,
@@ -367,6 +407,7 @@ int main(int argc, char **argv)
     g_test_add_func("/evidence/file", test_evidence_file);
     g_test_add_func("/evidence/file/dio-fdset", test_evidence_file_dio_fdset);
     g_test_add_func("/evidence/counters", test_evidence_counters);
+    g_test_add_func("/evidence/recovered-again", test_evidence_recovered_again);
     g_test_add_func("/evidence/channels", test_channels_syntax);
     g_test_add_func("/evidence/point-in-time", test_point_in_time);
     return g_test_run();
