@@ -126,6 +126,50 @@
  *   MT_CANARY(i) = MT_CANARY_SEED XOR (i * MT_TAIL_MUL)    (mod 2^64)
  * No general-purpose register is free of the workload on either arch; one
  * that changes derails the sweep, which the memory checks then see.
+ *
+ * Several vCPUs (ABI version 6): N = MT_P_VCPUS; 0 or 1 is one vCPU, today's
+ * behaviour unchanged; 2 .. MT_MAX_VCPUS run the workload on N vCPUs.
+ * N > 1 needs nranges == 1, and range 0 of n pages is cut into N slices:
+ *   slice i = pages [i * n / N, (i + 1) * n / N) of range 0 (integer
+ *   division; every slice is non-empty, so N <= n).
+ * vCPU i runs exactly the single-vCPU workload above with range 0 replaced
+ * by slice i, with its own generation counter g (and hot counter h):
+ *   vCPU 0     keeps the block's hot set, zero runs, fill, hot op and
+ *              canaries, so the hot pages and the zero-run slots are
+ *              counted in slice 0 and must fit there (hot_pages <= pages
+ *              of slice 0; at least MT_ZERO_MIN_SLOTS slots after them);
+ *   vCPU i>=1  hot_pages = 0 and zero runs off; the same fill, hot op and
+ *              canaries.
+ * Each slice is an independent single-vCPU window: the snapshot invariant
+ * holds for each slice on its own (its own G, k and, for slice 0, h), and
+ * the generations of two slices are unrelated.  An error record says
+ * which word is wrong, not which vCPU found it (the gpa tells the slice).
+ * Bad parameter blocks besides those above (gpa = the field's guest
+ * physical address, expected = the bound, found = the value; then halt):
+ *   N > MT_MAX_VCPUS:             gpa MT_P_VCPUS, expected MT_MAX_VCPUS;
+ *   N > 1 with nranges != 1:      gpa MT_P_NRANGES, expected 1, found
+ *                                 nranges;
+ *   N > n (an empty slice):       gpa MT_P_VCPUS, expected n, found N;
+ *   N > 1 on a payload variant that cannot run several vCPUs (aarch64
+ *   mmu-off, mmu-off-dc-civac, mmu-off-late: exclusives, and so the
+ *   UART lock, are not architecturally safe on Device memory):
+ *                                 gpa MT_P_VCPUS, expected 1, found N;
+ *   hot_pages > pages of slice 0: gpa MT_P_HOT_PAGES, expected those pages;
+ *   too few zero-run slots in slice 0: as for one vCPU, counted in slice 0.
+ * Serial with N > 1: vCPU 0 brings the others up (aarch64: PSCI CPU_ON;
+ * x86_64: INIT-SIPI-SIPI), waits for each to set its "up" flag in low RAM
+ * (a bounded wait, MT_SMP_UP_WAIT_MS), and only then sends the one 'A'.
+ * A vCPU that does not come up is one error record, gpa = the MT_P_VCPUS
+ * field's address, expected = N, found = the number of vCPUs up (vCPU 0
+ * included), and the guest halts (no 'A').  vCPU 0's heartbeat stays 'B'
+ * every b_every passes of its own; vCPU i >= 1 sends MT_SERIAL_VCPU_BEAT(i)
+ * ('1' .. '7') every b_every passes of its own.  The UART is shared: a
+ * spinlock in low RAM, outside every range, makes each beat byte and each
+ * whole MT_ERR_LEN-byte error record atomic, so records never interleave.
+ * The up flags, the lock and the per-vCPU stacks are in the per-arch
+ * sections below (MT_X86_SMP_*, MT_ARM_SMP_*).  The host counts the beats
+ * per vCPU: after a migration each of the N vCPUs must beat again on the
+ * destination, and a beat from a vCPU index >= N is outside the protocol.
  */
 #ifndef MIGTEST_ABI_H
 #define MIGTEST_ABI_H
@@ -140,6 +184,9 @@
 #define MT_SERIAL_START         0x41    /* 'A' */
 #define MT_SERIAL_PASS          0x42    /* 'B' */
 #define MT_SERIAL_ERROR         0x45    /* 'E' */
+/* Several vCPUs: vCPU i >= 1's heartbeat ('1' .. '7'); vCPU 0 sends 'B'. */
+#define MT_SERIAL_VCPU_BEAT_BASE 0x30   /* '0' */
+#define MT_SERIAL_VCPU_BEAT(i)  (MT_SERIAL_VCPU_BEAT_BASE + (i))
 #define MT_HEX_DIGITS           16
 #define MT_ERR_LEN              52      /* 'E' + 3 * 16 hex + 2 spaces + '\n' */
 
@@ -191,6 +238,8 @@
 #define MT_P_SPARE              132     /* u32  0 (reserved) */
 #define MT_PARAM_SIZE           136     /* MT_P_SPARE + 4 */
 #define MT_MAX_VCPUS            8
+/* Several vCPUs: how long vCPU 0 waits for the others to come up. */
+#define MT_SMP_UP_WAIT_MS       10000
 
 /* Flags (none defined yet; payloads must ignore unknown bits). */
 
@@ -319,6 +368,19 @@
 /* Parameter limits the payload enforces on the ranges. */
 #define MT_X86_RANGE_MIN        0x100000    /* lowest range start: 1 MiB */
 #define MT_X86_RANGE_LIMIT      0x1000000000 /* highest range end: 64 GiB */
+/* Several vCPUs (see "Several vCPUs"): low RAM above vCPU 0's stack, none
+ * in any range.  The lock is a 64-bit word (0 free, 1 held) taken around
+ * every beat byte and every error record; up flag i (a 64-bit word) is
+ * set to 1 by vCPU i once it runs the workload (vCPU 0's stays 0); the
+ * AP bring-up may use [MT_X86_SMP_DATA, MT_X86_SMP_STACKS) for its own
+ * per-vCPU data (SIPI trampoline page, GDT/TSS copies, ...); vCPU i >= 1
+ * has the 4 KiB stack below MT_X86_SMP_STACK_TOP(i). */
+#define MT_X86_SMP_LOCK         0x80000
+#define MT_X86_SMP_UP           0x80040     /* up flag i at + 8 * i */
+#define MT_X86_SMP_DATA         0x81000
+#define MT_X86_SMP_STACKS       0x90000
+#define MT_X86_SMP_STACK_TOP(i) (MT_X86_SMP_STACKS + (i) * 0x1000)
+#define MT_X86_SMP_END          0x98000     /* MT_X86_SMP_STACK_TOP(MT_MAX_VCPUS - 1) */
 
 /* ---- aarch64 (qemu-system-aarch64 -M virt) ---------------------------- */
 #define MT_ARM_RAM_BASE         0x40000000
@@ -343,5 +405,24 @@
  * (2^39: 39-bit VA); range ends beyond that cannot be mapped. */
 #define MT_ARM_MAP_MIN_END      0x280000000
 #define MT_ARM_MAP_MAX_END      0x8000000000
+/* Several vCPUs (see "Several vCPUs"): RAM between the image's end
+ * (at most MT_ARM_SMP_BASE, which the linker script checks) and the
+ * window.  Lock and up flags as on x86_64 (64-bit words; exclusives need
+ * Normal memory, hence MMU on).  vCPU i runs with a private copy of the
+ * parameter block at MT_ARM_SMP_PARAMS(i) (MT_PARAM_SIZE bytes: the block
+ * with range 0 replaced by slice i, and hot set and zero runs off for
+ * i >= 1), followed by its beat byte at + MT_ARM_SMP_BEAT_OFF, and its
+ * stack below MT_ARM_SMP_STACK_TOP(i).  Secondaries are started with
+ * PSCI CPU_ON (function MT_ARM_PSCI_CPU_ON, conduit hvc: QEMU's virt
+ * machine without EL2/EL3, and KVM) at MPIDR i, context id i. */
+#define MT_ARM_SMP_BASE         0x400c0000  /* MT_ARM_RAM_BASE + 0xc0000 */
+#define MT_ARM_SMP_LOCK         MT_ARM_SMP_BASE
+#define MT_ARM_SMP_UP           (MT_ARM_SMP_BASE + 0x40)   /* flag i at + 8 * i */
+#define MT_ARM_SMP_PARAMS(i)    (MT_ARM_SMP_BASE + 0x1000 + (i) * 0x100)
+#define MT_ARM_SMP_BEAT_OFF     MT_PARAM_SIZE
+#define MT_ARM_SMP_STACKS       (MT_ARM_SMP_BASE + 0x2000)
+#define MT_ARM_SMP_STACK_TOP(i) (MT_ARM_SMP_STACKS + ((i) + 1) * 0x1000)
+#define MT_ARM_SMP_END          (MT_ARM_SMP_BASE + 0xa000)
+#define MT_ARM_PSCI_CPU_ON      0xc4000003  /* SMC64/HVC64 CPU_ON */
 
 #endif /* MIGTEST_ABI_H */

@@ -145,6 +145,7 @@ void agent_proto_add_params(JsonBuilder *b, const char *member, const PayloadPar
     add_int(b, "b_every", p->b_every);
     add_int(b, "hot_pages", p->hot_pages);
     add_int(b, "mmu_off_after", p->mmu_off_after);
+    add_int(b, "vcpus", p->vcpus);
     json_builder_set_member_name(b, "ranges");
     json_builder_begin_array(b);
     for (guint i = 0; i < p->nranges; i++) {
@@ -202,6 +203,9 @@ gboolean agent_proto_get_params(JsonObject *o, const char *member, PayloadParams
         out->ranges[i].end = (guint64)json_array_get_int_element(r, 1);
         out->nranges++;
     }
+    /* Several vCPUs: the invariant is checked per slice (absent: one). */
+    if (json_object_has_member(po, "vcpus") && !get_u32(po, "vcpus", &out->vcpus, error))
+        return FALSE;
     return payload_params_validate(out, error);
 }
 

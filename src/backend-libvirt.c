@@ -171,6 +171,7 @@ static char *domain_xml(LvPair *l)
         .initrd_path = s->initrd ? initrd : NULL,
         .cmdline = s->append,
         .cpu_model = s->cpu,
+        .vcpus = s->vcpus,
         .serial_path = sock,
     };
 

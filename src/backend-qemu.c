@@ -244,6 +244,7 @@ static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
         .initrd = q->initrd_path,
         .append = s->append,
         .cpu = s->cpu,
+        .vcpus = s->vcpus,
         .serial_lines = s->serial_lines,
         .run_dir = s->run_dir,
         .log_dir = s->log_dir,

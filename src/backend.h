@@ -80,6 +80,7 @@ typedef struct {
     GBytes *initrd;             /* ... our initramfs */
     const char *append;         /* ... and its command line */
     const char *cpu;            /* overrides the arch's -cpu, may be NULL */
+    guint vcpus;                /* -smp; 0 or 1: one vCPU */
     gboolean serial_lines;      /* decode the console as lines (linux) */
     gboolean guard;             /* the coherency guard will read SCTLR_EL1 */
     Deadline deadline;          /* the case's */

@@ -136,6 +136,7 @@ typedef struct {
     guint fill;                     /* MT_FILL_*: MT_FILL_FULL checks whole pages */
     guint hot_op;                   /* MT_HOT_*: MT_HOT_ATOMIC updates the hot set atomically */
     gboolean canaries;              /* the guest checks CPU-state canaries every pass */
+    guint vcpus;                    /* vCPUs (-smp); 0: 1.  The payload's MT_P_VCPUS */
     guint top_pages;                /* a second range: the last N pages of guest RAM */
     const char *variant;            /* payload variant, NULL: the arch's default */
     gboolean linux_guest;           /* a stock kernel with our /init */

@@ -53,7 +53,7 @@ char *libvirt_domain_xml(const LibvirtDomainSpec *d)
     g_string_append_printf(s, "  <uuid>%s</uuid>\n", d->uuid);
     g_string_append_printf(s, "  <memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>\n",
                            d->mem_bytes >> 10);
-    g_string_append(s, "  <vcpu>1</vcpu>\n");
+    g_string_append_printf(s, "  <vcpu>%u</vcpu>\n", MAX(d->vcpus, 1));
     append_os(s, d);
     /* A stock kernel on x86 needs ACPI tables (without, it prints "A valid
      * RSDP was not found", which the linux payload counts as junk); our

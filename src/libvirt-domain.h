@@ -25,6 +25,7 @@ typedef struct {
     const char *initrd_path;
     const char *cmdline;
     const char *cpu_model;      /* NULL: the arch's TCG default */
+    guint vcpus;                /* <vcpu>; 0: 1 */
     const char *serial_path;    /* the agent's socket on the host */
 } LibvirtDomainSpec;
 

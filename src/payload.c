@@ -98,8 +98,50 @@ guint64 payload_params_pages(const PayloadParams *p)
     return pages;
 }
 
-guint64 payload_zero_slots(const PayloadParams *p)
+guint payload_params_vcpus(const PayloadParams *p)
 {
+    return p->vcpus > 1 ? p->vcpus : 1;
+}
+
+gboolean payload_params_slice(const PayloadParams *p, guint i, PayloadParams *out)
+{
+    guint n_vcpus = payload_params_vcpus(p);
+    guint64 n, lo, hi;
+
+    *out = *p;
+    out->vcpus = 1;
+    if (i >= n_vcpus)
+        return FALSE;
+    if (n_vcpus == 1)
+        return TRUE;
+    if (p->nranges != 1)
+        return FALSE;
+    n = (p->ranges[0].end - p->ranges[0].start) / MT_PAGE_SIZE;
+    lo = i * n / n_vcpus;
+    hi = (i + 1) * n / n_vcpus;
+    out->ranges[0].start = p->ranges[0].start + lo * MT_PAGE_SIZE;
+    out->ranges[0].end = p->ranges[0].start + hi * MT_PAGE_SIZE;
+    if (i > 0) {
+        out->hot_pages = 0;
+        out->zero_every = 0;
+        out->zero_pages = 0;
+        out->zero_method = 0;
+    }
+    return hi > lo;
+}
+
+/* With several vCPUs the zero runs are vCPU 0's: counted in slice 0. */
+static const PayloadParams *zero_owner(const PayloadParams *p, PayloadParams *slice0)
+{
+    if (payload_params_vcpus(p) == 1 || !payload_params_slice(p, 0, slice0))
+        return p;
+    return slice0;
+}
+
+guint64 payload_zero_slots(const PayloadParams *block)
+{
+    PayloadParams s0;
+    const PayloadParams *p = zero_owner(block, &s0);
     guint64 range0 = (p->ranges[0].end - p->ranges[0].start) / MT_PAGE_SIZE;
 
     if (!p->zero_every || !p->zero_pages || range0 < p->hot_pages)
@@ -107,8 +149,10 @@ guint64 payload_zero_slots(const PayloadParams *p)
     return (range0 - p->hot_pages) / p->zero_pages;
 }
 
-gboolean payload_zero_run(const PayloadParams *p, guint64 g, guint64 *start, guint64 *end)
+gboolean payload_zero_run(const PayloadParams *block, guint64 g, guint64 *start, guint64 *end)
 {
+    PayloadParams s0;
+    const PayloadParams *p = zero_owner(block, &s0);
     guint64 slots = payload_zero_slots(p), slot;
 
     *start = *end = 0;
@@ -135,6 +179,43 @@ static gboolean zero_params_validate(const PayloadParams *p, GError **error)
                     "range 0 after the %u hot pages must hold at least %d runs",
                     p->zero_pages, p->hot_pages, MT_ZERO_MIN_SLOTS);
         return FALSE;
+    }
+    return TRUE;
+}
+
+/* Several vCPUs: one range, a non-empty slice per vCPU, and each vCPU's
+ * effective parameters valid as a single-vCPU block (so the hot set and
+ * the zero runs fit in slice 0). */
+static gboolean vcpus_params_validate(const PayloadParams *p, GError **error)
+{
+    guint64 n = (p->ranges[0].end - p->ranges[0].start) / MT_PAGE_SIZE;
+
+    if (p->vcpus > MT_MAX_VCPUS) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "vcpus %u: at most %d",
+                    p->vcpus, MT_MAX_VCPUS);
+        return FALSE;
+    }
+    if (p->nranges != 1) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "%u vCPUs share range 0 only: "
+                    "the payload takes one range with several vCPUs, got %u",
+                    p->vcpus, p->nranges);
+        return FALSE;
+    }
+    if (n < p->vcpus) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "%u vCPUs need at least one page "
+                    "each; the range has %" G_GUINT64_FORMAT, p->vcpus, n);
+        return FALSE;
+    }
+    for (guint i = 0; i < p->vcpus; i++) {
+        PayloadParams s;
+        g_autoptr(GError) local = NULL;
+
+        payload_params_slice(p, i, &s);
+        if (!payload_params_validate(&s, &local)) {
+            g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "vCPU %u's slice of %u: %s", i,
+                        p->vcpus, local->message);
+            return FALSE;
+        }
     }
     return TRUE;
 }
@@ -183,11 +264,8 @@ gboolean payload_params_validate(const PayloadParams *p, GError **error)
                     p->canaries);
         return FALSE;
     }
-    if (p->vcpus > MT_MAX_VCPUS) {
-        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "vcpus %u: at most %d",
-                    p->vcpus, MT_MAX_VCPUS);
-        return FALSE;
-    }
+    if (p->vcpus > 1)
+        return vcpus_params_validate(p, error);
     return zero_params_validate(p, error);
 }
 

@@ -54,8 +54,19 @@ gboolean payload_params_validate(const PayloadParams *p, GError **error);
 /* Number of pages in all ranges. */
 guint64 payload_params_pages(const PayloadParams *p);
 
+/* The number of vCPUs running the workload (MT_P_VCPUS 0 counts as 1). */
+guint payload_params_vcpus(const PayloadParams *p);
+
+/* Several vCPUs (migtest-abi.h, "Several vCPUs"): the single-vCPU
+ * parameters vCPU @i effectively runs with: range 0 replaced by slice @i,
+ * and for @i >= 1 no hot set and no zero runs; vcpus = 1.  With one vCPU
+ * (@i must be 0) a copy of @p.  FALSE if @i is not below the vCPU count or
+ * the slice would be empty (several vCPUs need nranges == 1). */
+gboolean payload_params_slice(const PayloadParams *p, guint i, PayloadParams *out);
+
 /* Zero runs (migtest-abi.h, "Zero runs"): the number of R-page slots in
- * range 0 after the hot set (0 with zero runs off). */
+ * range 0 after the hot set (0 with zero runs off).  With several vCPUs
+ * the runs are vCPU 0's: counted in slice 0, and @g below is vCPU 0's. */
 guint64 payload_zero_slots(const PayloadParams *p);
 
 /* The pages that are all zero once pass @g has visited them, as

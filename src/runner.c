@@ -67,6 +67,9 @@ typedef struct {
     gboolean cancel_accepted;   /* a postcopy cancel accepted without time travel */
     guint b_at_start;           /* OBSERVE_POINT_IN_TIME: src passes before migrate */
     guint hop;                  /* ping-pong: the migration being verified, from 1 */
+    /* Several vCPUs: each side's beats per vCPU when it last ran more
+     * passes (run_more_passes): every vCPU must beat after that. */
+    guint beats_since[2][MT_MAX_VCPUS];
     Progress progress;          /* -v, -vv */
 } CaseCtx;
 
@@ -147,6 +150,7 @@ static gboolean make_spec(CaseCtx *ctx, GError **error)
         .append = ctx->payload.append,
         .cpu = d->linux_guest && !g_str_has_prefix(ctx->r->accel, "kvm")
                ? ctx->c->arch->linux_cpu_tcg : NULL,
+        .vcpus = d->vcpus,
         .serial_lines = d->linux_guest,
         .guard = ctx->guard,
         .deadline = ctx->deadline,
@@ -463,6 +467,26 @@ static void selfcheck_side_fill(CaseCtx *ctx, SelfcheckSide *side, Side which,
     serial_counts(serial, &side->counts);
     side->errors = serial_errors_dup(serial);
     side->first_junk = serial_first_junk_dup(serial);
+    side->vcpus = ctx->d->linux_guest ? 1 : payload_params_vcpus(&ctx->payload.params);
+    memcpy(side->beats_since, ctx->beats_since[which], sizeof(side->beats_since));
+}
+
+/* How long the other vCPUs get to beat once vCPU 0 has run its passes. */
+#define RUNNER_VCPU_BEAT_MS 10000
+
+/* Several vCPUs: after vCPU 0's passes, give every other vCPU a bounded
+ * while to beat too; one that does not is named by the selfcheck. */
+static void wait_all_vcpus(CaseCtx *ctx, Side side)
+{
+    guint n = ctx->d->linux_guest ? 1 : payload_params_vcpus(&ctx->payload.params);
+    guint target[MT_MAX_VCPUS];
+
+    if (n < 2)
+        return;
+    for (guint i = 0; i < n; i++)
+        target[i] = ctx->beats_since[side][i] + 1;
+    serial_wait_vcpu_beats(side_serial(ctx, side), n, target,
+                           deadline_min(ctx->deadline, deadline_in_ms(RUNNER_VCPU_BEAT_MS)));
 }
 
 /* Let @side run RUNNER_DST_PASSES more passes; @resumed_us gets the time
@@ -473,12 +497,27 @@ static gboolean run_more_passes(CaseCtx *ctx, Side side, gboolean resume,
     SerialCounts c;
 
     serial_counts(side_serial(ctx, side), &c);
+    memcpy(ctx->beats_since[side], c.vcpu_b, sizeof(c.vcpu_b));
     if (resume && !pair_resume(ctx->pair, side, error))
         return FALSE;
     if (resumed_us)
         *resumed_us = resume ? g_get_monotonic_time() : 0;
-    return serial_wait_b(side_serial(ctx, side), c.b + RUNNER_DST_PASSES,
-                         side_name(ctx, side), ctx->deadline, error);
+    if (!serial_wait_b(side_serial(ctx, side), c.b + RUNNER_DST_PASSES,
+                       side_name(ctx, side), ctx->deadline, error))
+        return FALSE;
+    wait_all_vcpus(ctx, side);
+    return TRUE;
+}
+
+/* Every beat of every vCPU (the payloads), else the passes (linux). */
+static GArray *beat_times(Serial *s)
+{
+    GArray *t = serial_beat_times_dup(s);
+
+    if (t->len)
+        return t;
+    g_array_unref(t);
+    return serial_b_times_dup(s);
 }
 
 /*
@@ -493,8 +532,9 @@ static gint64 observed_downtime_ms(Serial *src, Serial *dst, gint64 dst_complete
     /* The linux payload's heartbeats are finer than its passes. */
     g_autoptr(GArray) hs = serial_hb_times_dup(src);
     g_autoptr(GArray) hd = serial_hb_times_dup(dst);
-    g_autoptr(GArray) s = hs->len ? g_array_ref(hs) : serial_b_times_dup(src);
-    g_autoptr(GArray) d = hd->len ? g_array_ref(hd) : serial_b_times_dup(dst);
+    /* With several vCPUs, every vCPU's beats: the gap is the guest's. */
+    g_autoptr(GArray) s = hs->len ? g_array_ref(hs) : beat_times(src);
+    g_autoptr(GArray) d = hd->len ? g_array_ref(hd) : beat_times(dst);
     gint64 first_dst, held = 0;
 
     if (s->len == 0 || d->len == 0)

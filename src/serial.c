@@ -16,6 +16,7 @@ void serial_parser_init(SerialParser *p)
 {
     memset(p, 0, sizeof(*p));
     p->b_times = g_array_new(FALSE, FALSE, sizeof(gint64));
+    p->beat_times = g_array_new(FALSE, FALSE, sizeof(gint64));
     p->errors = g_array_new(FALSE, FALSE, sizeof(SerialError));
 }
 
@@ -45,6 +46,7 @@ void serial_parser_init_lines(SerialParser *p)
 void serial_parser_clear(SerialParser *p)
 {
     g_clear_pointer(&p->b_times, g_array_unref);
+    g_clear_pointer(&p->beat_times, g_array_unref);
     g_clear_pointer(&p->errors, g_array_unref);
     g_clear_pointer(&p->hb_times, g_array_unref);
     g_clear_pointer(&p->hb_seqs, g_array_unref);
@@ -131,6 +133,13 @@ static void serial_parser_finish_record(SerialParser *p, gint64 now_us)
     p->rec_len = 0;
 }
 
+/* A heartbeat of vCPU @i ('B' for vCPU 0). */
+static void serial_parser_beat(SerialParser *p, guint i, gint64 now_us)
+{
+    p->vcpu_beats[i]++;
+    g_array_append_val(p->beat_times, now_us);
+}
+
 void serial_parser_feed(SerialParser *p, const guint8 *buf, gsize len,
                         gint64 now_us)
 {
@@ -153,13 +162,17 @@ void serial_parser_feed(SerialParser *p, const guint8 *buf, gsize len,
             break;
         case MT_SERIAL_PASS:
             g_array_append_val(p->b_times, now_us);
+            serial_parser_beat(p, 0, now_us);
             break;
         case MT_SERIAL_ERROR:
             p->rec[0] = (char)c;
             p->rec_len = 1;
             break;
         default:
-            p->junk_bytes++;
+            if (c > MT_SERIAL_VCPU_BEAT(0) && c < MT_SERIAL_VCPU_BEAT(MT_MAX_VCPUS))
+                serial_parser_beat(p, c - MT_SERIAL_VCPU_BEAT(0), now_us);
+            else
+                p->junk_bytes++;
         }
     }
 }
@@ -385,6 +398,9 @@ static void serial_counts_locked(Serial *s, SerialCounts *out)
     out->errors = s->parser.errors->len;
     out->junk = s->parser.junk_bytes + s->parser.bad_records;
     out->closed = s->closed;
+    memcpy(out->vcpu_b, s->parser.vcpu_beats, sizeof(out->vcpu_b));
+    if (s->parser.lines)                /* the linux payload: MTPASS lines */
+        out->vcpu_b[0] = out->b;
 }
 
 void serial_counts(Serial *s, SerialCounts *out)
@@ -417,6 +433,27 @@ gboolean serial_wait_b(Serial *s, guint b_target, const char *who,
     return FALSE;
 }
 
+gboolean serial_wait_vcpu_beats(Serial *s, guint nvcpus, const guint *targets,
+                                Deadline deadline)
+{
+    gboolean all = FALSE, timed_out = FALSE;
+
+    g_mutex_lock(&s->lock);
+    for (;;) {
+        SerialCounts c;
+
+        serial_counts_locked(s, &c);
+        all = TRUE;
+        for (guint i = 0; i < nvcpus && i < MT_MAX_VCPUS; i++)
+            all = all && c.vcpu_b[i] >= targets[i];
+        if (all || c.closed || timed_out)
+            break;
+        timed_out = !g_cond_wait_until(&s->cond, &s->lock, deadline);
+    }
+    g_mutex_unlock(&s->lock);
+    return all;
+}
+
 static GArray *array_dup(GArray *a)
 {
     GArray *copy = g_array_sized_new(FALSE, FALSE, g_array_get_element_size(a), a->len);
@@ -445,6 +482,11 @@ GArray *serial_errors_dup(Serial *s)
 GArray *serial_b_times_dup(Serial *s)
 {
     return array_dup_locked(s, s->parser.b_times);
+}
+
+GArray *serial_beat_times_dup(Serial *s)
+{
+    return array_dup_locked(s, s->parser.beat_times);
 }
 
 GArray *serial_hb_times_dup(Serial *s)

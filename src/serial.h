@@ -9,6 +9,7 @@
 
 #include <glib.h>
 #include "deadline.h"
+#include "migtest-abi.h"
 
 typedef struct {
     guint64 gpa;
@@ -27,6 +28,11 @@ typedef struct {
     gboolean lines;             /* line mode */
     guint a_count;
     GArray *b_times;            /* gint64 arrival time of each 'B' */
+    /* Several vCPUs: beats per vCPU ([0] counts the 'B's, [i] the
+     * MT_SERIAL_VCPU_BEAT(i) bytes), and the arrival of every beat of any
+     * vCPU, in order (the guest's finest clock across a switchover). */
+    guint vcpu_beats[MT_MAX_VCPUS];
+    GArray *beat_times;
     GArray *errors;             /* SerialError */
     guint junk_bytes;           /* bytes outside the protocol */
     guint bad_records;          /* 'E' records that did not parse */
@@ -73,6 +79,7 @@ typedef struct {
     guint errors;
     guint junk;
     gboolean closed;            /* QEMU closed its end */
+    guint vcpu_b[MT_MAX_VCPUS]; /* beats per vCPU; [0] == b */
 } SerialCounts;
 
 void serial_counts(Serial *s, SerialCounts *out);
@@ -82,9 +89,17 @@ void serial_counts(Serial *s, SerialCounts *out);
 gboolean serial_wait_b(Serial *s, guint b_target, const char *who,
                        Deadline deadline, GError **error);
 
+/* Several vCPUs: wait until vCPU i (0 <= i < @nvcpus) has beaten at least
+ * @targets[i] times, or @deadline; TRUE if all had.  Not an error either
+ * way: the selfcheck names a vCPU that stayed silent. */
+gboolean serial_wait_vcpu_beats(Serial *s, guint nvcpus, const guint *targets,
+                                Deadline deadline);
+
 /* Copies of the decoded records (free with g_array_unref). */
 GArray *serial_errors_dup(Serial *s);
 GArray *serial_b_times_dup(Serial *s);
+/* The arrival (gint64) of every beat of any vCPU ('B' and '1' .. '7'). */
+GArray *serial_beat_times_dup(Serial *s);
 /* Line mode: heartbeat arrival times (gint64) and sequence numbers
  * (guint64); the first foreign line or NULL (new string). */
 GArray *serial_hb_times_dup(Serial *s);

@@ -468,8 +468,9 @@ static void invariant_check_hot(InvariantResult *r, const Sweep *hw, guint64 h)
     }
 }
 
-gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
-                          InvariantResult *out, GError **error)
+/* The single-vCPU invariant on one window (with several vCPUs: one slice). */
+static gboolean invariant_single(const RamImage *ram, const PayloadParams *params,
+                                 InvariantResult *out, GError **error)
 {
     Sweep sw = { 0 }, hw = { 0 };
     guint64 H = 0, k = 0;
@@ -529,9 +530,107 @@ gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
     return FALSE;
 }
 
+/* Fold slice @i's result into @out (the first slice's sweep and hot-set
+ * figures stand for the block's; each slice's generation is kept). */
+static void invariant_merge(InvariantResult *out, guint i, InvariantResult *r,
+                            GString *detail)
+{
+    if (i == 0) {
+        out->generation = r->generation;
+        out->boundary_gpa = r->boundary_gpa;
+        out->hot_counter = r->hot_counter;
+        out->hot_boundary_gpa = r->hot_boundary_gpa;
+    }
+    out->slice_generation[i] = r->generation;
+    out->slice_boundary_gpa[i] = r->boundary_gpa;
+    out->pages_checked += r->pages_checked;
+    out->zero_pages += r->zero_pages;
+    out->violations += r->violations;
+    for (guint j = 0; j < r->nreported && out->nreported < VERIFY_MAX_REPORTED; j++)
+        out->reported[out->nreported++] = r->reported[j];
+    if (r->ok)
+        g_string_append_printf(detail, "; vCPU %u: %s", i, r->detail);
+    else if (r->violations)
+        g_string_append_printf(detail, "; vCPU %u's slice: %" G_GUINT64_FORMAT
+                               " violations", i, r->violations);
+}
+
+/* Several vCPUs (migtest-abi.h, "Several vCPUs"): each vCPU's slice is an
+ * independent single-vCPU window, checked with its own parameters. */
+static gboolean invariant_slices(const RamImage *ram, const PayloadParams *params,
+                                 InvariantResult *out, GError **error)
+{
+    guint n = payload_params_vcpus(params);
+    g_autoptr(GString) detail = g_string_new(NULL);
+
+    memset(out, 0, sizeof(*out));
+    out->nslices = n;
+    for (guint i = 0; i < n; i++) {
+        PayloadParams slice;
+        InvariantResult r;
+        g_autoptr(GError) local = NULL;
+
+        if (!payload_params_slice(params, i, &slice)) {
+            g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "invariant: %u vCPUs cannot share "
+                        "this window (one range of at least one page per vCPU)", n);
+            return FALSE;
+        }
+        if (!invariant_single(ram, &slice, &r, &local) &&
+            !g_error_matches(local, MT_ERROR, MT_ERROR_VERIFY)) {
+            invariant_result_clear(&r);
+            g_propagate_error(error, g_steal_pointer(&local));
+            return FALSE;
+        }
+        invariant_merge(out, i, &r, detail);
+        invariant_result_clear(&r);
+    }
+    out->ok = out->violations == 0;
+    if (out->ok) {
+        out->detail = g_strdup_printf("%u vCPU slices, %" G_GUINT64_FORMAT " pages "
+                                      "consistent%s", n, out->pages_checked, detail->str);
+        return TRUE;
+    }
+    out->detail = g_strdup_printf("%" G_GUINT64_FORMAT " violations in %u vCPU slices; first "
+                                  "at gpa 0x%" G_GINT64_MODIFIER "x: expected 0x%016"
+                                  G_GINT64_MODIFIER "x found 0x%016" G_GINT64_MODIFIER "x%s",
+                                  out->violations, n, out->reported[0].gpa,
+                                  out->reported[0].expected, out->reported[0].found,
+                                  detail->str);
+    g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "invariant: %s", out->detail);
+    return FALSE;
+}
+
+gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
+                          InvariantResult *out, GError **error)
+{
+    if (payload_params_vcpus(params) > 1)
+        return invariant_slices(ram, params, out, error);
+    return invariant_single(ram, params, out, error);
+}
+
 void invariant_result_clear(InvariantResult *r)
 {
     g_clear_pointer(&r->detail, g_free);
+}
+
+/* Several vCPUs: each must have beaten since the side was resumed (a
+ * silent one is named); no beat may come from a vCPU the guest lacks. */
+static void selfcheck_beats(GPtrArray *out, const SelfcheckSide *s)
+{
+    guint n = MAX(s->vcpus, 1);
+
+    for (guint i = 0; i < MT_MAX_VCPUS; i++) {
+        char beat = i ? (char)MT_SERIAL_VCPU_BEAT(i) : (char)MT_SERIAL_PASS;
+
+        if (i >= n && s->counts.vcpu_b[i])
+            g_ptr_array_add(out, g_strdup_printf("%s: %u beats ('%c') from vCPU %u, but the "
+                                                 "guest runs %u vCPU(s)", s->side,
+                                                 s->counts.vcpu_b[i], beat, i, n));
+        else if (i < n && n > 1 && s->counts.vcpu_b[i] <= s->beats_since[i])
+            g_ptr_array_add(out, g_strdup_printf("%s: vCPU %u of %u is silent: no heartbeat "
+                                                 "('%c') since it was resumed (%u before)",
+                                                 s->side, i, n, beat, s->beats_since[i]));
+    }
 }
 
 static void selfcheck_side(GPtrArray *out, const SelfcheckSide *s)
@@ -551,6 +650,7 @@ static void selfcheck_side(GPtrArray *out, const SelfcheckSide *s)
     else if (s->counts.junk)
         g_ptr_array_add(out, g_strdup_printf("%s: %u bytes outside the serial "
                                              "protocol", s->side, s->counts.junk));
+    selfcheck_beats(out, s);
 }
 
 gboolean verify_selfcheck(const SelfcheckSide *sides, guint nsides,

@@ -71,13 +71,20 @@ typedef struct {
     guint64 hot_counter;        /* hot set only: h, as the sweep implies it */
     guint64 hot_boundary_gpa;   /* first hot word still at h - 1, 0: none */
     guint64 zero_pages;         /* pages checked as all-zero (zero runs) */
+    /* Several vCPUs: the slices checked (0 with one vCPU), each one's
+     * generation and boundary (the fields above are slice 0's). */
+    guint nslices;
+    guint64 slice_generation[MT_MAX_VCPUS];
+    guint64 slice_boundary_gpa[MT_MAX_VCPUS];
     guint64 violations;
     guint nreported;
     InvariantViolation reported[VERIFY_MAX_REPORTED];
     char *detail;               /* one line for reports; owned */
 } InvariantResult;
 
-/* With params->hot_pages > 0 the hot words are checked too; a violation
+/* With several vCPUs (params->vcpus > 1) the single-vCPU invariant is
+ * applied to each vCPU's slice (payload_params_slice) on its own.
+ * With params->hot_pages > 0 the hot words are checked too; a violation
  * there is reported like a page's (gpa = the hot word).  A hot set that
  * cannot fit (see MT_MAX_HOT_PAGES) is MT_ERROR_USAGE. */
 gboolean verify_invariant(const RamImage *ram, const PayloadParams *params,
@@ -96,10 +103,17 @@ typedef struct {
     SerialCounts counts;
     GArray *errors;             /* SerialError, may be NULL */
     const char *first_junk;     /* linux console: the first foreign line */
+    /* Several vCPUs (migtest-abi.h): with vcpus > 1 each vCPU must have
+     * beaten on this side more than beats_since[i] times (its count when
+     * the side was last resumed); with any count, a beat from a vCPU
+     * index >= vcpus is outside the protocol. */
+    guint vcpus;
+    guint beats_since[MT_MAX_VCPUS];
 } SelfcheckSide;
 
-/* No 'E' record, no byte outside the protocol, and 'A' exactly as often
- * as expected (a second 'A' means the guest restarted). */
+/* No 'E' record, no byte outside the protocol, 'A' exactly as often
+ * as expected (a second 'A' means the guest restarted), and with several
+ * vCPUs every one of them beating (a silent one is named). */
 gboolean verify_selfcheck(const SelfcheckSide *sides, guint nsides,
                           SelfcheckResult *out, GError **error);
 void selfcheck_result_clear(SelfcheckResult *r);

@@ -163,6 +163,10 @@ static GPtrArray *vm_build_argv(const VmConfig *cfg, const Vm *vm)
         add(argv, "-cpu");
         add(argv, "%s", cpu);
     }
+    if (cfg->vcpus > 1) {
+        add(argv, "-smp");
+        add(argv, "%u", cfg->vcpus);
+    }
     add(argv, "-m");
     add(argv, "%" G_GUINT64_FORMAT "M", cfg->mem_bytes >> 20);
     add(argv, "-nodefaults");

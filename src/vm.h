@@ -48,6 +48,7 @@ typedef struct {
     const char *initrd;
     const char *append;
     const char *cpu;            /* overrides the arch's -cpu, may be NULL */
+    guint vcpus;                /* -smp N when above 1 */
     gboolean serial_lines;      /* decode the console as lines (linux) */
     const char *run_dir;        /* private 0700 directory on tmpfs */
     const char *log_dir;        /* command line and stderr go here */
