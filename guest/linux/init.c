@@ -1,38 +1,37 @@
 /*
  * migtest `linux` payload: /init of an initramfs booted by a stock Debian
  * kernel.  A static, libc-light C program that runs the memory workload of
- * guest/migtest-abi.h on a user-space buffer and talks line by line on
- * /dev/console (the kernel's console= device: ttyS0 on x86_64, ttyAMA0 on
- * aarch64).  docs/linux-guest.md is the reference; the console protocol,
- * one line each, '\n'-terminated, fields separated by one space:
+ * guest/linux/workload.h on user-space buffers, one worker thread per
+ * vCPU (migtest.workers), and talks line by line on /dev/console (the
+ * kernel's console= device: ttyS0 on x86_64, ttyAMA0 on aarch64).
+ * docs/linux-guest.md is the reference; the console protocol, one line
+ * each, '\n'-terminated, fields separated by one space:
  *
- *   MTSTART v1 mem=<MiB> hot=<K> hb_ms=<ms> step=<pages> buf=<va> hotbuf=<va>
+ *   MTSTART v2 mem=<MiB> hot=<K> hb_ms=<ms> step=<pages> buf=<va> hotbuf=<va>
+ *          workers=<n> zero_every=<E> zero_pages=<R> zero_slots=<S>
+ *          zero_method=<m> hot_op=<o> atomics=<lock|lse|llsc> zerobuf=<va>
+ *                                  (one line)
  *   MTMAP <va> <gpa> <pages>       VA->GPA runs of buf+hot (after MTSTART,
  *   MTMAPEND <runs> <pages>        and again after MTMAPCHG)
  *   MTMAPCHG <gen>                 the kernel moved a page: new map follows
- *   MTHB <seq> <gen> <hotgen> <ms> heartbeat, every hb_ms
- *   MTPASS <gen> <bad>             sweep pass <gen> completed; <bad> words
- *                                  failed their check during it (buf + hot)
+ *   MTHB <seq> <gen> <hotgen> <ms>[ <worker>]   heartbeat, every hb_ms
+ *   MTPASS <gen> <bad>[ <worker>]  sweep pass <gen> completed; <bad> words
+ *                                  failed their check during it
  *   MTERR <va> <expected> <found> <gpa>   a word did not hold its pattern
  *                                  (at most migtest.maxerr lines a pass)
  *   MTFATAL <reason>               the payload cannot go on; it then idles
  *
  * <va>, <gpa>, <expected>, <found>: 16 lowercase hex digits, no 0x;
- * everything else decimal.
- *
- * Pattern (same rule as the assembly payloads, with the page's virtual
- * address in place of its physical one): generation g starts at 1; pass g
- * visits the buf pages in ascending order; for a page at virtual address p
- * it checks (g > 1) head [p] == g - 1 and tail [p + 4088] ==
- * MT_TAIL(g - 1, p), then writes tail = MT_TAIL(g, p), then head = g.
- * The hot set (K pages right after buf) follows the same rule with its
- * own generation h: one round over all K pages after every `step` buf
- * pages (and at the end of each pass).
+ * everything else decimal.  The <worker> fields appear with workers > 1
+ * only; each worker has its own heartbeat sequence and generations.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -42,10 +41,10 @@
 #include <unistd.h>
 
 #include "migtest-abi.h"
+#include "workload.h"
 
-#define MT_TAIL(g, p)   ((uint64_t)(p) ^ ((uint64_t)(g) * (uint64_t)MT_TAIL_MUL))
-#define TAIL_WORD       (MT_PAGE_SIZE / 8 - 1)
 #define NO_GPA          UINT64_MAX
+#define MAX_WORKERS     64
 
 #define PM_PRESENT      (1ull << 63)
 #define PM_PFN_MASK     ((1ull << 55) - 1)
@@ -58,26 +57,37 @@ static struct {
     uint32_t step;      /* buf pages between two hot rounds / clock reads */
     uint32_t map;       /* 1: MTMAP lines and per-pass map re-check */
     uint32_t maxerr;    /* MTERR lines per pass, at most */
-} prm = { 64, 0, 10, 64, 1, 16 };
+    uint32_t workers;   /* worker threads, one per vCPU, pinned */
+    uint32_t zero_every;    /* zero runs: passes between two, 0 = off */
+    uint32_t zero_pages;    /* pages in a zero run */
+    uint32_t zero_slots;    /* zero runs per worker's zero area */
+    uint32_t zero_method;   /* WL_ZERO_* */
+    uint32_t hot_op;        /* WL_HOT_* */
+} prm = { 64, 0, 10, 64, 1, 16, 1, 0, 256, 2, WL_ZERO_MADVISE, WL_HOT_PLAIN };
 
 static int con = 1;                     /* console fd */
 static int pagemap_fd = -1;
 static volatile uint64_t *buf;          /* buf pages, then hot pages */
-static uint64_t npages, nhot;
+static volatile uint64_t *zerobuf;      /* the workers' zero areas, or NULL */
+static uint64_t npages, nhot, nzero;
 static uint64_t *map_pfn;               /* last MTMAP'ed PFN per page */
+static uint64_t t0;
 
 /* ---- output ------------------------------------------------------------ */
 
-static char line[256];
-static size_t len;
+/* A console line being built; one per thread, so lines never mix. */
+typedef struct {
+    char buf[320];
+    size_t len;
+} Line;
 
-static void put_str(const char *s)
+static void put_str(Line *l, const char *s)
 {
-    while (*s && len < sizeof(line) - 1)
-        line[len++] = *s++;
+    while (*s && l->len < sizeof(l->buf) - 1)
+        l->buf[l->len++] = *s++;
 }
 
-static void put_dec(uint64_t v)
+static void put_dec(Line *l, uint64_t v)
 {
     char t[24];
     int n = 0;
@@ -86,56 +96,62 @@ static void put_dec(uint64_t v)
         t[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    while (n && len < sizeof(line) - 1)
-        line[len++] = t[--n];
+    while (n && l->len < sizeof(l->buf) - 1)
+        l->buf[l->len++] = t[--n];
 }
 
-static void put_hex(uint64_t v)
+static void put_hex(Line *l, uint64_t v)
 {
-    for (int i = MT_HEX_DIGITS - 1; i >= 0 && len < sizeof(line) - 1; i--)
-        line[len++] = "0123456789abcdef"[(v >> (i * 4)) & 0xf];
+    for (int i = MT_HEX_DIGITS - 1; i >= 0 && l->len < sizeof(l->buf) - 1; i--)
+        l->buf[l->len++] = "0123456789abcdef"[(v >> (i * 4)) & 0xf];
+}
+
+static void put_kv(Line *l, const char *key, uint64_t v)
+{
+    put_str(l, key);
+    put_dec(l, v);
 }
 
 /* End the line and write it in one write(2), so a line is never split by
  * another of ours (the tty may still interleave a kernel message). */
-static void flush_line(void)
+static void flush_line(Line *l)
 {
     size_t off = 0;
 
-    line[len++] = '\n';
-    while (off < len) {
-        ssize_t n = write(con, line + off, len - off);
+    l->buf[l->len++] = '\n';
+    while (off < l->len) {
+        ssize_t n = write(con, l->buf + off, l->len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         off += (size_t)n;
     }
-    len = 0;
+    l->len = 0;
 }
 
 /* Send the MTFATAL line being built and idle forever. */
-static _Noreturn void fatal_line(void)
+static _Noreturn void fatal_line(Line *l, int err)
 {
-    if (errno) {
-        put_str(" errno=");
-        put_dec((uint64_t)errno);
-    }
-    flush_line();
+    if (err)
+        put_kv(l, " errno=", (uint64_t)err);
+    flush_line(l);
     for (;;)            /* init must never exit: that would panic */
         pause();
 }
 
 static _Noreturn void fatal(const char *why, const char *what)
 {
-    len = 0;
-    put_str("MTFATAL ");
-    put_str(why);
+    Line l = { .len = 0 };
+    int err = errno;
+
+    put_str(&l, "MTFATAL ");
+    put_str(&l, why);
     if (what) {
-        put_str(" ");
-        put_str(what);
+        put_str(&l, " ");
+        put_str(&l, what);
     }
-    fatal_line();
+    fatal_line(&l, err);
 }
 
 static uint64_t now_ms(void)
@@ -181,17 +197,70 @@ static void setup_console(void)
     errno = 0;
 }
 
+typedef struct {
+    const char *key;
+    uint32_t *val;
+    uint32_t min, max;
+} ParamKey;
+
+static const ParamKey param_keys[] = {
+    { "migtest.mem=",   &prm.mem,   1, 1u << 20 },
+    { "migtest.hot=",   &prm.hot,   0, 1u << 20 },
+    { "migtest.hb_ms=", &prm.hb_ms, 1, 60000 },
+    { "migtest.step=",  &prm.step,  1, 1u << 20 },
+    { "migtest.map=",   &prm.map,   0, 1 },
+    { "migtest.maxerr=", &prm.maxerr, 0, UINT32_MAX },
+    { "migtest.workers=", &prm.workers, 1, MAX_WORKERS },
+    { "migtest.zero_every=", &prm.zero_every, 0, 1u << 20 },
+    /* A run at least as large as a multifd batch of zero pages. */
+    { "migtest.zero_pages=", &prm.zero_pages, MT_ZERO_MIN_PAGES, 1u << 20 },
+    /* A run must be written back before its pages are zeroed again. */
+    { "migtest.zero_slots=", &prm.zero_slots, MT_ZERO_MIN_SLOTS, 1024 },
+    { "migtest.zero_method=", &prm.zero_method, 0, WL_ZERO_ALTERNATE },
+    { "migtest.hot_op=", &prm.hot_op, 0, WL_HOT_ATOMIC },
+};
+
+/* MTFATAL parameter out of range migtest.x=5 (allowed 128..1048576) */
+static _Noreturn void out_of_range(const char *tok, const ParamKey *k)
+{
+    Line l = { .len = 0 };
+
+    put_str(&l, "MTFATAL parameter out of range ");
+    put_str(&l, tok);
+    put_kv(&l, " (allowed ", k->min);
+    put_kv(&l, "..", k->max);
+    put_str(&l, ")");
+    fatal_line(&l, 0);
+}
+
+static void parse_param(const char *tok)
+{
+    for (size_t i = 0; i < sizeof(param_keys) / sizeof(param_keys[0]); i++) {
+        const ParamKey *k = &param_keys[i];
+        size_t kl = strlen(k->key);
+        const char *v = tok + kl;
+        uint64_t x = 0;
+
+        if (strncmp(tok, k->key, kl) != 0)
+            continue;
+        if (!*v)
+            fatal("bad parameter", tok);
+        for (; *v; v++) {
+            if (*v < '0' || *v > '9' || x > UINT32_MAX)
+                fatal("bad parameter", tok);
+            x = x * 10 + (uint64_t)(*v - '0');
+        }
+        if (x < k->min || x > k->max)
+            out_of_range(tok, k);
+        *k->val = (uint32_t)x;
+        return;
+    }
+    fatal("unknown parameter", tok);
+}
+
 static void parse_cmdline(void)
 {
     static char cmd[4096];
-    static const struct { const char *key; uint32_t *val; uint32_t min, max; } keys[] = {
-        { "migtest.mem=",   &prm.mem,   1, 1u << 20 },
-        { "migtest.hot=",   &prm.hot,   0, 1u << 20 },
-        { "migtest.hb_ms=", &prm.hb_ms, 1, 60000 },
-        { "migtest.step=",  &prm.step,  1, 1u << 20 },
-        { "migtest.map=",   &prm.map,   0, 1 },
-        { "migtest.maxerr=", &prm.maxerr, 0, UINT32_MAX },
-    };
     ssize_t n;
     int fd;
     char *tok, *save;
@@ -208,58 +277,70 @@ static void parse_cmdline(void)
     cmd[n] = 0;
     errno = 0;
 
-    for (tok = strtok_r(cmd, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
-        size_t i;
-
-        if (strncmp(tok, "migtest.", 8) != 0)
-            continue;
-        for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-            size_t kl = strlen(keys[i].key);
-            const char *v = tok + kl;
-            uint64_t x = 0;
-
-            if (strncmp(tok, keys[i].key, kl) != 0)
-                continue;
-            if (!*v)
-                fatal("bad parameter", tok);
-            for (; *v; v++) {
-                if (*v < '0' || *v > '9' || x > UINT32_MAX)
-                    fatal("bad parameter", tok);
-                x = x * 10 + (uint64_t)(*v - '0');
-            }
-            if (x < keys[i].min || x > keys[i].max)
-                fatal("parameter out of range", tok);
-            *keys[i].val = (uint32_t)x;
-            break;
-        }
-        if (i == sizeof(keys) / sizeof(keys[0]))
-            fatal("unknown parameter", tok);
-    }
+    for (tok = strtok_r(cmd, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save))
+        if (strncmp(tok, "migtest.", 8) == 0)
+            parse_param(tok);
 }
 
-static void setup_memory(void)
+/* One worker per vCPU: more workers than CPUs online cannot be pinned. */
+static void check_workers(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    Line l = { .len = 0 };
+
+    if (cpus >= (long)prm.workers)
+        return;
+    put_kv(&l, "MTFATAL migtest.workers=", prm.workers);
+    put_kv(&l, " but only ", (uint64_t)(cpus > 0 ? cpus : 0));
+    put_str(&l, " CPUs online (one worker per vCPU: give QEMU -smp as many)");
+    fatal_line(&l, 0);
+}
+
+static void check_free_memory(uint64_t bytes)
 {
     struct sysinfo si;
-    uint64_t bytes, avail;
-    void *p;
-
-    npages = (uint64_t)prm.mem << (20 - MT_PAGE_SHIFT);
-    nhot = prm.hot;
-    bytes = (npages + nhot) * MT_PAGE_SIZE;
+    uint64_t avail;
+    Line l = { .len = 0 };
 
     if (sysinfo(&si) != 0)
         fatal("sysinfo", NULL);
     avail = (uint64_t)si.freeram * si.mem_unit;
     /* Keep 32 MiB for the kernel: running out would OOM-kill init. */
-    if (bytes + (32ull << 20) > avail) {
-        put_str("MTFATAL not enough memory: need_mib=");
-        put_dec((bytes >> 20) + 32);
-        put_str(" free_mib=");
-        put_dec(avail >> 20);
-        put_str(" (migtest.mem + migtest.hot pages + 32 MiB reserve)");
-        errno = 0;
-        fatal_line();
-    }
+    if (bytes + (32ull << 20) <= avail)
+        return;
+    put_kv(&l, "MTFATAL not enough memory: need_mib=", (bytes >> 20) + 32);
+    put_kv(&l, " free_mib=", avail >> 20);
+    put_str(&l, " (migtest.mem + migtest.hot pages + zero areas + 32 MiB reserve)");
+    fatal_line(&l, 0);
+}
+
+/* The zero areas: their own mapping, never mlocked (MADV_DONTNEED refuses
+ * locked pages) and left out of MTMAP (their pages come and go).  Faulted
+ * in by pass 1, in 4 KiB pages: THP is "never" by now. */
+static void setup_zero_areas(void)
+{
+    void *p;
+
+    if (!nzero)
+        return;
+    p = mmap(NULL, nzero * MT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        fatal("mmap", "zero areas");
+    madvise(p, nzero * MT_PAGE_SIZE, MADV_NOHUGEPAGE);
+    zerobuf = p;
+}
+
+static void setup_memory(void)
+{
+    uint64_t bytes;
+    void *p;
+
+    npages = (uint64_t)prm.mem << (20 - MT_PAGE_SHIFT);
+    nhot = prm.hot;
+    nzero = prm.zero_every ? (uint64_t)prm.workers * prm.zero_slots * prm.zero_pages : 0;
+    bytes = (npages + nhot) * MT_PAGE_SIZE;
+    check_free_memory(bytes + nzero * MT_PAGE_SIZE);
 
     /* Keep the kernel from moving our pages, so the VA->GPA map holds:
      * fault the buffer in as transparent huge pages where it can (fewer
@@ -284,6 +365,7 @@ static void setup_memory(void)
         fatal("mlock", NULL);
     write_file("/sys/kernel/mm/transparent_hugepage/enabled", "never");
     buf = p;
+    setup_zero_areas();
     errno = 0;
 }
 
@@ -328,27 +410,25 @@ static uint64_t gpa_of(uint64_t va)
 static void print_map(void)
 {
     uint64_t total = npages + nhot, runs = 0, i = 0;
+    Line l = { .len = 0 };
 
     while (i < total) {
         uint64_t j = i + 1;
 
         while (j < total && map_pfn[i] && map_pfn[j] == map_pfn[i] + (j - i))
             j++;
-        put_str("MTMAP ");
-        put_hex(page_va(i));
-        put_str(" ");
-        put_hex(map_pfn[i] ? map_pfn[i] * MT_PAGE_SIZE : NO_GPA);
-        put_str(" ");
-        put_dec(j - i);
-        flush_line();
+        put_str(&l, "MTMAP ");
+        put_hex(&l, page_va(i));
+        put_str(&l, " ");
+        put_hex(&l, map_pfn[i] ? map_pfn[i] * MT_PAGE_SIZE : NO_GPA);
+        put_kv(&l, " ", j - i);
+        flush_line(&l);
         runs++;
         i = j;
     }
-    put_str("MTMAPEND ");
-    put_dec(runs);
-    put_str(" ");
-    put_dec(total);
-    flush_line();
+    put_kv(&l, "MTMAPEND ", runs);
+    put_kv(&l, " ", total);
+    flush_line(&l);
 }
 
 static void setup_map(void)
@@ -376,136 +456,217 @@ static void recheck_map(uint64_t g)
 {
     uint64_t total = npages + nhot;
     uint64_t *now = map_pfn + total;
+    Line l = { .len = 0 };
 
     if (!map_pfn || read_pfns(now) != 0)
         return;
     if (memcmp(now, map_pfn, total * 8) == 0)
         return;
     memcpy(map_pfn, now, total * 8);
-    put_str("MTMAPCHG ");
-    put_dec(g);
-    flush_line();
+    put_kv(&l, "MTMAPCHG ", g);
+    flush_line(&l);
     print_map();
 }
 
-/* ---- workload ------------------------------------------------------------ */
+/* ---- workers ------------------------------------------------------------ */
 
-static uint64_t pass_bad, pass_printed;
+/* What /init keeps per worker besides the workload's own state. */
+typedef struct {
+    Worker w;
+    Line line;
+    uint64_t printed;           /* MTERR lines this pass */
+    uint64_t hb_seq, hb_next;
+    pthread_t thread;
+} InitWorker;
 
-static void report(uint64_t va, uint64_t expected, uint64_t found)
+static void on_report(Worker *w, uint64_t va, uint64_t expected, uint64_t found)
 {
-    /* Count every bad word, print the first few: a wholesale mismatch
-     * (e.g. a stale generation counter) must not stall the guest for
-     * minutes behind the serial line. */
-    pass_bad++;
-    if (pass_printed >= prm.maxerr)
+    InitWorker *iw = w->opaque;
+    Line *l = &iw->line;
+
+    /* Count every bad word (pass_bad), print the first few: a wholesale
+     * mismatch (e.g. a stale generation counter) must not stall the guest
+     * for minutes behind the serial line. */
+    if (iw->printed >= prm.maxerr)
         return;
-    pass_printed++;
-    put_str("MTERR ");
-    put_hex(va);
-    put_str(" ");
-    put_hex(expected);
-    put_str(" ");
-    put_hex(found);
-    put_str(" ");
-    put_hex(gpa_of(va));
-    flush_line();
+    iw->printed++;
+    put_str(l, "MTERR ");
+    put_hex(l, va);
+    put_str(l, " ");
+    put_hex(l, expected);
+    put_str(l, " ");
+    put_hex(l, found);
+    put_str(l, " ");
+    put_hex(l, gpa_of(va));
+    flush_line(l);
 }
 
-/* Check page p against generation g - 1 (when g > 1), then write g. */
-static inline void visit(volatile uint64_t *p, uint64_t g)
+static void put_worker(Line *l, const Worker *w)
 {
-    uint64_t va = (uint64_t)(uintptr_t)p;
-
-    if (g > 1) {
-        uint64_t h = p[0], t = p[TAIL_WORD];
-
-        if (__builtin_expect(h != g - 1, 0))
-            report(va, g - 1, h);
-        if (__builtin_expect(t != MT_TAIL(g - 1, va), 0))
-            report(va + MT_PAGE_SIZE - 8, MT_TAIL(g - 1, va), t);
-    }
-    p[TAIL_WORD] = MT_TAIL(g, va);
-    __asm__ __volatile__("" ::: "memory");     /* tail before head */
-    p[0] = g;
+    if (prm.workers > 1)
+        put_kv(l, " ", w->id);
 }
 
-static uint64_t hb_seq, hb_next, t0;
-static uint64_t gen = 1, hot_gen = 1;
-
-static void hot_round(void)
+static void on_tick(Worker *w)
 {
-    volatile uint64_t *h = buf + npages * (MT_PAGE_SIZE / 8);
-
-    if (!nhot)
-        return;
-    for (uint64_t i = 0; i < nhot; i++)
-        visit(h + i * (MT_PAGE_SIZE / 8), hot_gen);
-    hot_gen++;
-}
-
-static void heartbeat(void)
-{
+    InitWorker *iw = w->opaque;
+    Line *l = &iw->line;
     uint64_t t = now_ms();
 
-    if (t < hb_next)
+    if (t < iw->hb_next)
         return;
-    put_str("MTHB ");
-    put_dec(++hb_seq);
-    put_str(" ");
-    put_dec(gen);
-    put_str(" ");
-    put_dec(hot_gen);
-    put_str(" ");
-    put_dec(t - t0);
-    flush_line();
+    put_kv(l, "MTHB ", ++iw->hb_seq);
+    put_kv(l, " ", w->gen);
+    put_kv(l, " ", w->hot_gen);
+    put_kv(l, " ", t - t0);
+    put_worker(l, w);
+    flush_line(l);
     /* Next beat one interval after this one (not after the missed slot):
      * a gap in the stream is then a real stall, never a burst. */
-    hb_next = t + prm.hb_ms;
+    iw->hb_next = t + prm.hb_ms;
+}
+
+static void on_fatal(Worker *w, const char *why, int err)
+{
+    Line l = { .len = 0 };
+
+    put_str(&l, "MTFATAL ");
+    put_str(&l, why);
+    put_kv(&l, " worker=", w->id);
+    fatal_line(&l, err);
+}
+
+static const WorkerOps init_ops = { on_report, on_tick, on_fatal };
+
+/* Worker i of n gets pages [i * total / n, (i + 1) * total / n). */
+static uint64_t share(uint64_t total, unsigned i)
+{
+    return total * i / prm.workers;
+}
+
+static void worker_init(InitWorker *iw, unsigned i, int lse)
+{
+    Worker *w = &iw->w;
+    volatile uint64_t *hot = buf + npages * WL_PAGE_WORDS;
+    uint64_t zpages = (uint64_t)prm.zero_slots * prm.zero_pages;
+
+    memset(iw, 0, sizeof(*iw));
+    w->id = i;
+    w->buf = buf + share(npages, i) * WL_PAGE_WORDS;
+    w->npages = share(npages, i + 1) - share(npages, i);
+    w->hot = hot + share(nhot, i) * WL_PAGE_WORDS;
+    w->nhot = share(nhot, i + 1) - share(nhot, i);
+    w->zero_every = prm.zero_every;
+    if (zerobuf) {
+        w->zero = zerobuf + (uint64_t)i * zpages * WL_PAGE_WORDS;
+        w->zero_pages = prm.zero_pages;
+        w->zero_slots = prm.zero_slots;
+    }
+    w->zero_method = prm.zero_method;
+    w->hot_op = prm.hot_op;
+    w->lse = lse;
+    w->step = prm.step;
+    w->gen = w->hot_gen = 1;
+    w->ops = &init_ops;
+    w->opaque = iw;
+}
+
+static void pin_to_cpu(unsigned cpu)
+{
+    cpu_set_t set;
+    Line l = { .len = 0 };
+    int err;
+
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) == 0)
+        return;
+    err = errno;
+    put_kv(&l, "MTFATAL sched_setaffinity cpu=", cpu);
+    fatal_line(&l, err);
+}
+
+/* A worker's life: pinned to its vCPU, passes forever.  Worker 0 also
+ * re-reads the map after each pass. */
+static void *worker_run(void *opaque)
+{
+    InitWorker *iw = opaque;
+    Worker *w = &iw->w;
+
+    pin_to_cpu(w->id);
+    for (;;) {
+        uint64_t g = wl_pass(w);
+
+        put_kv(&iw->line, "MTPASS ", g);
+        put_kv(&iw->line, " ", w->pass_bad);
+        put_worker(&iw->line, w);
+        flush_line(&iw->line);
+        w->pass_bad = iw->printed = 0;
+        if (w->id == 0 && prm.map)
+            recheck_map(g);
+        on_tick(w);
+    }
+    return NULL;
+}
+
+static void print_start(const Worker *w0)
+{
+    Line l = { .len = 0 };
+
+    put_kv(&l, "MTSTART v2 mem=", prm.mem);
+    put_kv(&l, " hot=", prm.hot);
+    put_kv(&l, " hb_ms=", prm.hb_ms);
+    put_kv(&l, " step=", prm.step);
+    put_str(&l, " buf=");
+    put_hex(&l, (uint64_t)(uintptr_t)buf);
+    put_str(&l, " hotbuf=");
+    put_hex(&l, page_va(npages));
+    put_kv(&l, " workers=", prm.workers);
+    put_kv(&l, " zero_every=", prm.zero_every);
+    put_kv(&l, " zero_pages=", prm.zero_pages);
+    put_kv(&l, " zero_slots=", prm.zero_slots);
+    put_kv(&l, " zero_method=", prm.zero_method);
+    put_kv(&l, " hot_op=", prm.hot_op);
+    put_str(&l, " atomics=");
+    put_str(&l, wl_atomics_name(w0));
+    put_str(&l, " zerobuf=");
+    put_hex(&l, (uint64_t)(uintptr_t)zerobuf);
+    flush_line(&l);
+}
+
+static int have_lse(void)
+{
+#if defined(__aarch64__)
+    return (getauxval(AT_HWCAP) & (1ul << 8)) != 0;    /* HWCAP_ATOMICS */
+#else
+    return 0;
+#endif
 }
 
 int main(void)
 {
+    static InitWorker workers[MAX_WORKERS];
+    int lse;
+
     setup_console();
     parse_cmdline();
+    check_workers();
     setup_memory();
+    lse = have_lse();
     t0 = now_ms();
-
-    put_str("MTSTART v1 mem=");
-    put_dec(prm.mem);
-    put_str(" hot=");
-    put_dec(prm.hot);
-    put_str(" hb_ms=");
-    put_dec(prm.hb_ms);
-    put_str(" step=");
-    put_dec(prm.step);
-    put_str(" buf=");
-    put_hex((uint64_t)(uintptr_t)buf);
-    put_str(" hotbuf=");
-    put_hex(page_va(npages));
-    flush_line();
+    for (unsigned i = 0; i < prm.workers; i++)
+        worker_init(&workers[i], i, lse);
+    print_start(&workers[0].w);
     setup_map();
 
-    for (;;) {
-        volatile uint64_t *p = buf;
+    for (unsigned i = 1; i < prm.workers; i++) {
+        int err = pthread_create(&workers[i].thread, NULL, worker_run, &workers[i]);
 
-        for (uint64_t i = 0; i < npages; i++, p += MT_PAGE_SIZE / 8) {
-            visit(p, gen);
-            if ((i + 1) % prm.step == 0) {
-                hot_round();
-                heartbeat();
-            }
+        if (err) {
+            errno = err;
+            fatal("pthread_create", "worker");
         }
-        hot_round();
-        put_str("MTPASS ");
-        put_dec(gen);
-        put_str(" ");
-        put_dec(pass_bad);
-        flush_line();
-        pass_bad = pass_printed = 0;
-        if (prm.map)
-            recheck_map(gen);
-        gen++;
-        heartbeat();
     }
+    worker_run(&workers[0]);
+    return 0;
 }
