@@ -81,9 +81,12 @@ static void exercises_guest(const CaseInstance *c, GPtrArray *out)
     if (d->hot_pages)
         add(out, "a hot set of %u pages rewritten between sweep steps%s", d->hot_pages,
             d->hot_op == MT_HOT_ATOMIC ? ", with atomic read-modify-writes" : "");
+    if (d->linux_guest && d->hot_op == MT_HOT_ATOMIC)
+        add(out, "/init's hot set (16 pages) updated with atomic read-modify-writes");
     if (d->zero_every)
-        add(out, "runs of %u pages zeroed every %u passes (method %u, migtest-abi.h) and "
-            "written back later", d->zero_pages, d->zero_every, d->zero_method);
+        add(out, "runs of %u pages zeroed every %u passes (method %u, %s) and "
+            "written back later", d->zero_pages, d->zero_every, d->zero_method,
+            d->linux_guest ? "docs/linux-guest.md: madvise or stores" : "migtest-abi.h");
     if (d->canaries)
         add(out, "the guest checks canaries in SIMD and control registers every pass");
     if (d->fill == MT_FILL_FULL)

@@ -14,6 +14,25 @@
  * on the source, before any migration (docs/oracle-strength.md). */
 #define LINUX_APPEND "quiet loglevel=4 panic=-1 no_timer_check migtest.mem=64 migtest.hot=16 migtest.hb_ms=10"
 
+/* The kernel command line: the row's options as /init's (docs/linux-guest.md).
+ * /init's zero_method numbers are the ABI's, with madvise(MADV_DONTNEED)
+ * in the place of the string instructions (the kernel clears the pages
+ * it faults back in with them); its hot set is always 16 pages. */
+G_STATIC_ASSERT(MT_ZERO_PLAIN == 0 && MT_ZERO_STRING == 1 && MT_ZERO_ALTERNATE == 2);
+static char *linux_append(const ArchDesc *arch, const CaseDesc *d)
+{
+    GString *a = g_string_new(NULL);
+
+    g_string_append_printf(a, "console=%s " LINUX_APPEND, arch->linux_console);
+    if (d->zero_every)
+        g_string_append_printf(a, " migtest.zero_every=%u migtest.zero_pages=%u"
+                               " migtest.zero_method=%u", d->zero_every, d->zero_pages,
+                               d->zero_method);
+    if (d->hot_op == MT_HOT_ATOMIC)
+        g_string_append(a, " migtest.hot_op=1");
+    return g_string_free(a, FALSE);
+}
+
 /* The seed's window: RAM base + 1 MiB .. + 100 MiB, a 'B' every pass. */
 static void default_params(const ArchDesc *arch, PayloadParams *p)
 {
@@ -27,8 +46,8 @@ static void default_params(const ArchDesc *arch, PayloadParams *p)
 /* The linux payload: Debian's kernel from migtest-fetch-kernel, in the
  * configured kernel_dir unless MIGTEST_KERNEL_DIR says otherwise; our
  * initramfs from this build.  What is missing makes the case a SKIP. */
-static gboolean make_linux_payload(const ArchDesc *arch, const char *accel, CasePayload *out,
-                                   GError **error)
+static gboolean make_linux_payload(const ArchDesc *arch, const CaseDesc *d, const char *accel,
+                                   CasePayload *out, GError **error)
 {
     const char *dir = g_getenv("MIGTEST_KERNEL_DIR") ? g_getenv("MIGTEST_KERNEL_DIR")
                                                      : MIGTEST_KERNEL_DIR_DEFAULT;
@@ -53,7 +72,7 @@ static gboolean make_linux_payload(const ArchDesc *arch, const char *accel, Case
                     "(its cross compiler is missing; run scripts/setup)", arch->name);
         return FALSE;
     }
-    out->append = g_strdup_printf("console=%s " LINUX_APPEND, arch->linux_console);
+    out->append = linux_append(arch, d);
     return TRUE;
 }
 
@@ -68,7 +87,7 @@ gboolean case_payload_make(const CaseInstance *c, const char *accel, guint64 mem
 
     memset(out, 0, sizeof(*out));
     if (d->linux_guest)
-        return make_linux_payload(c->arch, accel, out, error);
+        return make_linux_payload(c->arch, d, accel, out, error);
     base = payload_image_lookup(c->arch->name, variant);
     if (!base || !payload_params_read(base, &shipped, error)) {
         if (!base)

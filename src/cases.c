@@ -269,6 +269,15 @@ static const CaseDesc case_table[] = {
      * own checks do. */
     { .name = "linux/precopy/tcp", .backends = BOTH_BACKENDS, .summary = "precopy of a real Linux guest (Debian's kernel, migtest's /init)", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
       .verify = VERIFY_EXACT | VERIFY_SELFCHECK },
+    /* /init's zero runs (madvise and plain stores in turn), atomic hot
+     * set (docs/linux-guest.md). */
+    { .name = "linux/precopy/tcp/zero-run", .summary = "precopy of a real Linux guest whose /init frees runs of pages (madvise) or zeroes them, and refills them", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
+      ZERO_RUNS, .verify = VERIFY_EXACT | VERIFY_SELFCHECK },
+    { .name = "linux/multifd/none/zero-run", .summary = "multifd of a real Linux guest whose /init frees runs of pages (madvise) or zeroes them", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
+      .capabilities = caps_multifd, .params = params_multifd_none, ZERO_RUNS,
+      .verify = VERIFY_EXACT | VERIFY_SELFCHECK, .observe = OBSERVE_MULTIFD },
+    { .name = "linux/precopy/tcp/hot-atomic", .summary = "precopy of a real Linux guest whose /init updates its hot set with atomic instructions", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
+      .hot_op = MT_HOT_ATOMIC, .verify = VERIFY_EXACT | VERIFY_SELFCHECK },
     { .name = "linux/postcopy/tcp", .backends = BOTH_BACKENDS, .summary = "postcopy of a real Linux guest (Debian's kernel, migtest's /init)", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
       .verify = VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
@@ -334,9 +343,9 @@ const char *case_desc_impossible(const CaseDesc *d)
         if (d->postcopy)
             return "postcopy needs a bidirectional channel";
     }
-    if (d->linux_guest && (d->zero_every || d->hot_pages || d->fill || d->canaries))
-        return "the linux payload has no parameter block for zero runs or a hot set";
-    if (d->hot_op && !d->hot_pages)
+    if (d->linux_guest && (d->hot_pages || d->fill || d->canaries))
+        return "the linux payload has its own hot set and no fill or canaries";
+    if (d->hot_op && !d->hot_pages && !d->linux_guest)
         return "an atomic hot set needs a hot set";
     if (d->accel_props && !d->only_accel)
         return "accelerator properties need a fixed accelerator";
