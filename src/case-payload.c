@@ -30,6 +30,8 @@ static char *linux_append(const ArchDesc *arch, const CaseDesc *d)
                                d->zero_method);
     if (d->hot_op == MT_HOT_ATOMIC)
         g_string_append(a, " migtest.hot_op=1");
+    if (d->vcpus > 1)           /* one pinned worker per vCPU */
+        g_string_append_printf(a, " migtest.workers=%u", d->vcpus);
     return g_string_free(a, FALSE);
 }
 
@@ -73,6 +75,7 @@ static gboolean make_linux_payload(const ArchDesc *arch, const CaseDesc *d, cons
         return FALSE;
     }
     out->append = linux_append(arch, d);
+    out->params.vcpus = d->vcpus;   /* the workers the host counts beats of */
     return TRUE;
 }
 

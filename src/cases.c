@@ -278,6 +278,8 @@ static const CaseDesc case_table[] = {
       .verify = VERIFY_EXACT | VERIFY_SELFCHECK, .observe = OBSERVE_MULTIFD },
     { .name = "linux/precopy/tcp/hot-atomic", .summary = "precopy of a real Linux guest whose /init updates its hot set with atomic instructions", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
       .hot_op = MT_HOT_ATOMIC, .verify = VERIFY_EXACT | VERIFY_SELFCHECK },
+    { .name = "linux/precopy/tcp/smp", .summary = "precopy of a real Linux guest with 2 vCPUs, /init running one pinned worker per vCPU", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
+      .vcpus = 2, .verify = VERIFY_EXACT | VERIFY_SELFCHECK },
     { .name = "linux/postcopy/tcp", .backends = BOTH_BACKENDS, .summary = "postcopy of a real Linux guest (Debian's kernel, migtest's /init)", .transport = TRANSPORT_TCP, .linux_guest = TRUE,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
       .verify = VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },

@@ -467,7 +467,7 @@ static void selfcheck_side_fill(CaseCtx *ctx, SelfcheckSide *side, Side which,
     serial_counts(serial, &side->counts);
     side->errors = serial_errors_dup(serial);
     side->first_junk = serial_first_junk_dup(serial);
-    side->vcpus = ctx->d->linux_guest ? 1 : payload_params_vcpus(&ctx->payload.params);
+    side->vcpus = payload_params_vcpus(&ctx->payload.params);
     memcpy(side->beats_since, ctx->beats_since[which], sizeof(side->beats_since));
 }
 
@@ -478,7 +478,7 @@ static void selfcheck_side_fill(CaseCtx *ctx, SelfcheckSide *side, Side which,
  * while to beat too; one that does not is named by the selfcheck. */
 static void wait_all_vcpus(CaseCtx *ctx, Side side)
 {
-    guint n = ctx->d->linux_guest ? 1 : payload_params_vcpus(&ctx->payload.params);
+    guint n = payload_params_vcpus(&ctx->payload.params);
     guint target[MT_MAX_VCPUS];
 
     if (n < 2)
@@ -579,29 +579,14 @@ static gboolean selfcheck(CaseCtx *ctx, gboolean with_dst, GError **error)
     return ok;
 }
 
-/* Heartbeats carry a sequence number: the destination must go on from
- * the source's last one, or it resumed from an older state. */
+/* Heartbeats carry a sequence number per /init worker: the destination
+ * must go on from the source's last one, or it resumed from an older
+ * state; every worker must beat on both sides. */
 static gboolean heartbeats_continue(CaseCtx *ctx, GError **error)
 {
-    g_autoptr(GArray) s = serial_hb_seqs_dup(side_serial(ctx, SIDE_SRC));
-    g_autoptr(GArray) d = serial_hb_seqs_dup(side_serial(ctx, SIDE_DST));
-    const char *dst = side_name(ctx, SIDE_DST);
-    guint64 last, next;
-
-    if (s->len == 0 || d->len == 0) {
-        g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "heartbeats: src sent %u, %s sent %u",
-                    s->len, dst, d->len);
-        return FALSE;
-    }
-    last = g_array_index(s, guint64, s->len - 1);
-    next = g_array_index(d, guint64, 0);
-    if (next != last + 1) {
-        g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "heartbeats: src's last was %"
-                    G_GUINT64_FORMAT ", %s's first %" G_GUINT64_FORMAT " (expected %"
-                    G_GUINT64_FORMAT ")", last, dst, next, last + 1);
-        return FALSE;
-    }
-    return TRUE;
+    return serial_heartbeats_continue(side_serial(ctx, SIDE_SRC), side_serial(ctx, SIDE_DST),
+                                      payload_params_vcpus(&ctx->payload.params),
+                                      side_name(ctx, SIDE_DST), error);
 }
 
 static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, gint64 dst_completed_us,

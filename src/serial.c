@@ -41,6 +41,7 @@ void serial_parser_init_lines(SerialParser *p)
     p->line = g_string_new(NULL);
     p->hb_times = g_array_new(FALSE, FALSE, sizeof(gint64));
     p->hb_seqs = g_array_new(FALSE, FALSE, sizeof(guint64));
+    p->hb_workers = g_array_new(FALSE, FALSE, sizeof(guint));
 }
 
 void serial_parser_clear(SerialParser *p)
@@ -50,6 +51,7 @@ void serial_parser_clear(SerialParser *p)
     g_clear_pointer(&p->errors, g_array_unref);
     g_clear_pointer(&p->hb_times, g_array_unref);
     g_clear_pointer(&p->hb_seqs, g_array_unref);
+    g_clear_pointer(&p->hb_workers, g_array_unref);
     if (p->line)
         g_string_free(g_steal_pointer(&p->line), TRUE);
     g_clear_pointer(&p->first_junk, g_free);
@@ -66,6 +68,29 @@ static gboolean parse_mterr(const char *args, SerialError *e)
            strlen(f[3]) == MT_HEX_DIGITS && parse_hex16(f[0], &va) &&
            parse_hex16(f[1], &e->expected) && parse_hex16(f[2], &e->found) &&
            parse_hex16(f[3], &e->gpa);
+}
+
+/* A heartbeat of vCPU @i ('B' for vCPU 0). */
+static void serial_parser_beat(SerialParser *p, guint i, gint64 now_us)
+{
+    p->vcpu_beats[i]++;
+    g_array_append_val(p->beat_times, now_us);
+}
+
+/* The worker field of a linux line (docs/linux-guest.md): field @n (from
+ * 0, the keyword), present with several workers only; 0 without it, and
+ * G_MAXUINT if it is there but not a number. */
+static guint line_worker(const char *line, guint n)
+{
+    g_auto(GStrv) f = g_strsplit(line, " ", -1);
+    guint64 w;
+
+    if (g_strv_length(f) <= n)
+        return 0;
+    if (g_strv_length(f) != n + 1 ||
+        !g_ascii_string_to_unsigned(f[n], 10, 0, G_MAXUINT - 1, &w, NULL))
+        return G_MAXUINT;
+    return (guint)w;
 }
 
 static void serial_parser_junk_line(SerialParser *p, const char *line)
@@ -87,13 +112,25 @@ static void serial_parser_line(SerialParser *p, const char *line, gint64 now_us)
     p->lines_seen++;
     if (g_str_has_prefix(line, "MTSTART ") || g_str_equal(line, "MTSTART")) {
         p->a_count++;
-    } else if (sscanf(line, "MTPASS %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, &gen, &bad) == 2) {
-        g_array_append_val(p->b_times, now_us);
+    } else if (sscanf(line, "MTPASS %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+                      &gen, &bad) == 2) {
+        guint w = line_worker(line, 3);
+
+        /* Worker 0's passes are the 'B's; worker i's the beats of vCPU i. */
+        if (w == 0)
+            g_array_append_val(p->b_times, now_us);
+        if (w < MT_MAX_VCPUS)
+            serial_parser_beat(p, w, now_us);
+        else
+            serial_parser_junk_line(p, line);
         if (bad && p->errors->len == 0)     /* the MTERR lines say where */
             p->bad_records++;
     } else if (sscanf(line, "MTHB %" G_GUINT64_FORMAT, &seq) == 1) {
+        guint w = line_worker(line, 5);
+
         g_array_append_val(p->hb_times, now_us);
         g_array_append_val(p->hb_seqs, seq);
+        g_array_append_val(p->hb_workers, w);
     } else if (g_str_has_prefix(line, "MTERR ") && parse_mterr(line + 6, &e)) {
         g_array_append_val(p->errors, e);
     } else if (g_str_has_prefix(line, "MTMAP") || g_str_has_prefix(line, "MTMAPEND")) {
@@ -131,13 +168,6 @@ static void serial_parser_finish_record(SerialParser *p, gint64 now_us)
     else
         p->bad_records++;
     p->rec_len = 0;
-}
-
-/* A heartbeat of vCPU @i ('B' for vCPU 0). */
-static void serial_parser_beat(SerialParser *p, guint i, gint64 now_us)
-{
-    p->vcpu_beats[i]++;
-    g_array_append_val(p->beat_times, now_us);
 }
 
 void serial_parser_feed(SerialParser *p, const guint8 *buf, gsize len,
@@ -544,6 +574,7 @@ gboolean serial_join_switchover(Serial *src, Serial *dst)
             if (p->hb_seqs->len > hb) {
                 move_last_first(p->hb_seqs);
                 move_last_first(p->hb_times);
+                move_last_first(p->hb_workers);
             }
             if (p->b_times->len > b)
                 move_last_first(p->b_times);
@@ -552,4 +583,65 @@ gboolean serial_join_switchover(Serial *src, Serial *dst)
     }
     g_mutex_unlock(&dst->lock);
     return ok;
+}
+
+/* Seq of worker @w's last (@last) or first MTHB in @seqs/@workers. */
+static gboolean hb_find(GArray *seqs, GArray *workers, guint w, gboolean last, guint64 *seq)
+{
+    gboolean found = FALSE;
+
+    for (guint i = 0; i < seqs->len && !(found && !last); i++) {
+        if (g_array_index(workers, guint, i) == w) {
+            *seq = g_array_index(seqs, guint64, i);
+            found = TRUE;
+        }
+    }
+    return found;
+}
+
+gboolean serial_hb_continue(GArray *src_seqs, GArray *src_workers, GArray *dst_seqs,
+                            GArray *dst_workers, guint workers, const char *dst,
+                            GError **error)
+{
+    for (guint i = 0; i < dst_workers->len; i++) {
+        guint w = g_array_index(dst_workers, guint, i);
+
+        if (w >= workers) {
+            g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "heartbeats: %s sent one from "
+                        "worker %u, but the guest runs %u", dst, w, workers);
+            return FALSE;
+        }
+    }
+    for (guint w = 0; w < workers; w++) {
+        guint64 last = 0, next = 0;
+        g_autofree char *who = workers > 1 ? g_strdup_printf("worker %u of %u: ", w, workers)
+                                           : g_strdup("");
+
+        if (!hb_find(src_seqs, src_workers, w, TRUE, &last) ||
+            !hb_find(dst_seqs, dst_workers, w, FALSE, &next)) {
+            g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "heartbeats: %ssrc sent %s, %s "
+                        "sent %s", who, hb_find(src_seqs, src_workers, w, TRUE, &last)
+                        ? "some" : "none", dst, hb_find(dst_seqs, dst_workers, w, FALSE,
+                                                        &next) ? "some" : "none");
+            return FALSE;
+        }
+        if (next != last + 1) {
+            g_set_error(error, MT_ERROR, MT_ERROR_VERIFY, "heartbeats: %ssrc's last was %"
+                        G_GUINT64_FORMAT ", %s's first %" G_GUINT64_FORMAT " (expected %"
+                        G_GUINT64_FORMAT ")", who, last, dst, next, last + 1);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+gboolean serial_heartbeats_continue(Serial *src, Serial *dst, guint workers,
+                                    const char *dst_name, GError **error)
+{
+    g_autoptr(GArray) ss = serial_hb_seqs_dup(src);
+    g_autoptr(GArray) sw = array_dup_locked(src, src->parser.hb_workers);
+    g_autoptr(GArray) ds = serial_hb_seqs_dup(dst);
+    g_autoptr(GArray) dw = array_dup_locked(dst, dst->parser.hb_workers);
+
+    return serial_hb_continue(ss, sw, ds, dw, MAX(workers, 1), dst_name, error);
 }

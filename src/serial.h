@@ -21,7 +21,8 @@ typedef struct {
 /* The protocol decoder, separate from any socket so it can be tested.
  * Byte mode decodes the assembly payloads' protocol (guest/migtest-abi.h);
  * line mode the linux payload's console (docs/linux-guest.md): MTSTART
- * counts as 'A', MTPASS as 'B', MTERR as an error record, MTHB lines are
+ * counts as 'A', worker 0's MTPASS as 'B' and worker i's as vCPU i's
+ * beat (vcpu_beats), MTERR as an error record, MTHB lines are
  * heartbeats, and any other non-empty line (the kernel at KERN_ERR or
  * worse, with quiet loglevel=4) is junk whose first line is kept. */
 typedef struct {
@@ -41,6 +42,7 @@ typedef struct {
     GString *line;              /* line mode: the line so far */
     GArray *hb_times;           /* line mode: gint64 arrival of each MTHB */
     GArray *hb_seqs;            /* line mode: guint64 seq of each MTHB */
+    GArray *hb_workers;         /* line mode: guint worker of each MTHB (0: none named) */
     char *first_junk;           /* line mode: the first foreign line */
     gboolean first_line_junk;   /* line mode: ... and it was the stream's first */
     guint lines_seen;
@@ -105,6 +107,18 @@ GArray *serial_beat_times_dup(Serial *s);
 GArray *serial_hb_times_dup(Serial *s);
 GArray *serial_hb_seqs_dup(Serial *s);
 char *serial_first_junk_dup(Serial *s);
+
+/* Line mode, across a migration, for each of @workers /init workers
+ * (docs/linux-guest.md): both sides sent heartbeats, the destination's
+ * first carries the source's last seq + 1 (else it resumed from older
+ * guest state), and none comes from a worker the guest does not run.
+ * FALSE with the worker and the seqs named.  serial_hb_continue is the
+ * same on the decoded arrays (hb_seqs, hb_workers of two parsers). */
+gboolean serial_heartbeats_continue(Serial *src, Serial *dst, guint workers,
+                                    const char *dst_name, GError **error);
+gboolean serial_hb_continue(GArray *src_seqs, GArray *src_workers, GArray *dst_seqs,
+                            GArray *dst_workers, guint workers, const char *dst,
+                            GError **error);
 
 /* Line mode, across a migration: the source may have sent the start of a
  * line and the destination its end.  If @dst's first line was foreign and

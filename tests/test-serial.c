@@ -750,6 +750,79 @@ static void test_parser_first_line_junk(void)
     serial_parser_clear(&p);
 }
 
+/* Two /init workers (migtest.workers=2): worker 0's MTPASS are the 'B's,
+ * worker 1's the beats of vCPU 1; each MTHB keeps its worker. */
+static void test_parser_lines_workers(void)
+{
+    static const char stream[] =
+        "MTSTART v2 mem=64 hot=16 hb_ms=10 step=64 buf=00007f0000000000 hotbuf=00007f0004000000"
+        " workers=2 zero_every=0 zero_pages=256 zero_slots=2 zero_method=1 hot_op=0"
+        " atomics=lock zerobuf=0000000000000000\n"
+        "MTHB 1 1 1 0 0\nMTHB 1 1 1 0 1\nMTPASS 1 0 1\nMTPASS 1 0 0\nMTPASS 2 0 1\n"
+        "MTHB 2 2 3 10 1\nMTPASS 3 0 9\nMTPASS 3 0 x\n";
+    SerialParser p;
+
+    serial_parser_init_lines(&p);
+    serial_parser_feed(&p, (const guint8 *)stream, sizeof(stream) - 1, 1);
+    g_assert_cmpuint(p.a_count, ==, 1);
+    g_assert_cmpuint(p.b_times->len, ==, 1);
+    g_assert_cmpuint(p.vcpu_beats[0], ==, 1);
+    g_assert_cmpuint(p.vcpu_beats[1], ==, 2);
+    g_assert_cmpuint(p.hb_workers->len, ==, 3);
+    g_assert_cmpuint(g_array_index(p.hb_workers, guint, 2), ==, 1);
+    g_assert_cmpuint(g_array_index(p.hb_seqs, guint64, 2), ==, 2);
+    /* A worker past MT_MAX_VCPUS or not a number: foreign lines. */
+    g_assert_cmpstr(p.first_junk, ==, "MTPASS 3 0 9");
+    serial_parser_clear(&p);
+}
+
+static void feed_lines(SerialParser *p, const char *s)
+{
+    serial_parser_init_lines(p);
+    serial_parser_feed(p, (const guint8 *)s, strlen(s), 1);
+}
+
+static gboolean hb_continue(const char *src, const char *dst, guint workers, GError **error)
+{
+    SerialParser s, d;
+    gboolean ok;
+
+    feed_lines(&s, src);
+    feed_lines(&d, dst);
+    ok = serial_hb_continue(s.hb_seqs, s.hb_workers, d.hb_seqs, d.hb_workers, workers, "dst",
+                            error);
+    serial_parser_clear(&s);
+    serial_parser_clear(&d);
+    return ok;
+}
+
+/* Heartbeats across a migration, per worker: clean; a worker that stops
+ * beating after the migration; one that resumed from older state; a
+ * beat from a worker the guest does not run; and the one-worker form. */
+static void test_hb_continue_workers(void)
+{
+    static const char src[] = "MTHB 7 3 9 70 0\nMTHB 5 3 9 71 1\nMTHB 8 3 9 80 0\n";
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(hb_continue(src, "MTHB 6 4 9 90 1\nMTHB 9 4 9 91 0\n", 2, &error));
+    g_assert_no_error(error);
+    g_assert_false(hb_continue(src, "MTHB 9 4 9 91 0\nMTHB 10 4 9 92 0\n", 2, &error));
+    g_assert_error(error, MT_ERROR, MT_ERROR_VERIFY);
+    g_assert_nonnull(strstr(error->message, "worker 1 of 2: src sent some, dst sent none"));
+    g_clear_error(&error);
+    g_assert_false(hb_continue(src, "MTHB 5 4 9 90 1\nMTHB 9 4 9 91 0\n", 2, &error));
+    g_assert_nonnull(strstr(error->message, "worker 1 of 2: src's last was 5, dst's first 5 "
+                                            "(expected 6)"));
+    g_clear_error(&error);
+    g_assert_false(hb_continue(src, "MTHB 6 4 9 90 1\nMTHB 9 4 9 91 0\nMTHB 1 1 1 1 2\n", 2,
+                               &error));
+    g_assert_nonnull(strstr(error->message, "worker 2, but the guest runs 2"));
+    g_clear_error(&error);
+    g_assert_true(hb_continue("MTHB 3 1 1 1\n", "MTHB 4 1 1 1\n", 1, &error));
+    g_assert_false(hb_continue("MTHB 3 1 1 1\n", "MTHB 3 1 1 1\n", 1, &error));
+    g_assert_nonnull(strstr(error->message, "src's last was 3, dst's first 3 (expected 4)"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -758,6 +831,8 @@ int main(int argc, char **argv)
         g_test_add_data_func(tests[i].path, &tests[i].func, watchdog_run);
     g_test_add_func("/serial/parser/lines", test_parser_lines);
     g_test_add_func("/serial/parser/first-line-junk", test_parser_first_line_junk);
+    g_test_add_func("/serial/parser/lines-workers", test_parser_lines_workers);
+    g_test_add_func("/serial/hb-continue/workers", test_hb_continue_workers);
     g_test_add("/serial/listen/wait-b", Fixture, NULL, fixture_setup,
                test_listen_wait_b, fixture_teardown);
     g_test_add("/serial/listen/disconnect", Fixture, NULL, fixture_setup,
