@@ -8,6 +8,7 @@
 #include "backend-qemu.h"
 
 #include <string.h>
+#include <unistd.h>
 #include "netns.h"
 #include "probe.h"
 #include "tlscreds.h"
@@ -42,6 +43,8 @@ typedef struct {
     NetPair *net;               /* a case over a real link: each side's namespace */
     guint migrations;           /* started so far */
     gboolean reversed;          /* ping-pong: the source runs the dst binary */
+    char *ram_file;             /* CASE_RAM_FILE_COMMON: the file both QEMUs map */
+    RamImage *src_copy;         /* pair_keep_src_copy(): the source's RAM at stop */
 } QemuPair;
 
 static QemuPair *qp(Pair *p)
@@ -62,6 +65,10 @@ static void qemu_pair_free(Pair *p)
     g_clear_pointer(&q->vm[SIDE_SRC], vm_free);
     /* After the QEMUs: nothing may still run in the namespaces. */
     g_clear_pointer(&q->net, netns_pair_free);
+    g_clear_pointer(&q->src_copy, ram_image_free);
+    if (q->ram_file)
+        unlink(q->ram_file);
+    g_free(q->ram_file);
     g_free(q->src_bin);
     g_free(q->dst_bin);
     g_free(q->machine);
@@ -214,6 +221,18 @@ static GPtrArray *side_args(QemuPair *q, gboolean is_dst, gboolean plain)
     return a;
 }
 
+/* The RAM backend a row asks for (cases.h CaseRam), else --ram's. */
+static VmRamMode ram_mode(const PairSpec *s)
+{
+    static const VmRamMode modes[] = {
+        [CASE_RAM_FILE_COMMON] = VM_RAM_SHARED, [CASE_RAM_MEMFD] = VM_RAM_MEMFD,
+        [CASE_RAM_ANON_SHARED] = VM_RAM_ANON_SHARED,
+        [CASE_RAM_ANON_PRIVATE] = VM_RAM_ANON_PRIVATE,
+    };
+
+    return s->desc->ram == CASE_RAM_DEFAULT ? s->opts->ram_mode : modes[s->desc->ram];
+}
+
 /* Boot, up to the first 'B', within this. */
 static Deadline boot_deadline(const PairSpec *s)
 {
@@ -230,15 +249,19 @@ static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
     g_autofree char *accel = g_strconcat(s->accel, d->accel_props ? d->accel_props : "", NULL);
     g_autofree char *name = !is_dst ? g_strdup("src") : q->dst_count ? g_strdup_printf("dst%u", q->dst_count + 1)
                                                                      : g_strdup("dst");
+    g_autofree char *machine = d->machine_props ? g_strdup_printf("%s,%s", q->machine,
+                                                                  d->machine_props)
+                                                : g_strdup(q->machine);
     VmConfig cfg = {
         .group = s->opts->group,
         .arch = s->arch,
         .name = name,
         .qemu_binary = is_dst != q->reversed ? q->dst_bin : q->src_bin,
-        .machine = q->machine,
+        .machine = machine,
         .accel = accel,
         .mem_bytes = s->mem_bytes,
-        .ram_mode = s->opts->ram_mode,
+        .ram_mode = ram_mode(s),
+        .ram_file = q->ram_file,
         .image_path = q->image_path,
         .kernel = s->kernel,
         .initrd = q->initrd_path,
@@ -304,13 +327,40 @@ static void explain_boot_failure(QemuPair *q, GError **error)
         }
 }
 
+/* A row whose -machine properties an older QEMU does not know would
+ * fail at start: its version is asked first, and a skip names it. */
+static gboolean probe_before_launch(QemuPair *q, GError **error)
+{
+    const CaseDesc *d = q->base.spec->desc;
+    const char *bins[] = { q->src_bin, q->dst_bin };
+
+    for (guint i = 0; d->machine_props && d->min_version && i < G_N_ELEMENTS(bins); i++) {
+        g_autofree char *version = NULL;
+        int code = probe_binary_version(bins[i], &version, error);
+
+        if (code < 0)
+            return FALSE;
+        if (code < d->min_version) {
+            g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "%s needs QEMU >= %d.%d "
+                        "(-machine %s); %s is %s", d->name, d->min_version / 10000,
+                        d->min_version / 100 % 100, d->machine_props, i ? "dst" : "src",
+                        version);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 static gboolean qemu_boot(Pair *p, GError **error)
 {
     QemuPair *q = qp(p);
     Deadline boot = boot_deadline(p->spec);
 
-    if (!resolve_binaries(q, error) || !write_payload_files(q, error) || !make_tls(q, error))
+    if (!resolve_binaries(q, error) || !write_payload_files(q, error) || !make_tls(q, error) ||
+        !probe_before_launch(q, error))
         return FALSE;
+    if (p->spec->desc->ram == CASE_RAM_FILE_COMMON)
+        q->ram_file = g_build_filename(p->spec->run_dir, "shared.ram", NULL);
     if (p->spec->desc->link) {
         netns_sweep_stale();    /* namespaces of runs killed with SIGKILL */
         if (!(q->net = netns_pair_new(p->spec->desc->link, error)))
@@ -523,18 +573,53 @@ static gboolean qemu_coherency_check(Pair *p, const char *when, CoherencyResult 
     return coherency_check(side_vm(p, SIDE_SRC), when, r, safe, p->spec->deadline, error);
 }
 
+/* A private copy of @img (a mapping of shared RAM, or already a copy). */
+static RamImage *ram_image_copy(const RamImage *img)
+{
+    RamImage *c = g_new0(RamImage, 1);
+
+    c->layout = img->layout;
+    c->fd = -1;
+    c->data = g_memdup2(img->data, img->layout.total);
+    return c;
+}
+
+static gboolean qemu_keep_src_copy(Pair *p, GError **error)
+{
+    QemuPair *q = qp(p);
+    g_autoptr(RamImage) now = vm_ram_image(side_vm(p, SIDE_SRC), FALSE, error);
+
+    if (!now)
+        return FALSE;
+    g_clear_pointer(&q->src_copy, ram_image_free);
+    q->src_copy = ram_image_copy(now);
+    progress_phase(p->spec->progress, "copy at stop: %" G_GUINT64_FORMAT " MiB of source RAM "
+                   "kept", now->layout.total >> 20);
+    return TRUE;
+}
+
 static gboolean qemu_verify(Pair *p, gboolean exact, const PayloadParams *params,
                             ExactResult *ex, InvariantResult *inv, GError **error)
 {
-    g_autoptr(RamImage) s = exact ? vm_ram_image(side_vm(p, SIDE_SRC), FALSE, error) : NULL;
+    QemuPair *q = qp(p);
+    gboolean with_copy = p->spec->desc->ram != CASE_RAM_DEFAULT;
+    g_autoptr(RamImage) s = exact && !with_copy ? vm_ram_image(side_vm(p, SIDE_SRC), FALSE, error)
+                                                : NULL;
     g_autoptr(RamImage) d = NULL;
     g_autoptr(GError) inv_err = NULL;
     gboolean exact_ok = TRUE, inv_ok = TRUE;
 
-    if ((exact && !s) || !(d = vm_ram_image(side_vm(p, SIDE_DST), FALSE, error)))
+    /* One shared file compared with itself would always agree: such a
+     * row is compared with the copy taken at stop, or not at all. */
+    if (exact && with_copy && !q->src_copy) {
+        g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL, "%s: no copy of the source's RAM "
+                    "was taken at stop to compare the destination with", p->spec->desc->name);
+        return FALSE;
+    }
+    if ((exact && !with_copy && !s) || !(d = vm_ram_image(side_vm(p, SIDE_DST), FALSE, error)))
         return FALSE;
     if (exact)
-        exact_ok = verify_exact(s, d, ex, error);
+        exact_ok = verify_exact(with_copy ? q->src_copy : s, d, ex, error);
     if (params)
         inv_ok = verify_invariant(d, params, inv, &inv_err);
     if (exact_ok && !inv_ok)
@@ -577,6 +662,7 @@ static const PairOps qemu_ops = {
     .measure_dirty_ring = qemu_measure_dirty_ring,
     .coherency_check = qemu_coherency_check,
     .verify = qemu_verify,
+    .keep_src_copy = qemu_keep_src_copy,
     .poke = qemu_poke,
     .swap = qemu_swap,
     .free = qemu_pair_free,

@@ -126,6 +126,10 @@ typedef struct {
      * the first failing check's error, exact's before the invariant's. */
     gboolean (*verify)(Pair *p, gboolean exact, const PayloadParams *params,
                        ExactResult *ex, InvariantResult *inv, GError **error);
+    /* Keep a private copy of the source's RAM as it is now (its vCPUs
+     * stopped); exact then compares the destination with it instead of
+     * with the source (rows with a CaseRam).  NULL if the backend cannot. */
+    gboolean (*keep_src_copy)(Pair *p, GError **error);
     /* Flip one byte of @side's RAM at @gpa behind QEMU's back. */
     gboolean (*poke)(Pair *p, Side side, guint64 gpa, GError **error);
     /* Ping-pong: the destination becomes the source, the old source goes,
@@ -248,6 +252,16 @@ static inline gboolean pair_verify(Pair *p, gboolean exact, const PayloadParams 
                                    ExactResult *ex, InvariantResult *inv, GError **error)
 {
     return p->ops->verify(p, exact, params, ex, inv, error);
+}
+
+static inline gboolean pair_keep_src_copy(Pair *p, GError **error)
+{
+    if (!p->ops->keep_src_copy) {
+        g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "the %s backend cannot keep a "
+                    "copy of the source's RAM", p->ops->name);
+        return FALSE;
+    }
+    return p->ops->keep_src_copy(p, error);
 }
 
 static inline gboolean pair_poke(Pair *p, Side side, guint64 gpa, GError **error)

@@ -58,6 +58,8 @@ static const char *const caps_mapped_ram[] = { "mapped-ram", NULL };
 static const char *const caps_mapped_multifd[] = { "mapped-ram", "multifd", NULL };
 static const char *const caps_uuid[] = { "validate-uuid", NULL };
 static const char *const caps_auto_converge[] = { "auto-converge", NULL };
+static const char *const caps_ignore_shared[] = { "x-ignore-shared", NULL };
+static const char *const caps_mapped_ignore_shared[] = { "mapped-ram", "x-ignore-shared", NULL };
 
 #define TLS_CREDS { .name = "tls-creds", .str = TLSCREDS_ID, .both_sides = TRUE }
 #define MULTIFD_N { .name = "multifd-channels", .num = MULTIFD_CHANNELS, .both_sides = TRUE }
@@ -327,6 +329,32 @@ const CaseDesc cases_qemu10[] = {
     { .name = "channels/none-set", .summary = "migrate with neither 'uri' nor 'channels': refused", .transport = TRANSPORT_TCP, .min_version = V9_0,
       .addr = ADDR_NEITHER, .expect = EXPECT_REFUSED, .refused_with = "need either 'uri' or 'channels'",
       .observe = OBSERVE_REFUSED },
+
+    /* x-ignore-shared with each RAM backend QEMU offers (QEMU: ignore-shared,
+     * live, shmem only).  It promises that the destination already has
+     * the source's RAM; only one file both map keeps that promise.  The
+     * destination is checked against a copy of the source's RAM taken at
+     * pre-switchover: it must be exactly that, or QEMU must refuse. */
+    { .name = "ignore-shared/file", .summary = "x-ignore-shared, both QEMUs on one shared "
+      "tmpfs file: the RAM is not sent and the destination has it", .transport = TRANSPORT_UNIX,
+      .capabilities = caps_ignore_shared, .ram = CASE_RAM_FILE_COMMON,
+      .observe = OBSERVE_IGNORE_SHARED },
+    { .name = "ignore-shared/memfd", .summary = "x-ignore-shared with a memfd each: nothing is "
+      "shared, so the RAM must still arrive", .transport = TRANSPORT_UNIX,
+      .capabilities = caps_ignore_shared, .ram = CASE_RAM_MEMFD,
+      .observe = OBSERVE_IGNORE_SHARED },
+    { .name = "ignore-shared/ram-share", .summary = "x-ignore-shared with memory-backend-ram "
+      "share=on: shared with nobody, so the RAM must still arrive", .transport = TRANSPORT_UNIX,
+      .capabilities = caps_ignore_shared, .ram = CASE_RAM_ANON_SHARED,
+      .observe = OBSERVE_IGNORE_SHARED },
+    { .name = "ignore-shared/private", .summary = "x-ignore-shared with private RAM: the RAM "
+      "must still arrive", .transport = TRANSPORT_UNIX, .capabilities = caps_ignore_shared,
+      .ram = CASE_RAM_ANON_PRIVATE, .observe = OBSERVE_IGNORE_SHARED },
+    /* QEMU: multifd/file/mapped-ram/ignore-shared (after 10.2). */
+    { .name = "ignore-shared/mapped-ram", .summary = "mapped-ram file migration with "
+      "x-ignore-shared on one shared file", .transport = TRANSPORT_FILE, .min_version = V9_0,
+      .capabilities = caps_mapped_ignore_shared, .ram = CASE_RAM_FILE_COMMON,
+      .stop_source_first = TRUE, .observe = OBSERVE_IGNORE_SHARED },
 
     /* Cancels that QEMU's cancel/src/after/<status> adds to cases.c's. */
     { .name = "cancel/cancelling", .summary = "a second migrate_cancel while the first is in 'cancelling'", .transport = TRANSPORT_TCP, .cancel_at = "active",

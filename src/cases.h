@@ -64,7 +64,28 @@ typedef enum {
     OBSERVE_RECOVERED_AGAIN,/* a failed resume back to postcopy-paused, then recovered */
     OBSERVE_CANCEL_REFUSED, /* QEMU refused migrate_cancel in cancel_at */
     OBSERVE_POINT_IN_TIME,  /* the loaded image is the RAM of when migrate started */
+    OBSERVE_IGNORE_SHARED,  /* x-ignore-shared/cpr: a shared file's RAM was not sent */
 } CaseObserve;
+
+/* The guest RAM backend a row needs (x-ignore-shared, cpr), whatever
+ * --ram says.  Every one but the default is checked against a private
+ * copy of the source's RAM taken at stop (pair_keep_src_copy): with one
+ * shared file, source against destination compares the file with itself. */
+typedef enum {
+    CASE_RAM_DEFAULT,       /* --ram shared|private */
+    CASE_RAM_FILE_COMMON,   /* memory-backend-file,share=on: one tmpfs file both map */
+    CASE_RAM_MEMFD,         /* memory-backend-memfd,share=on: a memfd each */
+    CASE_RAM_ANON_SHARED,   /* memory-backend-ram,share=on */
+    CASE_RAM_ANON_PRIVATE,  /* memory-backend-ram,share=off */
+} CaseRam;
+
+/* QEMU's migration mode (migrate-set-parameters mode, QEMU >= 8.2). */
+typedef enum {
+    CPR_NONE,               /* mode normal */
+    CPR_REBOOT,             /* quit the source, a new QEMU loads the file */
+    CPR_TRANSFER,           /* the target gets the RAM's fds over a cpr channel */
+    CPR_TRANSFER_DEFER,     /* ... with -incoming defer for the main channel */
+} CaseCpr;
 
 /* x509 variants (QEMU's tls-tests.c): who holds which certificate. */
 typedef enum {
@@ -176,6 +197,9 @@ typedef struct {
     const char *trace_event;        /* -trace on the source; OBSERVE_TRACE */
     RecoverFault recover_fault;     /* postcopy recovery fails once first */
     gboolean cancel_refusable;      /* QEMU may refuse cancel_at (OBSERVE_CANCEL_REFUSED) */
+    CaseRam ram;                    /* the RAM backend, and a copy of it at stop */
+    CaseCpr cpr;
+    const char *machine_props;      /* appended to -machine ("aux-ram-share=on") */
 } CaseDesc;
 
 typedef struct {

@@ -168,6 +168,27 @@ gboolean probe_case(const CaseDesc *d, QemuFeatures *src, QemuFeatures *dst,
     return probe_side(d, src, "src", error) && probe_side(d, dst, "dst", error);
 }
 
+int probe_binary_version(const char *binary, char **version, GError **error)
+{
+    const char *argv[] = { binary, "--version", NULL };
+    g_autofree char *out = NULL;
+    const char *at;
+    int status, ma, mi, mc = 0;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                      &out, NULL, &status, error))
+        return -1;
+    at = out ? strstr(out, "version ") : NULL;
+    if (!g_spawn_check_wait_status(status, NULL) || !at ||
+        sscanf(at, "version %d.%d.%d", &ma, &mi, &mc) < 2) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "'%s --version' printed no QEMU version",
+                    binary);
+        return -1;
+    }
+    *version = g_strndup(at + 8, strcspn(at + 8, " \n"));
+    return ma * 10000 + mi * 100 + mc;
+}
+
 GPtrArray *probe_machines(const char *binary, GError **error)
 {
     const char *argv[] = { binary, "-machine", "help", NULL };

@@ -26,6 +26,11 @@ gboolean qemu_features_has_command(QemuFeatures *f, const char *command);
 gboolean probe_case(const CaseDesc *d, QemuFeatures *src, QemuFeatures *dst,
                     GError **error);
 
+/* @binary's version code (major * 10000 + minor * 100 + micro) from
+ * `@binary --version`, before any QEMU of it starts; *@version gets the
+ * version as text (new string).  -1 with @error if it cannot be read. */
+int probe_binary_version(const char *binary, char **version, GError **error);
+
 /* The machine types @binary offers (new array of char *). */
 GPtrArray *probe_machines(const char *binary, GError **error);
 

@@ -63,6 +63,7 @@ typedef struct {
     Deadline deadline;
     MmuPolicy policy;           /* the coherency policy in force */
     gboolean guard;             /* the coherency guard is active */
+    gboolean guard_switchover;  /* ... and checks again at pre-switchover */
     gboolean refused;           /* the guard refused the migration */
     gboolean cancel_accepted;   /* a postcopy cancel accepted without time travel */
     guint b_at_start;           /* OBSERVE_POINT_IN_TIME: src passes before migrate */
@@ -238,6 +239,18 @@ static gboolean guard_at_pre_switchover(gpointer opaque, gboolean *cancel, GErro
     return safe || guard_act(ctx, "pre-switchover", cancel, error);
 }
 
+/* At pre-switchover the source's vCPUs are stopped: the guard checks
+ * again, and a row with its own RAM backend keeps the copy it is
+ * checked against (the RAM at stop, before the destination loads). */
+static gboolean at_pre_switchover(gpointer opaque, gboolean *cancel, GError **error)
+{
+    CaseCtx *ctx = opaque;
+
+    if (ctx->guard_switchover && !guard_at_pre_switchover(ctx, cancel, error))
+        return FALSE;
+    return *cancel || ctx->d->ram == CASE_RAM_DEFAULT || pair_keep_src_copy(ctx->pair, error);
+}
+
 static gboolean guard_at_start(CaseCtx *ctx, GError **error)
 {
     gboolean safe, cancel = FALSE;
@@ -272,7 +285,8 @@ static gboolean before_migration(CaseCtx *ctx, GError **error)
         ctx->b_at_start = c.b;
     }
     if (d->stop_source_first) {
-        if (!stop_source(ctx, error))
+        if (!stop_source(ctx, error) ||
+            (d->ram != CASE_RAM_DEFAULT && !pair_keep_src_copy(ctx->pair, error)))
             return FALSE;
         ctx->r->observed = g_strdup("source vCPUs stopped before migrate");
     }
@@ -307,9 +321,11 @@ static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
      * start check covers. */
     gboolean hook = ctx->guard && !(ctx->r->coherency.fired && ctx->policy == MMU_POLICY_STOP_COPY) &&
                     d->observe != OBSERVE_POINT_IN_TIME;
+    gboolean copy = d->ram != CASE_RAM_DEFAULT && !d->stop_source_first;
 
+    ctx->guard_switchover = hook;
     *mc = (MigrateConfig){
-        .at_pre_switchover = hook ? guard_at_pre_switchover : NULL,
+        .at_pre_switchover = hook || copy ? at_pre_switchover : NULL,
         .hook_opaque = ctx,
         .status_changed = status_changed,
         .transport = d->transport,

@@ -96,6 +96,7 @@ struct Vm {
     gboolean reaped;
     int wait_status;
     char *ram_path;
+    gboolean ram_path_owned;    /* ours to unlink (not a caller's ram_file) */
     char *stderr_path;
     char *qmp_path;
     char *serial_path;
@@ -136,6 +137,30 @@ static void add(GPtrArray *argv, const char *fmt, ...)
     va_end(ap);
 }
 
+/* -object for the guest RAM backend "mt-ram" (VmRamMode). */
+static void add_ram_backend(GPtrArray *argv, const VmConfig *cfg, const Vm *vm)
+{
+    switch (cfg->ram_mode) {
+    case VM_RAM_SHARED:
+        add(argv, "memory-backend-file,id=mt-ram,size=%" G_GUINT64_FORMAT
+            ",mem-path=%s,share=on%s", cfg->mem_bytes, vm->ram_path,
+            cfg->mem_bytes >= VM_PREALLOC_FROM ? ",prealloc=on" : "");
+        return;
+    case VM_RAM_MEMFD:
+        add(argv, "memory-backend-memfd,id=mt-ram,size=%" G_GUINT64_FORMAT ",share=on",
+            cfg->mem_bytes);
+        return;
+    case VM_RAM_ANON_SHARED:
+    case VM_RAM_ANON_PRIVATE:
+        add(argv, "memory-backend-ram,id=mt-ram,size=%" G_GUINT64_FORMAT ",share=%s",
+            cfg->mem_bytes, cfg->ram_mode == VM_RAM_ANON_SHARED ? "on" : "off");
+        return;
+    case VM_RAM_PRIVATE:
+        break;
+    }
+    g_assert_not_reached();
+}
+
 /* The whole QEMU command line as an argv array. */
 static GPtrArray *vm_build_argv(const VmConfig *cfg, const Vm *vm)
 {
@@ -148,14 +173,12 @@ static GPtrArray *vm_build_argv(const VmConfig *cfg, const Vm *vm)
     add(argv, "-name");
     add(argv, "migtest-%s,debug-threads=on", cfg->name);
     add(argv, "-machine");
-    if (cfg->ram_mode == VM_RAM_SHARED) {
+    if (cfg->ram_mode == VM_RAM_PRIVATE) {
+        add(argv, "%s", cfg->machine);
+    } else {
         add(argv, "%s,memory-backend=mt-ram", cfg->machine);
         add(argv, "-object");
-        add(argv, "memory-backend-file,id=mt-ram,size=%" G_GUINT64_FORMAT
-            ",mem-path=%s,share=on%s", cfg->mem_bytes, vm->ram_path,
-            cfg->mem_bytes >= VM_PREALLOC_FROM ? ",prealloc=on" : "");
-    } else {
-        add(argv, "%s", cfg->machine);
+        add_ram_backend(argv, cfg, vm);
     }
     add(argv, "-accel");
     add(argv, "%s", cfg->accel);
@@ -405,7 +428,7 @@ void vm_free(Vm *vm)
         close(vm->pidfd);
     if (vm->qmp_log)
         fclose(vm->qmp_log);
-    if (vm->ram_path)
+    if (vm->ram_path && vm->ram_path_owned)
         unlink(vm->ram_path);
     if (vm->qmp_path)
         unlink(vm->qmp_path);
@@ -442,7 +465,7 @@ char *vm_stderr_tail(Vm *vm)
 
 /* QMP failing to connect usually means QEMU died: say so, with its
  * stderr's last line, rather than "connection refused". */
-static void vm_explain_launch_failure(Vm *vm, const VmConfig *cfg, GError **error)
+static void vm_explain_launch_failure(Vm *vm, const char *name, GError **error)
 {
     g_autofree char *last = NULL;
     g_autofree char *how = NULL;
@@ -454,7 +477,7 @@ static void vm_explain_launch_failure(Vm *vm, const VmConfig *cfg, GError **erro
     how = vm_describe_exit(vm);
     g_clear_error(error);
     g_set_error(error, MT_ERROR, MT_ERROR_PEER_DIED, "%s QEMU %s at start: %s",
-                cfg->name, how, last ? last : "(no message; see the .stderr log)");
+                name, how, last ? last : "(no message; see the .stderr log)");
 }
 
 Vm *vm_launch(const VmConfig *cfg, Deadline deadline, GError **error)
@@ -475,23 +498,49 @@ Vm *vm_launch(const VmConfig *cfg, Deadline deadline, GError **error)
     vm->serial_path = g_strdup_printf("%s/%s.serial", cfg->run_dir, cfg->name);
     if (cfg->gdbstub)
         vm->gdb_path = g_strdup_printf("%s/%s.gdb", cfg->run_dir, cfg->name);
-    if (cfg->ram_mode == VM_RAM_SHARED)
-        vm->ram_path = g_strdup_printf("%s/%s.ram", cfg->run_dir, cfg->name);
+    if (cfg->ram_mode == VM_RAM_SHARED) {
+        vm->ram_path_owned = cfg->ram_file == NULL;
+        vm->ram_path = cfg->ram_file ? g_strdup(cfg->ram_file)
+                                     : g_strdup_printf("%s/%s.ram", cfg->run_dir, cfg->name);
+    }
     vm->serial = serial_listen_full(vm->serial_path, serial_log, cfg->serial_lines, error);
     if (!vm->serial || !vm_spawn(vm, cfg, error))
         return NULL;
     vm->qmp_log = fopen(qmp_log, "we");
-    vm->qmp = qmp_connect_watching(vm->qmp_path, vm->pidfd, deadline, error);
-    if (!vm->qmp) {
-        vm_explain_launch_failure(vm, cfg, error);
+    if (!cfg->defer_qmp && !vm_connect(vm, deadline, error)) {
+        vm_explain_launch_failure(vm, cfg->name, error);
         return NULL;
     }
-    qmp_set_log(vm->qmp, vm->qmp_log, cfg->name);
     return g_steal_pointer(&vm);
 }
 
-/* Find the anonymous mapping that holds guest RAM in QEMU's address
- * space: the one rw mapping exactly as large as the RAM. */
+gboolean vm_connect(Vm *vm, Deadline deadline, GError **error)
+{
+    vm->qmp = qmp_connect_watching(vm->qmp_path, vm->pidfd, deadline, error);
+    if (!vm->qmp)
+        return FALSE;
+    qmp_set_log(vm->qmp, vm->qmp_log, vm->name);
+    return TRUE;
+}
+
+/* Is @name (of a mapping in /proc/PID/maps) what @mode's backend maps?
+ * Anonymous RAM has no name; a memfd is "/memfd:<name> (deleted)";
+ * shared anonymous RAM is the kernel's "/dev/zero (deleted)" in QEMU 7.2,
+ * and a memfd in 10.0 (made so for cpr). */
+static gboolean vm_ram_mapping_name(VmRamMode mode, const char *name)
+{
+    switch (mode) {
+    case VM_RAM_MEMFD:
+        return g_str_has_prefix(name, "/memfd:");
+    case VM_RAM_ANON_SHARED:
+        return g_str_has_prefix(name, "/dev/zero") || g_str_has_prefix(name, "/memfd:");
+    default:
+        return *name == '\0';
+    }
+}
+
+/* Find the mapping that holds guest RAM in QEMU's address space: the
+ * one rw mapping of the backend's kind exactly as large as the RAM. */
 static gboolean vm_find_ram_hva(Vm *vm, guint64 *hva, GError **error)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/maps", (int)vm->pid);
@@ -511,7 +560,7 @@ static gboolean vm_find_ram_hva(Vm *vm, guint64 *hva, GError **error)
                    "x %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) < 3)
             continue;
         if (hi - lo == vm->mem_bytes && g_str_has_prefix(perms, "rw") &&
-            (name_at == 0 || lines[i][name_at] == '\0')) {
+            vm_ram_mapping_name(vm->ram_mode, name_at ? lines[i] + name_at : "")) {
             *hva = lo;
             found++;
         }

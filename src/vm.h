@@ -15,6 +15,11 @@
 typedef enum {
     VM_RAM_SHARED,      /* file on tmpfs in the run dir, mapped by migtest */
     VM_RAM_PRIVATE,     /* anonymous RAM, read through /proc/PID/mem */
+    /* The backends x-ignore-shared and cpr distinguish (cases.h CaseRam),
+     * each read through /proc/PID/mem at the mapping QEMU made: */
+    VM_RAM_MEMFD,       /* memory-backend-memfd,share=on: "/memfd:mt-ram" */
+    VM_RAM_ANON_SHARED, /* memory-backend-ram,share=on: "/dev/zero (deleted)" */
+    VM_RAM_ANON_PRIVATE,/* memory-backend-ram,share=off */
 } VmRamMode;
 
 /*
@@ -43,6 +48,9 @@ typedef struct {
     const char *accel;          /* "kvm" or "tcg" */
     guint64 mem_bytes;
     VmRamMode ram_mode;
+    /* VM_RAM_SHARED: map this file (the caller creates and removes it;
+     * two QEMUs may share it) instead of <run_dir>/<name>.ram. */
+    const char *ram_file;
     const char *image_path;     /* patched payload image, or NULL with kernel */
     const char *kernel;         /* linux payload: -kernel, -initrd, -append */
     const char *initrd;
@@ -53,6 +61,9 @@ typedef struct {
     const char *run_dir;        /* private 0700 directory on tmpfs */
     const char *log_dir;        /* command line and stderr go here */
     gboolean incoming;          /* -incoming defer */
+    /* Do not connect QMP in vm_launch (a cpr-transfer target serves its
+     * monitor only once the source sent its state): vm_connect later. */
+    gboolean defer_qmp;
     gboolean start_paused;      /* -S */
     gboolean gdbstub;           /* a gdbstub on <run_dir>/<name>.gdb */
     const char *const *extra_args;  /* NULL-terminated, may be NULL */
@@ -65,6 +76,9 @@ typedef struct Vm Vm;
 /* Spawn QEMU and connect to it before @deadline.  The exact command line
  * goes to <log_dir>/<name>.cmdline, stderr to <log_dir>/<name>.stderr. */
 Vm *vm_launch(const VmConfig *cfg, Deadline deadline, GError **error);
+
+/* Connect QMP to a QEMU launched with defer_qmp, before @deadline. */
+gboolean vm_connect(Vm *vm, Deadline deadline, GError **error);
 
 /* Stop the process (SIGTERM, wait up to @grace_ms, SIGKILL) and free. */
 void vm_free(Vm *vm);

@@ -1,7 +1,8 @@
 /*
  * test-run.c: migtest end to end with real QEMU.  The smoke cases pass on
  * both architectures; a byte changed behind QEMU's back after the
- * migration is caught by exact at its address; a missing QEMU is a SKIP;
+ * migration is caught by exact at its address (also in one RAM file both
+ * QEMUs share, against the copy taken at stop); a missing QEMU is a SKIP;
  * bad command lines exit 2 with one line; SIGTERM mid-migration exits
  * 143 with the report written; and nothing is ever left behind.
  */
@@ -171,6 +172,27 @@ static void test_exact_sees_poke_private_ram(Fixture *f, gconstpointer u)
         expect_pass(clean);
     }
     expect_poke_caught(f, "x86_64", "/x86_64/precopy/tcp");
+}
+
+/* x-ignore-shared on one tmpfs file: both QEMUs map it, so source against
+ * destination would compare the file with itself.  The destination is
+ * compared with a copy of the source's RAM taken at stop: clean, it
+ * passes with next to nothing sent; a byte changed in the shared file
+ * after the migration is caught at its address. */
+static void test_copy_at_stop_sees_poke(Fixture *f, gconstpointer u)
+{
+    (void)u;
+    {
+        g_autoptr(CaseResult) clean = run_one(f, "x86_64", "/x86_64/ignore-shared/file", "tcg",
+                                              0, NULL);
+        if (clean->outcome != OUTCOME_PASS)
+            g_printerr("%s: %s\n", outcome_name(clean->outcome), clean->reason);
+        g_assert_cmpstr(outcome_name(clean->outcome), ==, "pass");
+        g_assert_true(clean->exact_ran && clean->selfcheck_ran);
+        g_assert_cmpuint(clean->exact.pages_compared, ==, (MT_DEFAULT_MEM_MIB << 20) / MT_PAGE_SIZE);
+        g_assert_cmpuint(clean->mig.transferred_bytes, <, 4u << 20);
+    }
+    expect_poke_caught(f, "x86_64", "/x86_64/ignore-shared/file");
 }
 
 static void test_missing_qemu_is_skip(Fixture *f, gconstpointer u)
@@ -394,6 +416,7 @@ int main(int argc, char **argv)
     ADD("/run/exact-sees-poke/x86_64", test_exact_sees_poke_x86);
     ADD("/run/exact-sees-poke/aarch64", test_exact_sees_poke_aarch64);
     ADD("/run/exact-sees-poke/private-ram", test_exact_sees_poke_private_ram);
+    ADD("/run/exact-sees-poke/copy-at-stop", test_copy_at_stop_sees_poke);
     ADD("/run/missing-qemu-is-skip", test_missing_qemu_is_skip);
     ADD("/run/catalogue/cancel-active", test_catalogue_cancel_active);
     ADD("/run/catalogue/bad-destination", test_catalogue_bad_destination);
