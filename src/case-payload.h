@@ -19,6 +19,13 @@ typedef struct {
     char *append;               /* linux: the kernel command line */
 } CasePayload;
 
+/* The RAM a payload case's guest gets for --mem @mem_opt: the row may ask
+ * for a size that is not a whole MiB (CaseDesc.mem_tail_kib). */
+static inline guint64 case_guest_mem(const CaseDesc *d, guint64 mem_opt)
+{
+    return mem_opt + (guint64)d->mem_tail_kib * 1024;
+}
+
 /* Fill @out (cleared first) for case @c under accelerator @accel with a
  * guest of @mem_bytes; free with case_payload_clear() either way. */
 gboolean case_payload_make(const CaseInstance *c, const char *accel, guint64 mem_bytes,

@@ -159,6 +159,9 @@ typedef struct {
     gboolean canaries;              /* the guest checks CPU-state canaries every pass */
     guint vcpus;                    /* vCPUs (-smp); 0: 1.  The payload's MT_P_VCPUS */
     guint top_pages;                /* a second range: the last N pages of guest RAM */
+    gboolean top_only;              /* ... as the only range (the window is not swept) */
+    guint mem_tail_kib;             /* RAM this much above --mem (a multiple of 8 KiB):
+                                     * a RAM block QEMU syncs page by page */
     const char *variant;            /* payload variant, NULL: the arch's default */
     gboolean linux_guest;           /* a stock kernel with our /init */
     guint mmu_off_after;            /* mmu-off-late: passes before MMU off */

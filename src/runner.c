@@ -85,7 +85,8 @@ static void case_ctx_clear(CaseCtx *ctx)
 
 static gboolean make_payload(CaseCtx *ctx, GError **error)
 {
-    if (!case_payload_make(ctx->c, ctx->r->accel, ctx->opts->mem_bytes, &ctx->payload, error))
+    if (!case_payload_make(ctx->c, ctx->r->accel, case_guest_mem(ctx->c->desc, ctx->opts->mem_bytes),
+                           &ctx->payload, error))
         return FALSE;
     ctx->r->window = ctx->payload.params;
     return TRUE;
@@ -144,7 +145,7 @@ static gboolean make_spec(CaseCtx *ctx, GError **error)
         .run_dir = ctx->run_dir,
         .log_dir = ctx->r->log_dir,
         .mem_bytes = d->linux_guest ? MAX(ctx->opts->mem_bytes, (guint64)LINUX_MEM_MIB << 20)
-                                    : ctx->opts->mem_bytes,
+                                    : case_guest_mem(d, ctx->opts->mem_bytes),
         .image = ctx->payload.image,
         .kernel = ctx->payload.kernel,
         .initrd = ctx->payload.initrd,

@@ -191,7 +191,10 @@ static GPtrArray *vm_build_argv(const VmConfig *cfg, const Vm *vm)
         add(argv, "%u", cfg->vcpus);
     }
     add(argv, "-m");
-    add(argv, "%" G_GUINT64_FORMAT "M", cfg->mem_bytes >> 20);
+    if (cfg->mem_bytes & ((1 << 20) - 1))   /* a row's odd size (mem_tail_kib) */
+        add(argv, "%" G_GUINT64_FORMAT "K", cfg->mem_bytes >> 10);
+    else
+        add(argv, "%" G_GUINT64_FORMAT "M", cfg->mem_bytes >> 20);
     add(argv, "-nodefaults");
     add(argv, "-no-user-config");
     add(argv, "-display");

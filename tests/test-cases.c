@@ -84,6 +84,16 @@ static void test_impossible_rejected(void)
     g_assert_nonnull(case_desc_impossible(&d));
     d = ok; d.accel_props = ",dirty-ring-size=4096";
     g_assert_nonnull(case_desc_impossible(&d));
+    d = ok; d.top_only = TRUE;                              /* top of what? */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.top_pages = 64; d.hot_pages = 65;                     /* hot set beyond the range */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.hot_pages = 64;
+    g_assert_null(case_desc_impossible(&d));
+    d = ok; d.mem_tail_kib = 4;                             /* QEMU rounds to 8 KiB */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.mem_tail_kib = 8;
+    g_assert_null(case_desc_impossible(&d));
     d = ok; d.summary = NULL;                               /* list --long needs it */
     g_assert_nonnull(case_desc_impossible(&d));
     d.summary = "";
