@@ -381,6 +381,19 @@
 #define MT_X86_SMP_STACKS       0x90000
 #define MT_X86_SMP_STACK_TOP(i) (MT_X86_SMP_STACKS + (i) * 0x1000)
 #define MT_X86_SMP_END          0x98000     /* MT_X86_SMP_STACK_TOP(MT_MAX_VCPUS - 1) */
+/* The x86_64 bring-up (guest/x86_64/smp.S) in [MT_X86_SMP_DATA,
+ * MT_X86_SMP_STACKS): vCPU 0 starts the others with INIT, SIPI, SIPI
+ * through the local APIC at its reset address; an AP starts in real mode
+ * at the SIPI vector page (a copy of the image's trampoline), takes a
+ * ticket (its index - 1), and waits for vCPU 0's go after the 'A'.
+ * vCPU i's block is a copy of the parameter block with range 0 = slice i
+ * (hot set and zero runs off for i >= 1), then its beat byte. */
+#define MT_X86_APIC_BASE        0xfee00000  /* local APIC, reset default */
+#define MT_X86_SMP_TRAMPOLINE   0x81000     /* SIPI vector 0x81 */
+#define MT_X86_SMP_BLOCKS       0x82000     /* block i at + i * BLOCK_SIZE */
+#define MT_X86_SMP_BLOCK_SIZE   0x100
+#define MT_X86_SMP_TICKET       0x83000     /* u32: APs started so far */
+#define MT_X86_SMP_GO           0x83040     /* u32: 1 after vCPU 0's 'A' */
 
 /* ---- aarch64 (qemu-system-aarch64 -M virt) ---------------------------- */
 #define MT_ARM_RAM_BASE         0x40000000

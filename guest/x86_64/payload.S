@@ -115,8 +115,17 @@
  *   MT_MAX_HOT_PAGES or above the number of pages in range 0, zero runs on
  *   with zero_pages below MT_ZERO_MIN_PAGES, zero_method above
  *   MT_ZERO_METHOD_MAX or fewer than MT_ZERO_MIN_SLOTS slots, fill above
- *   MT_FILL_MAX, hot_op above MT_HOT_OP_MAX, canaries above MT_CANARIES_MAX.
+ *   MT_FILL_MAX, hot_op above MT_HOT_OP_MAX, canaries above MT_CANARIES_MAX,
+ *   vcpus above MT_MAX_VCPUS, or vcpus N > 1 with nranges != 1 or with
+ *   fewer than N pages in range 0 (then the hot set and the zero runs must
+ *   fit in slice 0, see smp.S).
  * flags and mmu_off_after are ignored.
+ *
+ * Several vCPUs (MT_P_VCPUS > 1): smp.S starts the APs from ring 3 (after
+ * the final map) and points r15 at each vCPU's own copy of the block,
+ * whose range 0 is its slice; the workload below runs unchanged on every
+ * vCPU from user_workload.  Heartbeats and records go through put_beat
+ * and the UART lock in put_err.
  */
 #include "migtest-abi.h"
 
@@ -313,6 +322,8 @@ param_block:
     /* ranges 1 .. MT_MAX_RANGES - 1 stay zero (.org pads with zeros), and
      * so do the zero-run fields: zero runs off */
     .org param_block + MT_PARAM_SIZE
+/* Several vCPUs: the block's trailer, then that code (smp.S). */
+#include "smp.S"
 
 /* ---- Phase 1: real mode ---------------------------------------------- */
     .code16
@@ -376,8 +387,7 @@ lm64:
     lidt idt_null(%rip)
     movl $MT_X86_PARAM_GPA, %r15d       /* movl zero-extends (movq would
                                          * sign-extend the immediate) */
-    movb $MT_SERIAL_START, %al
-    call putc
+    call smp_boot_start                 /* 'A' (with N > 1: later) */
 
     /* -- validate the parameter block (see the header comment); here in
      * ring 0 because halting needs it -- */
@@ -436,6 +446,7 @@ lm64:
     addq $MT_P_RANGE_SIZE, %r8
     decl %ecx
     jnz 1b
+    call smp_check_params               /* vcpus (keeps rax) */
 
     /* hot_pages: at most MT_MAX_HOT_PAGES, and all inside range 0 (the
      * hot round walks range 0's first pages).  rax is still needed. */
@@ -444,9 +455,7 @@ lm64:
     movl (%rdi), %edx
     cmpl %esi, %edx
     ja param_fail
-    movq P_RANGE0_END(%r15), %rsi
-    subq P_RANGE0_START(%r15), %rsi
-    shrq $MT_PAGE_SHIFT, %rsi           /* pages in range 0 */
+    call smp_slice0_pages               /* rsi = pages in range 0 (slice 0) */
     cmpq %rsi, %rdx
     ja param_fail
 
@@ -467,9 +476,8 @@ lm64:
     cmpl %esi, %edx
     ja param_fail
     movq %rax, %r8
-    movq P_RANGE0_END(%r15), %rax
-    subq P_RANGE0_START(%r15), %rax
-    shrq $MT_PAGE_SHIFT, %rax           /* pages in range 0 */
+    call smp_slice0_pages
+    movq %rsi, %rax                     /* pages in range 0 (slice 0) */
     movl MT_P_HOT_PAGES(%r15), %ecx
     subq %rcx, %rax                     /* >= 0: checked above */
     movl MT_P_ZERO_PAGES(%r15), %ecx
@@ -531,6 +539,7 @@ lm64:
     iretq
 
 param_fail:                             /* rdi, rsi, rdx as for put_err */
+    call smp_fail_start                 /* the 'A' held back for N > 1 */
     call put_err
     cli
 9:  hlt
@@ -573,6 +582,8 @@ user_alias:
     jmp *%rax
 user_start:
     movl $USER_STACK_TOP, %esp
+    call smp_start                      /* N > 1: APs up, r15 = block 0 */
+user_workload:                          /* APs enter here (smp.S) */
 
     /* Zero-run constants: slot 0 = range 0 start + K pages; the slot
      * count (1 with zero runs off, so the per-pass divq is defined). */
@@ -703,8 +714,7 @@ next_page:
     divq %rcx
     testq %rdx, %rdx
     jnz 1f
-    movb $MT_SERIAL_PASS, %al
-    call putc
+    call put_beat                       /* 'B' (vCPU i >= 1: its own) */
 1:  movq %r12, %r13                     /* g - 1 := g */
     incq %r12                           /* g := g + 1 */
     movq %r9, %r10                      /* (g - 1) * MUL := g * MUL */
@@ -871,6 +881,9 @@ canary_load:
     movl $MT_SYS_X86_MXCSR_VALUE, (%rsp)
     ldmxcsr (%rsp)
     popq %rax
+    cmpb $MT_SERIAL_PASS, PV_BEAT(%r15) /* vCPU 0 (smp.S) saves what every */
+    jne 1f                              /* vCPU's canaries compare with */
+canary_save:                            /* (clobbers rax) */
     movl %cs, %eax                      /* as they are: see migtest-abi.h */
     movq %rax, CANARY_SAVED_cs
     movl %ss, %eax
@@ -879,7 +892,7 @@ canary_load:
     popq %rax
     andl $MT_SYS_X86_RFLAGS_MASK, %eax
     movq %rax, CANARY_SAVED_RFLAGS
-    ret
+1:  ret
 
 /* canary_check: every canary against its value; a record for each that
  * changed, then all reloaded.  Clobbers rax, rcx, rdx, rsi, rdi, r11. */
@@ -1009,6 +1022,7 @@ zero_pass_setup:
 /* put_err: one error record "E<rdi> <rsi> <rdx>\n" (MT_ERR_LEN bytes).
  * Clobbers rax, rcx, rdx, rsi, rdi. */
 put_err:
+    call uart_lock                      /* several vCPUs: one at a time */
     pushq %rdx
     pushq %rsi
     movq %rdi, %rsi
@@ -1025,7 +1039,7 @@ put_err:
     call puthex
     movb $'\n', %al
     call putc
-    ret
+    jmp uart_unlock
 
 /* puthex: rsi as MT_HEX_DIGITS lowercase hex digits, most significant
  * first.  Clobbers rax, rcx, rdx, rsi. */
