@@ -163,9 +163,6 @@ Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)
     g_autofree char *qemu = NULL;
     LiveSlot *slot;
     VmConfig cfg;
-    guint smp = spec->smp ? spec->smp : spec->vcpus > 1 ? spec->vcpus : 0;
-    g_autofree char *smp_arg = g_strdup_printf("%u", smp);
-    const char *smp_args[] = { "-smp", smp_arg, NULL };
 
     g->arch = arch_lookup(spec->arch);
     g_assert_nonnull(g->arch);
@@ -222,7 +219,7 @@ Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)
         .run_dir = g->run_dir,
         .log_dir = g->log_dir,
         .gdbstub = spec->gdbstub,
-        .extra_args = smp ? smp_args : NULL,
+        .vcpus = spec->smp ? spec->smp : spec->vcpus,
     };
     g_test_message("%s: %" G_GUINT64_FORMAT " MiB, %u range(s), %" G_GUINT64_FORMAT
                    " pages, b_every %u; run dir %s, logs in %s", g->label,

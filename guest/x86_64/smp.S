@@ -86,7 +86,7 @@
 .if MT_X86_SMP_GO < MT_X86_SMP_TICKET + 4 || MT_X86_SMP_GO + 4 > MT_X86_SMP_STACKS
 .error "ticket and go: in the bring-up data"
 .endif
-.if MT_X86_SMP_STACK_TOP(MT_MAX_VCPUS - 1) != MT_X86_SMP_END || MT_X86_SMP_END > X86_LOW_RAM_END
+.if MT_X86_SMP_STACK_TOP(MT_MAX_VCPUS - 1) > MT_X86_SMP_END || MT_X86_SMP_END > X86_LOW_RAM_END
 .error "AP stacks: below 640 KiB"
 .endif
 .if MT_SERIAL_VCPU_BEAT(MT_MAX_VCPUS - 1) >= MT_SERIAL_START
