@@ -209,6 +209,11 @@ static void check_should_be_zero(guint zero_method)
     g_assert_cmphex(g_array_index(f.reports, Report, 1).va, ==, va_of(q + WL_TAIL_WORD));
     g_assert_cmphex(g_array_index(f.reports, Report, 1).found, ==, WL_TAIL(1, va_of(q)));
     g_assert_cmpuint(f.w.pass_bad, ==, 2);
+    /* Repaired (slot 0 stays zero after pass 3), so pass 4 finds it zero. */
+    g_assert_true(page_is_zero(p) && page_is_zero(q));
+    g_array_set_size(f.reports, 0);
+    run_passes(&f, 1);
+    g_assert_cmpuint(f.reports->len, ==, 0);
     fixture_teardown(&f);
 }
 

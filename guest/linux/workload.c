@@ -163,17 +163,19 @@ int wl_zero_holds(const Worker *w, uint32_t slot, uint64_t g)
     return (g / e - 1) % w->zero_slots == slot;
 }
 
-/* Every word of the page reads 0: else one report, the first non-zero word. */
-static void check_zero(Worker *w, volatile uint64_t *p)
+/* Every word of the page reads 0: else one report, the first non-zero
+ * word, and FALSE. */
+static int check_zero(Worker *w, volatile uint64_t *p)
 {
     for (unsigned i = 0; i < WL_PAGE_WORDS; i++) {
         uint64_t v = p[i];
 
         if (__builtin_expect(v != 0, 0)) {
             report(w, p + i, 0, v);
-            return;
+            return 0;
         }
     }
+    return 1;
 }
 
 static void zero_by_stores(volatile uint64_t *p)
@@ -219,10 +221,13 @@ static void zero_area_pass(Worker *w, uint64_t g, uint64_t n)
         for (uint32_t i = 0; i < w->zero_pages; i++) {
             volatile uint64_t *p = slot + (uint64_t)i * WL_PAGE_WORDS;
 
-            if (was)
-                check_zero(w, p);
-            else if (g > 1)
+            if (was) {
+                /* A page that should stay zero but is not: repair it. */
+                if (!check_zero(w, p) && now)
+                    zero_by_stores(p);
+            } else if (g > 1) {
                 check_pattern(w, p, g - 1);
+            }
             if (!now)
                 write_pattern(p, g);
             tick_every_step(w, ++n);
