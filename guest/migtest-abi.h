@@ -7,6 +7,9 @@
  * Serial protocol (guest -> host, nothing else is ever sent):
  *   'A'                 once, when the payload starts.
  *   'B'                 after every MT_P_B_EVERY-th completed pass.
+ *   'S'                 x86 guest suspend: just before the S3 request.
+ *   'R'                 x86 guest suspend: instead of 'A', when the payload
+ *                       starts again on the wake-up from S3.
  *   error record        MT_ERR_LEN bytes: 'E', then three fields of 16
  *                       lowercase hex digits separated by ' ', then '\n':
  *                         E<gpa> <expected> <found>\n
@@ -170,6 +173,28 @@
  * sections below (MT_X86_SMP_*, MT_ARM_SMP_*).  The host counts the beats
  * per vCPU: after a migration each of the N vCPUs must beat again on the
  * destination, and a beat from a vCPU index >= N is outside the protocol.
+ *
+ * Guest suspend (ABI version 6, x86 only): with MT_P_SUSPEND = N > 0 the
+ * guest suspends itself to ACPI S3 once, at the end of pass N (after the
+ * pass's 'B', if it gets one).  It saves what the sweep needs to go on
+ * (MT_X86_S3_MAGIC, the next generation N + 1 and the hot counter h, at
+ * MT_X86_S3_SAVE, low RAM outside every range), sends MT_SERIAL_SUSPEND,
+ * maps the ACPI PM registers at MT_X86_PM_BASE on either chipset (pc:
+ * PIIX4 PM 00:01.3, q35: ICH9 LPC 00:1f.0; the other one's config
+ * writes go nowhere) and writes SLP_TYP = S3 | SLP_EN to PM1a_CNT.  QEMU
+ * stops the vCPU (runstate "suspended"); system_wakeup resets the machine
+ * with RAM kept, and the CMOS shutdown status (MT_X86_CMOS_SHUTDOWN) reads
+ * MT_X86_CMOS_S3_RESUME.  The guest, back at the reset vector, sees both
+ * the magic and the CMOS value, clears them, sends MT_SERIAL_RESUME
+ * instead of 'A', rebuilds its page tables, ring 3 and canaries, and runs
+ * pass N + 1, which checks every page against generation N: a page the
+ * suspended migration lost is an ordinary error record.  If the vCPU is
+ * still running MT_X86_S3_SPIN loop turns after the request (no suspend
+ * happened, or it was resumed without the reset a wake-up is), the guest
+ * sends one record: gpa = MT_S3_RECORD, expected = 0, found = the turns,
+ * and goes on with pass N + 1 as if it had woken.  A fresh boot (CMOS not
+ * MT_X86_CMOS_S3_RESUME) clears a stale magic.  Suspend needs one vCPU
+ * (MT_P_VCPUS 0 or 1): the host refuses it with more.
  */
 #ifndef MIGTEST_ABI_H
 #define MIGTEST_ABI_H
@@ -187,6 +212,8 @@
 /* Several vCPUs: vCPU i >= 1's heartbeat ('1' .. '7'); vCPU 0 sends 'B'. */
 #define MT_SERIAL_VCPU_BEAT_BASE 0x30   /* '0' */
 #define MT_SERIAL_VCPU_BEAT(i)  (MT_SERIAL_VCPU_BEAT_BASE + (i))
+#define MT_SERIAL_SUSPEND       0x53    /* 'S': about to suspend (S3) */
+#define MT_SERIAL_RESUME        0x52    /* 'R': instead of 'A' after S3 */
 #define MT_HEX_DIGITS           16
 #define MT_ERR_LEN              52      /* 'E' + 3 * 16 hex + 2 spaces + '\n' */
 
@@ -234,7 +261,8 @@
 #define MT_P_VCPUS              120     /* u32  vCPUs running the workload:
                                          *      0 or 1 = one (vCPU 0 only) */
 #define MT_P_DEVPROBE           124     /* u32  0 off; device-state probes */
-#define MT_P_SUSPEND            128     /* u32  0 off; guest suspend (x86 S3) */
+#define MT_P_SUSPEND            128     /* u32  0 off; guest suspend (x86 S3):
+                                         *      suspend once after pass N */
 #define MT_P_SPARE              132     /* u32  0 (reserved) */
 #define MT_PARAM_SIZE           136     /* MT_P_SPARE + 4 */
 #define MT_MAX_VCPUS            8
@@ -322,6 +350,11 @@
 #define MT_SYS_ARM_FPCR         0x84
 #define MT_SYS_ARM_FPCR_VALUE   0xc00000    /* RMode = RZ */
 
+/* Guest suspend (see "Guest suspend" above). */
+#define MT_SUSPEND_OFF          0
+/* Record gpa for "the vCPU kept running after its S3 request" (not RAM). */
+#define MT_S3_RECORD            0xfffe000000000000
+
 /* ---- x86_64 (qemu-system-x86_64 -M pc|q35) ---------------------------- */
 #define MT_X86_RAM_BASE         0x0
 #define MT_X86_COM1             0x3f8   /* 16550 UART, I/O port */
@@ -394,6 +427,22 @@
 #define MT_X86_SMP_BLOCK_SIZE   0x100
 #define MT_X86_SMP_TICKET       0x83000     /* u32: APs started so far */
 #define MT_X86_SMP_GO           0x83040     /* u32: 1 after vCPU 0's 'A' */
+/* Guest suspend (x86 S3): the saved sweep state, one page below the page
+ * tables (the boot clears MT_X86_PML4 .. MT_X86_PT_END, not this). */
+#define MT_X86_S3_SAVE          0x8000
+#define MT_X86_S3_SAVE_MAGIC    0x8000      /* u64 MT_X86_S3_MAGIC while saved */
+#define MT_X86_S3_SAVE_GEN      0x8008      /* u64 the generation to run next */
+#define MT_X86_S3_SAVE_HOT      0x8010      /* u64 the hot counter h */
+#define MT_X86_S3_SAVE_RESUMING 0x8018      /* u64 1: ring 0 saw the resume */
+#define MT_X86_S3_MAGIC         0x444e505355534d54  /* "MTSUSPND" read as LE u64 */
+/* ACPI PM I/O base the guest programs (QEMU's qtest uses it on q35), and
+ * PM1a_CNT in it; SLP_TYP is bits 10..12 (QEMU: 1 = S3), SLP_EN bit 13. */
+#define MT_X86_PM_BASE          0x600
+#define MT_X86_PM1_CNT          4
+#define MT_X86_SLP_S3           0x2400      /* SLP_EN | SLP_TYP 1 */
+#define MT_X86_CMOS_SHUTDOWN    0x0f        /* CMOS shutdown status index */
+#define MT_X86_CMOS_S3_RESUME   0xfe        /* QEMU's RTC sets it on suspend */
+#define MT_X86_S3_SPIN          0x10000000  /* ~1-3 s of pause loop, TCG or KVM */
 
 /* ---- aarch64 (qemu-system-aarch64 -M virt) ---------------------------- */
 #define MT_ARM_RAM_BASE         0x40000000

@@ -627,6 +627,33 @@ static gboolean qemu_verify(Pair *p, gboolean exact, const PayloadParams *params
     return exact_ok && inv_ok;
 }
 
+static char *qemu_runstate(Pair *p, Side side, GError **error)
+{
+    g_autoptr(JsonNode) st = qmp_execute(vm_qmp(side_vm(p, side)), "query-status", NULL,
+                                         p->spec->deadline, error);
+    const char *status = st ? qmp_get_string(json_node_get_object(st), "status") : NULL;
+
+    if (st && !status)
+        g_set_error(error, MT_ERROR, MT_ERROR_PROTOCOL, "%s: query-status without a status",
+                    vm_name(side_vm(p, side)));
+    return g_strdup(status);
+}
+
+static gboolean qemu_wait_event(Pair *p, Side side, const char *name, GError **error)
+{
+    g_autoptr(JsonObject) ev = qmp_wait_event(vm_qmp(side_vm(p, side)), name, NULL, NULL,
+                                              p->spec->deadline, error);
+
+    if (!ev)
+        g_prefix_error(error, "%s: waiting for the %s event: ", vm_name(side_vm(p, side)), name);
+    return ev != NULL;
+}
+
+static gboolean qemu_wakeup(Pair *p, Side side, GError **error)
+{
+    return qemu_command(p, side, "system_wakeup", error);
+}
+
 static gboolean qemu_poke(Pair *p, Side side, guint64 gpa, GError **error)
 {
     g_autoptr(RamImage) img = vm_ram_image(side_vm(p, side), FALSE, error);
@@ -664,6 +691,9 @@ static const PairOps qemu_ops = {
     .verify = qemu_verify,
     .keep_src_copy = qemu_keep_src_copy,
     .poke = qemu_poke,
+    .runstate = qemu_runstate,
+    .wait_event = qemu_wait_event,
+    .wakeup = qemu_wakeup,
     .swap = qemu_swap,
     .free = qemu_pair_free,
 };

@@ -48,6 +48,9 @@ typedef struct {
     /* Fault injection for migtest's own tests: after the migration
      * completes, write one byte of source RAM at this gpa (0: off). */
     guint64 poke_src_gpa;
+    /* ... and after verification, before the destination runs again,
+     * one byte of destination RAM (the guest's selfcheck must see it). */
+    guint64 poke_dst_gpa;
     /* Benchmarks: do not poll query-migrate while migrating (see
      * MigrateConfig.no_sampling). */
     gboolean no_sampling;
@@ -130,6 +133,14 @@ typedef struct {
      * stopped); exact then compares the destination with it instead of
      * with the source (rows with a CaseRam).  NULL if the backend cannot. */
     gboolean (*keep_src_copy)(Pair *p, GError **error);
+    /* QEMU's runstate of @side ("running", "paused", "suspended", ...);
+     * new string.  NULL op: the backend cannot tell. */
+    char *(*runstate)(Pair *p, Side side, GError **error);
+    /* Wait for the QMP event @name on @side (guest suspend: SUSPEND,
+     * WAKEUP).  NULL op: the backend sees no QEMU events. */
+    gboolean (*wait_event)(Pair *p, Side side, const char *name, GError **error);
+    /* system_wakeup on @side.  NULL op: the backend cannot wake a guest. */
+    gboolean (*wakeup)(Pair *p, Side side, GError **error);
     /* Flip one byte of @side's RAM at @gpa behind QEMU's back. */
     gboolean (*poke)(Pair *p, Side side, guint64 gpa, GError **error);
     /* Ping-pong: the destination becomes the source, the old source goes,
@@ -262,6 +273,36 @@ static inline gboolean pair_keep_src_copy(Pair *p, GError **error)
         return FALSE;
     }
     return p->ops->keep_src_copy(p, error);
+}
+
+static inline gboolean pair_unsupported(Pair *p, const char *what, GError **error)
+{
+    g_set_error(error, MT_ERROR, MT_ERROR_UNSUPPORTED, "the %s backend cannot %s",
+                p->ops->name, what);
+    return FALSE;
+}
+
+static inline char *pair_runstate(Pair *p, Side side, GError **error)
+{
+    if (!p->ops->runstate) {
+        pair_unsupported(p, "report QEMU's runstate", error);
+        return NULL;
+    }
+    return p->ops->runstate(p, side, error);
+}
+
+static inline gboolean pair_wait_event(Pair *p, Side side, const char *name, GError **error)
+{
+    if (!p->ops->wait_event)
+        return pair_unsupported(p, "wait for QEMU events", error);
+    return p->ops->wait_event(p, side, name, error);
+}
+
+static inline gboolean pair_wakeup(Pair *p, Side side, GError **error)
+{
+    if (!p->ops->wakeup)
+        return pair_unsupported(p, "wake a suspended guest", error);
+    return p->ops->wakeup(p, side, error);
 }
 
 static inline gboolean pair_poke(Pair *p, Side side, guint64 gpa, GError **error)

@@ -36,6 +36,9 @@
 #define HOT_PAGES 64
 /* Fast enough that the syncs above come in ~1 s each under TCG. */
 #define THROTTLE_BANDWIDTH (128 * MiB)
+/* Guest suspend: passes before the guest suspends itself (a few, so the
+ * sweep and the hot set are under way; ~30 ms under TCG). */
+#define SUSPEND_AFTER 3
 
 /* As cases.c's zero runs: 4 MiB of pages zeroed every other pass and
  * written back two passes later (migtest-abi.h). */
@@ -406,6 +409,21 @@ const CaseDesc cases_qemu10[] = {
       .max_bandwidth = THROTTLE_BANDWIDTH, .downtime_limit_ms = 1,
       .release_when = held_at_cap, .throttle_cap = THROTTLE_CAP,
       .observe = OBSERVE_THROTTLE_CAPPED },
+
+    /* Guest suspend (QEMU: precopy/unix/suspend/{live,notlive},
+     * postcopy/suspend): the guest suspends itself to S3, migrates asleep,
+     * exact and the invariant before the wake-up, system_wakeup on the
+     * destination, and the guest checks every page on its next pass. */
+    { .name = "precopy/unix/suspend/live", .summary = "the guest suspended (ACPI S3) and migrated live; woken on the destination it checks every page", .transport = TRANSPORT_UNIX,
+      .only_arch = "x86_64", .suspend = SUSPEND_AFTER, .hot_pages = HOT_PAGES,
+      .observe = OBSERVE_SUSPENDED },
+    { .name = "precopy/unix/suspend/notlive", .summary = "the guest suspended (ACPI S3), the source stopped, migrated; woken on the destination it checks every page", .transport = TRANSPORT_UNIX,
+      .only_arch = "x86_64", .suspend = SUSPEND_AFTER, .hot_pages = HOT_PAGES,
+      .stop_source_first = TRUE, .observe = OBSERVE_SUSPENDED },
+    { .name = "postcopy/suspend", .summary = "the guest suspended (ACPI S3) through a postcopy migration; exact before the wake-up on the destination", .transport = TRANSPORT_TCP,
+      .only_arch = "x86_64", .suspend = SUSPEND_AFTER, .hot_pages = HOT_PAGES,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH, .postcopy = TRUE,
+      .fill = MT_FILL_FULL, .observe = OBSERVE_SUSPENDED },
 };
 
 const gsize cases_qemu10_count = G_N_ELEMENTS(cases_qemu10);

@@ -351,8 +351,14 @@ const char *case_desc_impossible(const CaseDesc *d)
         return "a postcopy link cut needs postcopy, and precopy's a precopy cut";
     if (d->link_cut == LINK_CUT_PRECOPY && d->expect != EXPECT_FAILED)
         return "a precopy cut must fail the migration";
-    if (d->postcopy && (d->verify & VERIFY_EXACT))
+    /* A guest suspended throughout runs on neither side until its wake-up. */
+    if (d->postcopy && (d->verify & VERIFY_EXACT) && !d->suspend)
         return "exact needs a stopped destination; postcopy runs it early";
+    if (d->suspend && (g_strcmp0(d->only_arch, "x86_64") != 0 || d->linux_guest))
+        return "guest suspend is the x86 payload's (ACPI S3)";
+    if (d->suspend && (d->expect != EXPECT_COMPLETED || d->observe != OBSERVE_SUSPENDED ||
+                       (d->verify && !(d->verify & VERIFY_SELFCHECK))))
+        return "a suspend row completes, observes the suspend and wakes the guest up";
     if (d->continue_at_pre_switchover && !d->capabilities)
         return "pre-switchover needs the pause-before-switchover capability";
     if (d->cancel_at && g_str_equal(d->cancel_at, "pre-switchover") && !d->capabilities)

@@ -65,6 +65,7 @@ typedef enum {
     OBSERVE_CANCEL_REFUSED, /* QEMU refused migrate_cancel in cancel_at */
     OBSERVE_POINT_IN_TIME,  /* the loaded image is the RAM of when migrate started */
     OBSERVE_IGNORE_SHARED,  /* x-ignore-shared/cpr: a shared file's RAM was not sent */
+    OBSERVE_SUSPENDED,      /* guest suspend: S3 on the source, woken on the destination (suspend.h) */
 } CaseObserve;
 
 /* The guest RAM backend a row needs (x-ignore-shared, cpr), whatever
@@ -203,6 +204,9 @@ typedef struct {
     CaseRam ram;                    /* the RAM backend, and a copy of it at stop */
     CaseCpr cpr;
     const char *machine_props;      /* appended to -machine ("aux-ram-share=on") */
+    guint suspend;                  /* x86 guest suspend (S3) after this pass, migrated
+                                     * while suspended, woken on the destination
+                                     * (suspend.h); 0: none */
 } CaseDesc;
 
 typedef struct {

@@ -720,7 +720,7 @@ static gboolean on_sample(Session *s, GError **error)
     }
     /* "After the first pass": dirty-sync-count 2 means pass 1 is done. */
     if (s->cfg->postcopy && !s->switched_postcopy && g_str_equal(s->status, "active") &&
-        qmp_get_int(ram, "dirty-sync-count") >= 2) {
+        qmp_get_int(ram, "dirty-sync-count") >= (s->cfg->postcopy_at_once ? 1 : 2)) {
         s->switched_postcopy = TRUE;
         return qmp_execute_simple(vm_qmp(s->src), "migrate-start-postcopy", NULL,
                                   s->deadline, error);

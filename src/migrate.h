@@ -95,6 +95,7 @@ typedef struct {
     const char *const *capabilities;    /* NULL-terminated, may be NULL */
     const MigrateParam *params;         /* { NULL } terminated, may be NULL */
     gboolean postcopy;          /* migrate-start-postcopy after the first pass */
+    gboolean postcopy_at_once;  /* ... during the first pass already */
     gboolean postcopy_recover;  /* in postcopy: migrate-pause, then recover */
     gboolean continue_at_pre_switchover;    /* migrate-continue when paused there */
     const char *cancel_at;      /* migrate_cancel on reaching this status */

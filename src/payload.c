@@ -195,6 +195,11 @@ static gboolean vcpus_params_validate(const PayloadParams *p, GError **error)
                     p->vcpus, MT_MAX_VCPUS);
         return FALSE;
     }
+    if (p->suspend != MT_SUSPEND_OFF) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "suspend %u with %u vCPUs: the "
+                    "guest suspends with one vCPU only (vcpus 0 or 1)", p->suspend, p->vcpus);
+        return FALSE;
+    }
     if (p->nranges != 1) {
         g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "%u vCPUs share range 0 only: "
                     "the payload takes one range with several vCPUs, got %u",

@@ -7,6 +7,7 @@
 #include "case-payload.h"
 #include "evidence.h"
 #include "rundir.h"
+#include "suspend.h"
 
 /* Passes the destination must complete after resuming: three, so one
  * full pass checks every page the migration delivered, with margin. */
@@ -67,6 +68,7 @@ typedef struct {
     gboolean refused;           /* the guard refused the migration */
     gboolean cancel_accepted;   /* a postcopy cancel accepted without time travel */
     guint b_at_start;           /* OBSERVE_POINT_IN_TIME: src passes before migrate */
+    guint b_at_suspend;         /* guest suspend: src passes before its 'S' */
     guint hop;                  /* ping-pong: the migration being verified, from 1 */
     /* Several vCPUs: each side's beats per vCPU when it last ran more
      * passes (run_more_passes): every vCPU must beat after that. */
@@ -261,6 +263,22 @@ static gboolean guard_at_start(CaseCtx *ctx, GError **error)
     return safe || guard_act(ctx, "start", &cancel, error);
 }
 
+/* Guest suspend: the source guest asleep in S3 (suspend.h), then for a
+ * non-live row stopped too. */
+static gboolean suspend_source(CaseCtx *ctx, GError **error)
+{
+    g_autoptr(GString) seen = g_string_new(NULL);
+
+    if (!suspend_source_asleep(ctx->pair, &ctx->b_at_suspend, seen, error) ||
+        (ctx->d->stop_source_first && !stop_source(ctx, error)))
+        return FALSE;
+    if (ctx->d->stop_source_first)
+        g_string_append(seen, ", then stopped");
+    g_free(ctx->r->observed);
+    ctx->r->observed = g_string_free(g_steal_pointer(&seen), FALSE);
+    return TRUE;
+}
+
 /* What the case does to the source before migrating. */
 static gboolean before_migration(CaseCtx *ctx, GError **error)
 {
@@ -285,6 +303,8 @@ static gboolean before_migration(CaseCtx *ctx, GError **error)
         serial_counts(side_serial(ctx, SIDE_SRC), &c);
         ctx->b_at_start = c.b;
     }
+    if (d->suspend)
+        return suspend_source(ctx, error);
     if (d->stop_source_first) {
         if (!stop_source(ctx, error) ||
             (d->ram != CASE_RAM_DEFAULT && !pair_keep_src_copy(ctx->pair, error)))
@@ -355,6 +375,9 @@ static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
         .file_getfd = d->file_getfd,
         .recover_fault = d->recover_fault,
         .cancel_refusable = d->cancel_refusable,
+        /* A suspended guest dirties nothing: precopy would complete in
+         * its first pass, before the usual switch after it. */
+        .postcopy_at_once = d->suspend != 0,
     };
 }
 
@@ -596,6 +619,17 @@ static gboolean selfcheck(CaseCtx *ctx, gboolean with_dst, GError **error)
     return ok;
 }
 
+/* Guest suspend: wake the destination (suspend.h), then the selfcheck. */
+static gboolean suspend_wake(CaseCtx *ctx, GError **error)
+{
+    g_autoptr(GString) seen = g_string_new(ctx->r->observed);
+    gboolean ok = suspend_wake_destination(ctx->pair, RUNNER_DST_PASSES, seen, error);
+
+    g_free(ctx->r->observed);
+    ctx->r->observed = g_string_free(g_steal_pointer(&seen), FALSE);
+    return ok && selfcheck(ctx, TRUE, error);
+}
+
 /* Heartbeats carry a sequence number per /init worker: the destination
  * must go on from the source's last one, or it resumed from an older
  * state; every worker must beat on both sides. */
@@ -620,10 +654,17 @@ static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, gint64 dst_compl
     if (ctx->opts->poke_src_gpa &&
         !pair_poke(ctx->pair, SIDE_SRC, ctx->opts->poke_src_gpa, error))
         return FALSE;
+    if (ctx->d->suspend && !suspend_source_still_asleep(ctx->pair, ctx->b_at_suspend, error))
+        return FALSE;
     if ((mask & (VERIFY_EXACT | VERIFY_INVARIANT)) && !verify_snapshots(ctx, mask, error))
+        return FALSE;
+    if (ctx->opts->poke_dst_gpa &&
+        !pair_poke(ctx->pair, SIDE_DST, ctx->opts->poke_dst_gpa, error))
         return FALSE;
     if (!(mask & VERIFY_SELFCHECK))
         return TRUE;
+    if (ctx->d->suspend)
+        return suspend_wake(ctx, error);
     progress_phase(&ctx->progress, "selfcheck: the destination runs more passes, checking "
                    "every page");
     if (!run_more_passes(ctx, SIDE_DST, !running, &resumed, error))
@@ -718,6 +759,10 @@ static char *observe(CaseCtx *ctx, GError **error)
     const CaseDesc *d = ctx->d;
 
     switch (d->observe) {
+    case OBSERVE_SUSPENDED:     /* suspend_source(); postcopy rows must reach postcopy */
+        return ctx->r->observed && (!d->postcopy || migrate_stats_saw(m, "postcopy-active"))
+               ? g_strdup_printf("%s%s", ctx->r->observed, d->postcopy ? "; postcopy-active" : "")
+               : NULL;
     case OBSERVE_NOTHING:
     case OBSERVE_STOPPED_SOURCE:
     case OBSERVE_DIRTY_RING:

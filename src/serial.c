@@ -194,6 +194,12 @@ void serial_parser_feed(SerialParser *p, const guint8 *buf, gsize len,
             g_array_append_val(p->b_times, now_us);
             serial_parser_beat(p, 0, now_us);
             break;
+        case MT_SERIAL_SUSPEND:
+            p->s_count++;
+            break;
+        case MT_SERIAL_RESUME:
+            p->r_count++;
+            break;
         case MT_SERIAL_ERROR:
             p->rec[0] = (char)c;
             p->rec_len = 1;
@@ -239,6 +245,10 @@ static char *register_name(guint64 id)
 
 char *serial_error_describe(const SerialError *e)
 {
+    if (e->gpa == MT_S3_RECORD)
+        return g_strdup_printf("guest reported its vCPU still running %" G_GUINT64_FORMAT
+                               " loop turns after its S3 request (no suspend, or a resume "
+                               "without the wake-up's reset)", e->found);
     if (e->gpa >= MT_REG_RECORD) {
         g_autofree char *name = register_name(e->gpa);
         return g_strdup_printf("guest reported register %s changed: expected 0x%016"
@@ -431,6 +441,8 @@ static void serial_counts_locked(Serial *s, SerialCounts *out)
     memcpy(out->vcpu_b, s->parser.vcpu_beats, sizeof(out->vcpu_b));
     if (s->parser.lines)                /* the linux payload: MTPASS lines */
         out->vcpu_b[0] = out->b;
+    out->suspends = s->parser.s_count;
+    out->resumes = s->parser.r_count;
 }
 
 void serial_counts(Serial *s, SerialCounts *out)
@@ -482,6 +494,32 @@ gboolean serial_wait_vcpu_beats(Serial *s, guint nvcpus, const guint *targets,
     }
     g_mutex_unlock(&s->lock);
     return all;
+}
+
+gboolean serial_wait_suspend_byte(Serial *s, guint8 byte, guint target, const char *who,
+                                  Deadline deadline, GError **error)
+{
+    SerialCounts c;
+    gboolean timed_out = FALSE;
+    guint seen;
+
+    g_assert(byte == MT_SERIAL_SUSPEND || byte == MT_SERIAL_RESUME);
+    g_mutex_lock(&s->lock);
+    for (;;) {
+        serial_counts_locked(s, &c);
+        seen = byte == MT_SERIAL_SUSPEND ? c.suspends : c.resumes;
+        if (seen >= target || c.closed || timed_out)
+            break;
+        timed_out = !g_cond_wait_until(&s->cond, &s->lock, deadline);
+    }
+    g_mutex_unlock(&s->lock);
+    if (seen >= target)
+        return TRUE;
+    g_set_error(error, MT_ERROR, c.closed ? MT_ERROR_DISCONNECTED : MT_ERROR_TIMEOUT,
+                "%s serial: %s waiting for %u '%c' (seen: %u 'A', %u 'B', %u 'S', %u 'R', "
+                "%u 'E', %u junk)", who, c.closed ? "stream closed while" : "timed out",
+                target, byte, c.a, c.b, c.suspends, c.resumes, c.errors, c.junk);
+    return FALSE;
 }
 
 static GArray *array_dup(GArray *a)

@@ -28,6 +28,8 @@ typedef struct {
 typedef struct {
     gboolean lines;             /* line mode */
     guint a_count;
+    guint s_count;              /* 'S': the guest is about to suspend (S3) */
+    guint r_count;              /* 'R': it started again on the wake-up */
     GArray *b_times;            /* gint64 arrival time of each 'B' */
     /* Several vCPUs: beats per vCPU ([0] counts the 'B's, [i] the
      * MT_SERIAL_VCPU_BEAT(i) bytes), and the arrival of every beat of any
@@ -82,6 +84,8 @@ typedef struct {
     guint junk;
     gboolean closed;            /* QEMU closed its end */
     guint vcpu_b[MT_MAX_VCPUS]; /* beats per vCPU; [0] == b */
+    guint suspends;             /* 'S' */
+    guint resumes;              /* 'R' */
 } SerialCounts;
 
 void serial_counts(Serial *s, SerialCounts *out);
@@ -96,6 +100,10 @@ gboolean serial_wait_b(Serial *s, guint b_target, const char *who,
  * way: the selfcheck names a vCPU that stayed silent. */
 gboolean serial_wait_vcpu_beats(Serial *s, guint nvcpus, const guint *targets,
                                 Deadline deadline);
+/* Wait until at least @target of the guest-suspend bytes @byte
+ * (MT_SERIAL_SUSPEND or MT_SERIAL_RESUME) have arrived; as serial_wait_b. */
+gboolean serial_wait_suspend_byte(Serial *s, guint8 byte, guint target, const char *who,
+                                  Deadline deadline, GError **error);
 
 /* Copies of the decoded records (free with g_array_unref). */
 GArray *serial_errors_dup(Serial *s);

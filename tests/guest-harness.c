@@ -150,6 +150,7 @@ static void fill_params(const GuestSpec *spec, const ArchDesc *arch, PayloadPara
     p->hot_op = spec->hot_op;
     p->canaries = spec->canaries;
     p->vcpus = spec->vcpus;
+    p->suspend = spec->suspend;
 }
 
 Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)

@@ -143,6 +143,7 @@ static void test_patch_rejects_bad_params(void)
     p = good; p.fill = MT_FILL_MAX + 1; expect_rejected(&p);
     p = good; p.hot_op = MT_HOT_OP_MAX + 1; expect_rejected(&p);
     p = good; p.canaries = MT_CANARIES_MAX + 1; expect_rejected(&p);
+    p = good; p.suspend = 3; p.vcpus = 2; expect_rejected(&p);  /* S3 with one vCPU only */
     p = good; p.zero_every = 0; p.zero_pages = 5; p.zero_method = 99;      /* off: ignored */
     {
         g_autoptr(GBytes) img = payload_image_lookup("x86_64", "default");
@@ -151,7 +152,7 @@ static void test_patch_rejects_bad_params(void)
         g_assert_no_error(error);
         g_assert_nonnull(ok);
     }
-    p = good; p.hot_pages = 256;
+    p = good; p.hot_pages = 256; p.suspend = 3; p.vcpus = 1;
     {
         g_autoptr(GBytes) img = payload_image_lookup("x86_64", "default");
         g_autoptr(GError) error = NULL;

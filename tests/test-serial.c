@@ -823,6 +823,27 @@ static void test_hb_continue_workers(void)
     g_assert_nonnull(strstr(error->message, "src's last was 3, dst's first 3 (expected 4)"));
 }
 
+/* Guest suspend: 'S' and 'R' are counted apart from 'A' and 'B', and the
+ * "kept running after S3" record says so. */
+static void test_parser_suspend(void)
+{
+    SerialError e = { .gpa = MT_S3_RECORD, .found = MT_X86_S3_SPIN };
+    g_autofree char *d = serial_error_describe(&e);
+    SerialParser p;
+
+    serial_parser_init(&p);
+    feed_str(&p, "ABBBS", 10);
+    g_assert_cmpuint(p.s_count, ==, 1);
+    g_assert_cmpuint(p.r_count, ==, 0);
+    feed_str(&p, "RBB", 20);
+    assert_parser_counts(&p, 1, 5, 0, 0, 0);
+    g_assert_cmpuint(p.s_count, ==, 1);
+    g_assert_cmpuint(p.r_count, ==, 1);
+    serial_parser_clear(&p);
+    g_assert_nonnull(strstr(d, "still running"));
+    g_assert_nonnull(strstr(d, "after its S3 request"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -830,6 +851,7 @@ int main(int argc, char **argv)
     for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
         g_test_add_data_func(tests[i].path, &tests[i].func, watchdog_run);
     g_test_add_func("/serial/parser/lines", test_parser_lines);
+    g_test_add_func("/serial/parser/suspend", test_parser_suspend);
     g_test_add_func("/serial/parser/first-line-junk", test_parser_first_line_junk);
     g_test_add_func("/serial/parser/lines-workers", test_parser_lines_workers);
     g_test_add_func("/serial/hb-continue/workers", test_hb_continue_workers);

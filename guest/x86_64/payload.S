@@ -126,6 +126,7 @@
  * whose range 0 is its slice; the workload below runs unchanged on every
  * vCPU from user_workload.  Heartbeats and records go through put_beat
  * and the UART lock in put_err.
+ * Guest suspend (MT_P_SUSPEND) is in suspend.S.
  */
 #include "migtest-abi.h"
 
@@ -387,7 +388,13 @@ lm64:
     lidt idt_null(%rip)
     movl $MT_X86_PARAM_GPA, %r15d       /* movl zero-extends (movq would
                                          * sign-extend the immediate) */
-    call smp_boot_start                 /* 'A' (with N > 1: later) */
+    call s3_boot_byte                   /* al: 'A', or 'R' after S3 (suspend.S) */
+    cmpb $MT_SERIAL_START, %al
+    je 1f
+    call putc                           /* 'R': suspend runs one vCPU only */
+    jmp 2f
+1:  call smp_boot_start                 /* 'A' (with N > 1: later) */
+2:
 
     /* -- validate the parameter block (see the header comment); here in
      * ring 0 because halting needs it -- */
@@ -617,6 +624,7 @@ user_workload:                          /* APs enter here (smp.S) */
     movabsq $MT_TAIL_MUL, %r9           /* 1 * MUL */
     xorl %r10d, %r10d                   /* 0 * MUL */
     xorl %r14d, %r14d                   /* h = 0 */
+    call s3_resume                      /* after S3: g and h as saved */
 pass:
     ZERO_RUN %r13, ZV_PREV_START, ZV_PREV_END
     ZERO_RUN %r12, ZV_CUR_START, ZV_CUR_END
@@ -720,6 +728,7 @@ next_page:
     movq %r9, %r10                      /* (g - 1) * MUL := g * MUL */
     movabsq $MT_TAIL_MUL, %rax
     addq %rax, %r9                      /* g * MUL += MUL (mod 2^64) */
+    call s3_after_pass                  /* guest suspend (suspend.S) */
     jmp pass
 
 head_bad:                               /* rdx = head found */
@@ -1072,6 +1081,8 @@ putc:
     movw $MT_X86_COM1, %dx
     outb %al, %dx
     ret
+
+#include "suspend.S"
 
 /* ---- Reset vector ---------------------------------------------------- */
     .org MT_X86_RESET_OFFSET
