@@ -12,6 +12,9 @@
  *   corrupt     a page of slice 3 changed behind a paused 4-vCPU guest's
  *               back (stale page, tail word) is reported by the guest at
  *               the exact word, with the exact values, once;
+ *   race        the tails of 16 pages changed in every slice at once: all
+ *               vCPUs report together through the one UART, and every
+ *               record arrives whole, exactly once;
  *   param-fault vcpus above MT_MAX_VCPUS, vcpus 2 with two ranges, a hot
  *               set larger than slice 0 each yield 'A' and exactly one
  *               record naming the field, and no beat; 4 vCPUs asked for
@@ -130,6 +133,30 @@ static void wait_beats(Guest *g, SmpStream *s, guint vcpus, guint beats, gint64 
                     s->beats[1], s->beats[2], s->beats[3], s->errors->len, s->junk);
         g_usleep(POLL_MS * 1000);
     }
+}
+
+/* Wait until each of @vcpus vCPUs has sent @more beats beyond what @s
+ * holds now (records and junk are the caller's to judge). */
+static void wait_more_beats(Guest *g, SmpStream *s, guint vcpus, guint more, gint64 timeout_ms)
+{
+    Deadline d = deadline_in_ms(timeout_ms);
+    guint target[MT_MAX_VCPUS];
+    gboolean done;
+
+    for (guint i = 0; i < vcpus; i++)
+        target[i] = s->beats[i] + more;
+    do {
+        g_usleep(POLL_MS * 1000);
+        smp_stream_read(g, s);
+        done = TRUE;
+        for (guint i = 0; i < vcpus; i++)
+            if (s->beats[i] < target[i]) {
+                if (deadline_expired(d))
+                    g_error("%s: vCPU %u stopped beating (%u beats, waiting for %u)",
+                            g->label, i, s->beats[i], target[i]);
+                done = FALSE;
+            }
+    } while (!done);
 }
 
 /* One 'A', first; beats only from vCPUs below @vcpus; no record, no junk. */
@@ -289,7 +316,7 @@ static void corrupt_once(Guest *g, Corruption kind)
     guint64 start = sp.ranges[0].start, n = (sp.ranges[0].end - start) / MT_PAGE_SIZE;
     guint64 k, p, G, tail;
     SerialError want[2];
-    guint nwant = 0, before, beats;
+    guint nwant = 0, before;
     Deadline d;
 
     guest_stop(g);
@@ -329,13 +356,7 @@ static void corrupt_once(Guest *g, Corruption kind)
             g_error("%s: %u of %u records after %d ms (%u junk bytes: a torn record?)",
                     g->label, s.errors->len - before, nwant, RECORD_MS, s.junk);
     } while (s.errors->len < before + nwant);
-    beats = s.beats[CORRUPT_SLICE];
-    while (s.beats[CORRUPT_SLICE] < beats + 2) {
-        g_usleep(POLL_MS * 1000);
-        smp_stream_read(g, &s);
-        if (deadline_expired(d))
-            g_error("%s: vCPU %d stopped beating", g->label, CORRUPT_SLICE);
-    }
+    wait_more_beats(g, &s, CORRUPT_SLICE + 1, 2, RECORD_MS);
     g_assert_cmpuint(s.errors->len, ==, before + nwant);
     for (guint j = 0; j < nwant; j++) {
         const SerialError *e = &g_array_index(s.errors, SerialError, before + j);
@@ -363,6 +384,84 @@ static void test_corrupt(Fixture *f, gconstpointer data)
     /* Repaired: every slice consistent again. */
     guest_stop(g);
     assert_paused_state(g);
+    guest_free(g);
+}
+
+/* ---- every vCPU reporting at once ---------------------------------------- */
+
+#define RACE_PAGES 16           /* tails changed per slice */
+
+static gint cmp_gpa(gconstpointer a, gconstpointer b)
+{
+    guint64 x = ((const SerialError *)a)->gpa, y = ((const SerialError *)b)->gpa;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Pause; change the tails of RACE_PAGES pages half a slice away from each
+ * vCPU's sweep position, in every slice; resume.  All vCPUs send their
+ * records at about the same time through the one UART: every record must
+ * arrive whole (a byte of another vCPU inside one would make it junk),
+ * exactly once, with the predicted values. */
+static void test_race(Fixture *f, gconstpointer data)
+{
+    const SmpCase *sc = data;
+    g_auto(SmpStream) s = { 0 };
+    g_autoptr(RamImage) img = NULL;
+    g_autoptr(GArray) want = g_array_new(FALSE, FALSE, sizeof(SerialError));
+    Deadline d;
+    Guest *g;
+
+    (void)f;
+    if (smp_skip(sc))
+        return;
+    g = smp_start(sc);
+    wait_beats(g, &s, sc->vcpus, BOOT_BEATS, BOOT_MS);
+    guest_stop(g);
+    guest_settle(g, 100, 5000);
+    img = guest_ram(g, TRUE);
+    for (guint i = 0; i < sc->vcpus; i++) {
+        g_auto(InvariantResult) inv = { 0 };
+        PayloadParams sp = slice_params(g, i);
+        guint64 start = sp.ranges[0].start, n = (sp.ranges[0].end - start) / MT_PAGE_SIZE;
+        guint64 k;
+
+        assert_slice_invariant(g, img, i, &inv);
+        k = inv.boundary_gpa ? (inv.boundary_gpa - start) / MT_PAGE_SIZE : 0;
+        for (guint j = 0; j < RACE_PAGES; j++) {
+            guint64 p = start + (k + n / 2 + j) % n * MT_PAGE_SIZE, tail = p + MT_PAGE_SIZE - 8;
+            guint64 good = verify_tail(ram_get64(img, p), p);
+            SerialError e = { tail, good, good ^ TAIL_FLIP, 0 };
+
+            g_assert_cmphex(ram_get64(img, tail), ==, good);
+            ram_put64(img, tail, good ^ TAIL_FLIP);
+            g_array_append_val(want, e);
+        }
+    }
+    g_clear_pointer(&img, ram_image_free);
+    guest_cont(g);
+    d = deadline_in_ms(RECORD_MS);
+    do {
+        g_usleep(POLL_MS * 1000);
+        smp_stream_read(g, &s);
+        if (deadline_expired(d) || s.junk)
+            g_error("%s: %u of %u records, %u junk bytes (the first 0x%02x: a torn record?)",
+                    g->label, s.errors->len, want->len, s.junk, (guint)(guchar)s.first_junk);
+    } while (s.errors->len < want->len);
+    /* Two more beats of every vCPU (the rest of its pass and a whole
+     * one): every page checked again after the repair, no new record. */
+    wait_more_beats(g, &s, sc->vcpus, 2, RECORD_MS);
+    g_array_sort(want, cmp_gpa);
+    g_array_sort(s.errors, cmp_gpa);
+    g_assert_cmpuint(s.errors->len, ==, want->len);
+    for (guint j = 0; j < want->len; j++) {
+        const SerialError *e = &g_array_index(s.errors, SerialError, j);
+        const SerialError *w = &g_array_index(want, SerialError, j);
+        g_assert_cmphex(e->gpa, ==, w->gpa);
+        g_assert_cmphex(e->expected, ==, w->expected);
+        g_assert_cmphex(e->found, ==, w->found);
+    }
+    g_test_message("%s: %u records from %u vCPUs, all whole", g->label, want->len, sc->vcpus);
     guest_free(g);
 }
 
@@ -452,6 +551,10 @@ int main(int argc, char **argv)
                harness_fixture_check, test_corrupt, harness_fixture_check);
     g_test_add("/guest-smp/corrupt/x86_64/kvm", Fixture, &boot_cases[5],
                harness_fixture_check, test_corrupt, harness_fixture_check);
+    g_test_add("/guest-smp/race/x86_64/tcg", Fixture, &boot_cases[1],
+               harness_fixture_check, test_race, harness_fixture_check);
+    g_test_add("/guest-smp/race/x86_64/kvm", Fixture, &boot_cases[5],
+               harness_fixture_check, test_race, harness_fixture_check);
     for (guint i = 0; i < G_N_ELEMENTS(param_faults); i++) {
         g_autofree char *path = g_strdup_printf("/guest-smp/param-fault/x86_64/%s",
                                                 param_faults[i].name);
