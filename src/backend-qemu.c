@@ -481,6 +481,29 @@ static void log_link(QemuPair *q, MigrateStats *stats)
     stats->link_log = log;
 }
 
+/* A cpr-reboot source must quit by itself within this. */
+#define CPR_QUIT_MS 10000
+
+/* cpr-reboot: the source quits (its RAM stays in the shared file) and a
+ * new QEMU, started only now, is the destination that loads the state
+ * onto that RAM. */
+static Vm *qemu_restart_dst(gpointer opaque, GError **error)
+{
+    QemuPair *q = opaque;
+    const PairSpec *s = q->base.spec;
+
+    if (!vm_shutdown(q->vm[SIDE_SRC], deadline_min(s->deadline, deadline_in_ms(CPR_QUIT_MS)))) {
+        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "src QEMU did not quit within %d ms "
+                    "of 'quit' after its cpr-reboot migration", CPR_QUIT_MS);
+        return NULL;
+    }
+    progress_phase(s->progress, "cpr-reboot: the source quit; a new destination starts on "
+                   "its RAM");
+    g_clear_pointer(&q->vm[SIDE_DST], vm_free);
+    q->vm[SIDE_DST] = launch(q, TRUE, FALSE, error);
+    return q->vm[SIDE_DST];
+}
+
 static gboolean qemu_migrate(Pair *p, const MigrateConfig *cfg, MigrateStats *stats,
                              GError **error)
 {
@@ -488,6 +511,10 @@ static gboolean qemu_migrate(Pair *p, const MigrateConfig *cfg, MigrateStats *st
     MigrateConfig mc = *cfg;
     gboolean ok;
 
+    if (p->spec->desc->cpr == CPR_REBOOT) {
+        mc.restart_dst = qemu_restart_dst;
+        mc.restart_opaque = q;
+    }
     /* Over a real link the destination listens on its veth address; the
      * case's cut applies to its first migration, not to a second one
      * over the restored link. */

@@ -62,6 +62,9 @@ static const char *const caps_mapped_multifd[] = { "mapped-ram", "multifd", NULL
 static const char *const caps_uuid[] = { "validate-uuid", NULL };
 static const char *const caps_auto_converge[] = { "auto-converge", NULL };
 static const char *const caps_ignore_shared[] = { "x-ignore-shared", NULL };
+static const MigrateParam params_cpr_reboot[] = {
+    { .name = "mode", .str = "cpr-reboot", .both_sides = TRUE }, { NULL },
+};
 static const char *const caps_mapped_ignore_shared[] = { "mapped-ram", "x-ignore-shared", NULL };
 
 #define TLS_CREDS { .name = "tls-creds", .str = TLSCREDS_ID, .both_sides = TRUE }
@@ -358,6 +361,16 @@ const CaseDesc cases_qemu10[] = {
       "x-ignore-shared on one shared file", .transport = TRANSPORT_FILE, .min_version = V9_0,
       .capabilities = caps_mapped_ignore_shared, .ram = CASE_RAM_FILE_COMMON,
       .stop_source_first = TRUE, .observe = OBSERVE_IGNORE_SHARED },
+
+    /* cpr-reboot (QEMU: mode/reboot): the source saves its state to a file
+     * and quits; a QEMU started only then, on the same RAM file, loads it.
+     * Its RAM must be the copy taken when the source stopped (a QEMU that
+     * re-initialised RAM at start would show). */
+    { .name = "cpr-reboot/file", .summary = "cpr-reboot: the source saves to a file and quits; "
+      "a new QEMU on the same shared RAM file loads it", .transport = TRANSPORT_FILE,
+      .min_version = QEMU_VERSION(8, 2, 0), .capabilities = caps_ignore_shared,
+      .params = params_cpr_reboot, .ram = CASE_RAM_FILE_COMMON, .cpr = CPR_REBOOT,
+      .observe = OBSERVE_IGNORE_SHARED },
 
     /* Cancels that QEMU's cancel/src/after/<status> adds to cases.c's. */
     { .name = "cancel/cancelling", .summary = "a second migrate_cancel while the first is in 'cancelling'", .transport = TRANSPORT_TCP, .cancel_at = "active",

@@ -93,6 +93,7 @@ typedef struct {
     guint recoveries;
     char *recover_uri;
     MigrateTransport tr;        /* migrate-transport.h */
+    gboolean restarted;         /* restart_dst: the source quit, dst is new */
 } Session;
 
 static void add_capability(JsonBuilder *b, const char *name)
@@ -886,11 +887,29 @@ static gboolean release_fdsets(Session *s, GError **error)
            migaddr_fdset_release(s->dst, s->deadline, &s->stats->fdset_left_dst, error);
 }
 
+/* cpr-reboot: the destination that loads the state is a QEMU started
+ * after the source quit; it needs the case's capabilities and mode too. */
+static gboolean restart_destination(Session *s, GError **error)
+{
+    Vm *fresh;
+
+    vm_unwatch_peer(s->dst, s->src);
+    fresh = s->cfg->restart_dst(s->cfg->restart_opaque, error);
+    if (!fresh)
+        return FALSE;
+    s->dst = s->tr.dst = fresh;
+    s->restarted = TRUE;
+    return set_capabilities(fresh, s->cfg, s->deadline, error) &&
+           set_case_params(fresh, s->cfg->params, TRUE, s->deadline, error);
+}
+
 /* The destination's own view of the end: it must complete too. */
 static gboolean finish_incoming(Session *s, const char *dst_uri, GError **error)
 {
     if (s->cfg->transport == TRANSPORT_FILE &&
         !migaddr_file_inspect(s->tr.stream, s->cfg->file_offset, s->stats, error))
+        return FALSE;
+    if (s->cfg->restart_dst && !restart_destination(s, error))
         return FALSE;
     if (transport_is_sequential(s->cfg->transport) &&
         !transport_send_address(&s->tr, s->dst, "migrate-incoming", dst_uri, error))
@@ -1020,7 +1039,8 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
     qmp_discard_events(vm_qmp(src), "MIGRATION");
     ok = drive(&s, error);
     transport_clear(&s.tr);
-    vm_unwatch_peer(dst, src);
+    if (!s.restarted)
+        vm_unwatch_peer(dst, src);
     /* A cut link comes back when its migration ends, however it ended:
      * the case goes on over it (a second migration, a recovery). */
     if (s.link_down) {
@@ -1031,7 +1051,8 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
         }
     }
     g_free(s.recover_uri);
+    /* After a restart the source quit on purpose: only dst can explain. */
     if (!ok)
-        explain_failure(src, dst, error);
+        explain_failure(s.restarted ? s.dst : src, s.dst, error);
     return ok;
 }

@@ -132,6 +132,11 @@ typedef struct {
      * bandwidth cap so the migration converges: a case first proves its
      * feature acted (throttling, xbzrle hits), then lets it finish. */
     gboolean (*release_when)(const MigrateStats *stats, gpointer opaque);
+    /* cpr-reboot: once the source completed and before migrate-incoming,
+     * quit the source and start a new destination on the same RAM; the
+     * callee frees the old destination and returns the new one. */
+    Vm *(*restart_dst)(gpointer opaque, GError **error);
+    gpointer restart_opaque;
     /* Where a tcp destination listens (NULL: 127.0.0.1). */
     const char *tcp_host;
     LinkCut link_cut;
