@@ -9,6 +9,7 @@
 
 #include <string.h>
 #include <unistd.h>
+#include "cpr-transfer.h"
 #include "netns.h"
 #include "probe.h"
 #include "tlscreds.h"
@@ -240,8 +241,11 @@ static Deadline boot_deadline(const PairSpec *s)
                                                     QEMU_BOOT_MS_PER_GIB));
 }
 
-/* @plain: a destination for the second migration, without the fault. */
-static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
+/* @plain: a destination for the second migration, without the fault.
+ * @cpr_args: a cpr-transfer target's -incoming arguments (it gets no
+ * "-incoming defer" of ours, and its QMP is connected later), or NULL. */
+static Vm *launch_vm(QemuPair *q, gboolean is_dst, gboolean plain,
+                     const char *const *cpr_args, GError **error)
 {
     const PairSpec *s = q->base.spec;
     const CaseDesc *d = s->desc;
@@ -271,7 +275,8 @@ static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
         .serial_lines = s->serial_lines,
         .run_dir = s->run_dir,
         .log_dir = s->log_dir,
-        .incoming = is_dst,
+        .incoming = is_dst && !cpr_args,
+        .defer_qmp = cpr_args != NULL,
         /* The destination stays paused after completion, so exact can
          * compare it with the stopped source before it runs again; under
          * postcopy it must run, or it would never fault a page in. */
@@ -285,17 +290,43 @@ static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
 
     Vm *vm;
 
+    g_ptr_array_remove_index(extra, extra->len - 1);        /* the NULL */
+    for (guint i = 0; cpr_args && cpr_args[i]; i++)
+        g_ptr_array_add(extra, g_strdup(cpr_args[i]));
+    g_ptr_array_add(extra, NULL);
+    cfg.extra_args = (const char *const *)extra->pdata;
     if (is_dst)
         q->dst_count++;
     vm = vm_launch(&cfg, boot_deadline(s), error);
     if (!vm)
         return NULL;
+    if (cpr_args) {
+        progress_phase(s->progress, "boot: %s QEMU started (pid %d, %s); its monitor waits "
+                       "for the cpr state", name, (int)vm_pid(vm), cfg.qemu_binary);
+        return vm;
+    }
     if (s->progress && s->progress->level >= PROGRESS_QMP)
         qmp_set_tap(vm_qmp(vm), progress_qmp, (gpointer)s->progress);
     progress_phase(s->progress, "boot: %s QEMU %s up (pid %d, %s)%s", name,
                    qmp_version(vm_qmp(vm)), (int)vm_pid(vm), cfg.qemu_binary,
                    is_dst ? ", waiting for the migration" : "");
     return vm;
+}
+
+static Vm *launch(QemuPair *q, gboolean is_dst, gboolean plain, GError **error)
+{
+    return launch_vm(q, is_dst, plain, NULL, error);
+}
+
+/* cpr-transfer: the destination booted with the pair only answered the
+ * probes; the target takes its place, started while the source runs. */
+static Vm *launch_cpr_target(gpointer opaque, const char *const *args, GError **error)
+{
+    QemuPair *q = opaque;
+
+    g_clear_pointer(&q->vm[SIDE_DST], vm_free);
+    q->vm[SIDE_DST] = launch_vm(q, TRUE, FALSE, args, error);
+    return q->vm[SIDE_DST];
 }
 
 static gboolean probe_pair(QemuPair *q, GError **error)
@@ -525,6 +556,10 @@ static gboolean qemu_migrate(Pair *p, const MigrateConfig *cfg, MigrateStats *st
         mc.link_opaque = q->net;
     }
     q->migrations++;
+    if (p->spec->desc->cpr == CPR_TRANSFER || p->spec->desc->cpr == CPR_TRANSFER_DEFER)
+        return cpr_transfer_run(side_vm(p, SIDE_SRC), &mc,
+                                p->spec->desc->cpr == CPR_TRANSFER_DEFER, launch_cpr_target, q,
+                                p->spec->run_dir, p->spec->deadline, stats, error);
     ok = migrate_run(side_vm(p, SIDE_SRC), side_vm(p, SIDE_DST), &mc, p->spec->run_dir,
                      p->spec->deadline, stats, error);
     if (q->net)

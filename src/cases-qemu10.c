@@ -62,6 +62,10 @@ static const char *const caps_mapped_multifd[] = { "mapped-ram", "multifd", NULL
 static const char *const caps_uuid[] = { "validate-uuid", NULL };
 static const char *const caps_auto_converge[] = { "auto-converge", NULL };
 static const char *const caps_ignore_shared[] = { "x-ignore-shared", NULL };
+/* The source alone: the target learns its mode from the cpr state. */
+static const MigrateParam params_cpr_transfer[] = {
+    { .name = "mode", .str = "cpr-transfer" }, { NULL },
+};
 static const MigrateParam params_cpr_reboot[] = {
     { .name = "mode", .str = "cpr-reboot", .both_sides = TRUE }, { NULL },
 };
@@ -370,6 +374,21 @@ const CaseDesc cases_qemu10[] = {
       "a new QEMU on the same shared RAM file loads it", .transport = TRANSPORT_FILE,
       .min_version = QEMU_VERSION(8, 2, 0), .capabilities = caps_ignore_shared,
       .params = params_cpr_reboot, .ram = CASE_RAM_FILE_COMMON, .cpr = CPR_REBOOT,
+      .observe = OBSERVE_IGNORE_SHARED },
+
+    /* cpr-transfer (QEMU 10.0: mode/transfer{,/defer}): a target started
+     * while the source runs gets the source's memfd RAM over the cpr
+     * channel and maps it; nothing of the RAM is sent.  Its RAM must be
+     * the copy taken at stop. */
+    { .name = "cpr-transfer/unix", .summary = "cpr-transfer: the target maps the source's "
+      "memfd RAM, passed over the cpr channel", .transport = TRANSPORT_UNIX,
+      .min_version = QEMU_VERSION(10, 0, 0), .params = params_cpr_transfer,
+      .ram = CASE_RAM_MEMFD, .cpr = CPR_TRANSFER, .machine_props = "aux-ram-share=on",
+      .observe = OBSERVE_IGNORE_SHARED },
+    { .name = "cpr-transfer/defer", .summary = "cpr-transfer with -incoming defer: "
+      "migrate-incoming once the target got the cpr state", .transport = TRANSPORT_UNIX,
+      .min_version = QEMU_VERSION(10, 0, 0), .params = params_cpr_transfer,
+      .ram = CASE_RAM_MEMFD, .cpr = CPR_TRANSFER_DEFER, .machine_props = "aux-ram-share=on",
       .observe = OBSERVE_IGNORE_SHARED },
 
     /* Cancels that QEMU's cancel/src/after/<status> adds to cases.c's. */

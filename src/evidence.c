@@ -225,18 +225,20 @@ static const char *case_ram_name(CaseRam r)
 static char *ignore_shared(const CaseDesc *d, const MigrateStats *m, guint64 mem_bytes,
                            GError **error)
 {
-    gboolean shared = d->ram == CASE_RAM_FILE_COMMON || d->cpr == CPR_TRANSFER ||
-                      d->cpr == CPR_TRANSFER_DEFER;
+    gboolean transfer = d->cpr == CPR_TRANSFER || d->cpr == CPR_TRANSFER_DEFER;
+    gboolean shared = d->ram == CASE_RAM_FILE_COMMON || transfer;
+    const char *what = transfer ? "the source's memfd, passed over the cpr channel"
+                                : case_ram_name(d->ram);
 
     if (shared && m->transferred_bytes >= EVIDENCE_SHARED_MAX_SENT)
         return fail(error, "RAM on %s, but ram.transferred is %" G_GUINT64_FORMAT " bytes "
                     "(< %d expected for %" G_GUINT64_FORMAT " MiB of shared RAM): it was "
-                    "copied, not shared", case_ram_name(d->ram), m->transferred_bytes,
+                    "copied, not shared", what, m->transferred_bytes,
                     EVIDENCE_SHARED_MAX_SENT, mem_bytes >> 20);
     if (shared)
-        return g_strdup_printf("RAM on %s not sent: ram.transferred %" G_GUINT64_FORMAT
+        return g_strdup_printf("RAM not sent (on %s): ram.transferred %" G_GUINT64_FORMAT
                                " bytes for %" G_GUINT64_FORMAT " MiB of RAM",
-                               case_ram_name(d->ram), m->transferred_bytes, mem_bytes >> 20);
+                               what, m->transferred_bytes, mem_bytes >> 20);
     return g_strdup_printf("RAM on %s, not shared between the QEMUs: QEMU %s (ram.transferred %"
                            G_GUINT64_FORMAT " bytes for %" G_GUINT64_FORMAT " MiB)",
                            case_ram_name(d->ram), m->transferred_bytes >= mem_bytes / 2

@@ -169,14 +169,19 @@ static gboolean set_case_params(Vm *vm, const MigrateParam *params, gboolean is_
                               deadline, error);
 }
 
+gboolean migrate_prepare_side(Vm *vm, const MigrateConfig *cfg, gboolean is_dst,
+                              Deadline deadline, GError **error)
+{
+    return set_capabilities(vm, cfg, deadline, error) &&
+           (is_dst || set_limits(vm, cfg->max_bandwidth, cfg->downtime_limit_ms, deadline,
+                                 error)) &&
+           set_case_params(vm, cfg->params, is_dst, deadline, error);
+}
+
 static gboolean prepare(Session *s, GError **error)
 {
-    return set_capabilities(s->src, s->cfg, s->deadline, error) &&
-           set_capabilities(s->dst, s->cfg, s->deadline, error) &&
-           set_limits(s->src, s->cfg->max_bandwidth, s->cfg->downtime_limit_ms,
-                      s->deadline, error) &&
-           set_case_params(s->src, s->cfg->params, FALSE, s->deadline, error) &&
-           set_case_params(s->dst, s->cfg->params, TRUE, s->deadline, error);
+    return migrate_prepare_side(s->src, s->cfg, FALSE, s->deadline, error) &&
+           migrate_prepare_side(s->dst, s->cfg, TRUE, s->deadline, error);
 }
 
 static gboolean simple_uri(Vm *vm, const char *command, const char *uri,
@@ -899,8 +904,7 @@ static gboolean restart_destination(Session *s, GError **error)
         return FALSE;
     s->dst = s->tr.dst = fresh;
     s->restarted = TRUE;
-    return set_capabilities(fresh, s->cfg, s->deadline, error) &&
-           set_case_params(fresh, s->cfg->params, TRUE, s->deadline, error);
+    return migrate_prepare_side(fresh, s->cfg, TRUE, s->deadline, error);
 }
 
 /* The destination's own view of the end: it must complete too. */

@@ -214,6 +214,11 @@ gboolean migrate_stats_saw(const MigrateStats *s, const char *status);
  * must exist) for the timelines. */
 void migrate_stats_record_sample(MigrateStats *s, JsonObject *o);
 
+/* Capabilities ("events" and the case's) and parameters on one side;
+ * the source also gets the bandwidth and downtime limits. */
+gboolean migrate_prepare_side(Vm *vm, const MigrateConfig *cfg, gboolean is_dst,
+                              Deadline deadline, GError **error);
+
 /* Migrate @src to @dst.  Returns TRUE when the migration reached a final
  * state (completed, failed or cancelled: see stats->final_status); FALSE
  * only when driving it went wrong (a QEMU died, a deadline passed, QMP
