@@ -3,7 +3,8 @@
  * guest/x86_64/smp.S), one QEMU each, no migration.
  *   boot        2 and 4 vCPUs (pc and q35 under TCG, pc under KVM when
  *               usable; one run with hot set, zero runs, fill=full and
- *               canaries on vCPU 0): exactly one 'A', first; then only
+ *               canaries on vCPU 0; 2 vCPUs in a 4-CPU QEMU, whose spare
+ *               CPUs must park): exactly one 'A', first; then only
  *               heartbeats, 'B' from vCPU 0 and MT_SERIAL_VCPU_BEAT(i) from
  *               vCPU i, each vCPU at least BOOT_BEATS; no record.  A paused
  *               snapshot satisfies the invariant on every slice (slice i
@@ -236,16 +237,18 @@ typedef struct {
     const char *accel;
     guint vcpus;
     gboolean options;           /* hot set, zero runs, fill=full, canaries */
+    guint smp;                  /* QEMU's -smp; 0: vcpus */
 } SmpCase;
 
 static const SmpCase boot_cases[] = {
-    { "pc", "tcg", 2, FALSE },
-    { "pc", "tcg", 4, FALSE },
-    { "q35", "tcg", 4, FALSE },
-    { "pc", "tcg", 4, TRUE },
-    { "pc", "kvm", 2, FALSE },
-    { "pc", "kvm", 4, FALSE },
-    { "pc", "kvm", 4, TRUE },
+    { "pc", "tcg", 2, FALSE, 0 },
+    { "pc", "tcg", 4, FALSE, 0 },
+    { "q35", "tcg", 4, FALSE, 0 },
+    { "pc", "tcg", 4, TRUE, 0 },
+    { "pc", "kvm", 2, FALSE, 0 },
+    { "pc", "kvm", 4, FALSE, 0 },
+    { "pc", "kvm", 4, TRUE, 0 },
+    { "pc", "tcg", 2, FALSE, 4 },      /* two CPUs more than vCPUs: parked */
 };
 
 static gboolean smp_skip(const SmpCase *sc)
@@ -261,6 +264,7 @@ static Guest *smp_start(const SmpCase *sc)
 {
     GuestSpec spec = {
         .arch = "x86_64", .machine = sc->machine, .accel = sc->accel, .vcpus = sc->vcpus,
+        .smp = sc->smp,
     };
 
     if (sc->options) {
@@ -542,9 +546,10 @@ int main(int argc, char **argv)
     harness_init();
     for (guint i = 0; i < G_N_ELEMENTS(boot_cases); i++) {
         const SmpCase *sc = &boot_cases[i];
-        g_autofree char *path = g_strdup_printf("/guest-smp/boot/x86_64/%s/%s/%u%s",
+        g_autofree char *path = g_strdup_printf("/guest-smp/boot/x86_64/%s/%s/%u%s%s",
                                                 sc->machine, sc->accel, sc->vcpus,
-                                                sc->options ? "/options" : "");
+                                                sc->options ? "/options" : "",
+                                                sc->smp ? "/of-4-cpus" : "");
         g_test_add(path, Fixture, sc, harness_fixture_check, test_boot, harness_fixture_check);
     }
     g_test_add("/guest-smp/corrupt/x86_64/tcg", Fixture, &boot_cases[1],
