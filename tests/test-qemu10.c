@@ -6,8 +6,11 @@
  * handshake refused, mapped-ram with multifd on aarch64, zero-page
  * detection none with re-zeroed pages, the channels syntax, a
  * background snapshot dated by the guest's generation (and a live file
- * migration shown not to be point-in-time), and the fixed cancel/failed.  On the system QEMU (7.2) a 9.0 feature is a skip that
- * names the version.  Each pass must say what it saw.  Without the
+ * migration shown not to be point-in-time), the fixed cancel/failed,
+ * cpr-transfer (with -incoming defer) and cpr-reboot, and a page changed
+ * behind QEMU's back after a cpr-transfer caught against the copy of the
+ * source's RAM at stop.  On the system QEMU (7.2) a 9.0 feature and the
+ * cpr modes are skips that name the version.  Each pass must say what it saw.  Without the
  * second QEMU the 10.x tests skip.  The whole matrix, five times on both
  * releases, is run by hand (docs/coverage.md).
  */
@@ -92,6 +95,8 @@ static const Row10 rows10[] = {
     { "x86_64", "zero-page/none", "zero-page-detection none: 0 zero pages" },
     { "aarch64", "channels/unix", "took 'channels'" },
     { "x86_64", "background-snapshot/file", "snapshot holds generation" },
+    { "x86_64", "cpr-transfer/defer", "RAM not sent (on the source's memfd" },
+    { "aarch64", "cpr-reboot/file", "RAM not sent (on one shared file)" },
 };
 
 static void test_row10(Fixture *f, gconstpointer data)
@@ -133,6 +138,35 @@ static void test_point_in_time_caught(Fixture *f, gconstpointer u)
     g_assert_nonnull(strstr(r->reason, "not a point-in-time snapshot"));
 }
 
+/* cpr-transfer: source and target map one memfd, so only the copy of the
+ * source's RAM taken at stop can show a page changed behind QEMU's back
+ * after the transfer (as a target that re-initialised RAM would). */
+static void test_cpr_transfer_poke_caught(Fixture *f, gconstpointer u)
+{
+    g_autofree char *q = qemu10("x86_64");
+    const ArchDesc *x86 = arch_lookup("x86_64");
+    const ArchDesc *archs[] = { x86, NULL };
+    g_autoptr(GPtrArray) cases = cases_select(archs, "/x86_64/cpr-transfer/unix");
+    guint64 gpa = x86->ram_base + 0x7000000;        /* past the window, inside RAM */
+    g_autofree char *addr = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", gpa);
+    RunOptions opts = {
+        .accel = "tcg", .src_qemu = q, .dst_qemu = q, .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
+        .ram_mode = VM_RAM_SHARED, .results_dir = f->run.results, .timeout_ms = 120000,
+        .poke_src_gpa = gpa,
+    };
+    g_autoptr(CaseResult) r = NULL;
+
+    (void)u;
+    if (!q)
+        return;
+    g_assert_cmpuint(cases->len, ==, 1);
+    r = runner_run_case(cases->pdata[0], &opts);
+    g_assert_cmpstr(outcome_name(r->outcome), ==, "fail");
+    g_assert_cmpuint(r->exact.pages_differing, ==, 1);
+    g_assert_cmphex(r->exact.diffs[0].gpa, ==, gpa);
+    g_assert_nonnull(strstr(r->reason, addr));
+}
+
 static void test_cancel_failed(Fixture *f, gconstpointer u)
 {
     (void)u;
@@ -153,6 +187,29 @@ static void test_old_qemu_skips(Fixture *f, gconstpointer u)
     g_assert_nonnull(strstr(r->reason, "needs QEMU >= 9.0; src is "));
 }
 
+/* 7.2 lacks the cpr modes: skips naming the version, decided before a
+ * QEMU starts (7.2 would not start with -machine aux-ram-share=on). */
+static void test_old_qemu_skips_cpr(Fixture *f, gconstpointer u)
+{
+    static const char *const rows[][2] = {
+        { "cpr-transfer/unix", "needs QEMU >= 10.0 (-machine aux-ram-share=on); src is " },
+        { "cpr-reboot/file", "needs QEMU >= 8.2; src is " },
+    };
+
+    (void)u;
+    for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
+        g_autoptr(CaseResult) r = run_row(f, "x86_64", rows[i][0], NULL);
+
+        if (r->outcome == OUTCOME_PASS) {
+            g_test_skip("the system QEMU has the cpr modes");
+            return;
+        }
+        g_assert_cmpstr(outcome_name(r->outcome), ==, "skip");
+        if (!strstr(r->reason, rows[i][1]))
+            g_error("%s: '%s' does not say '%s'", rows[i][0], r->reason, rows[i][1]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -166,5 +223,9 @@ int main(int argc, char **argv)
                fixture_teardown);
     g_test_add("/qemu10/old-qemu-skips", Fixture, NULL, fixture_setup, test_old_qemu_skips,
                fixture_teardown);
+    g_test_add("/qemu10/old-qemu-skips-cpr", Fixture, NULL, fixture_setup,
+               test_old_qemu_skips_cpr, fixture_teardown);
+    g_test_add("/qemu10/cpr-transfer-poke-caught", Fixture, NULL, fixture_setup,
+               test_cpr_transfer_poke_caught, fixture_teardown);
     return g_test_run();
 }
