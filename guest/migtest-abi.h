@@ -354,11 +354,83 @@
 #define MT_SUSPEND_OFF          0
 /* Record gpa for "the vCPU kept running after its S3 request" (not RAM). */
 #define MT_S3_RECORD            0xfffe000000000000
+/*
+ * Device-state probes (MT_P_DEVPROBE = 1; payloads guest/<arch>/devprobe.S;
+ * the registers covered, and why, are listed in docs/payloads.md).  Before
+ * its first pass the guest programs device and chipset registers it can
+ * read back (values other than their reset values, so a destination that
+ * resets one is caught), locking those the hardware lets it lock.  At the
+ * end of every pass (after the canaries, before the 'B') it re-reads each
+ * of them; a register that differs under its compare mask is an error
+ * record
+ *   gpa      = MT_DEV_RECORD | device << 16 | register   (MT_DEV_* below)
+ *   expected = the value programmed & mask,  found = the value read & mask
+ * A register whose lock is checked (register field | MT_DEV_LOCK) is first
+ * written with value ^ mask: with the lock in force the write is ignored,
+ * so a lock lost in the migration shows as found = value ^ mask.  After a
+ * pass with a record the guest programs every register again and runs on.
+ * The register field is: a port or CMOS index, a PCI config offset, an
+ * MMIO offset from the device's base, an IOAPIC register index, a PIT
+ * channel (status byte from the read-back command, mode bits only), or an
+ * MT_DEV_ARM_TIMER_* id.  A probe whose device the machine lacks (no HPET,
+ * another chipset) is skipped; the guest finds the chipset from the host
+ * bridge's PCI ID.
+ *
+ * Test mailbox: a 64-bit word in low guest RAM (MT_X86_DEVPROBE_MAILBOX,
+ * MT_ARM_DEVPROBE_MAILBOX) that only migtest's own tests write.  When it
+ * reads MT_DEVPROBE_MAILBOX_MAGIC << 32 | i at the end of a pass, the guest
+ * sets word 0, then writes value ^ mask to probe i (its index in the
+ * payload's table, in the order of docs/payloads.md) just before the
+ * re-read: a clobbered register, reported like one a migration lost.
+ * Any other content is ignored.
+ */
+#define MT_DEVPROBE_MAX         1
+#define MT_DEV_RECORD           0xffff000100000000  /* above MT_REG_RECORD's ids */
+#define MT_DEV_LOCK             0x8000      /* register field: the lock held */
+#define MT_DEVPROBE_MAILBOX_MAGIC 0x6d626f78 /* "xobm" */
+/* Devices (the field at bits 16..31 of the record's gpa). */
+#define MT_DEV_CMOS             0x01    /* MC146818 RTC + NVRAM, index ports */
+#define MT_DEV_PIC              0x02    /* 8259 pair: IMR ports, ELCR ports */
+#define MT_DEV_PIT              0x03    /* 8254: register = channel */
+#define MT_DEV_IOAPIC           0x04    /* register = IOREGSEL index */
+#define MT_DEV_HPET             0x05    /* register = MMIO offset */
+#define MT_DEV_LAPIC            0x06    /* register = MMIO offset */
+#define MT_DEV_I440FX           0x07    /* pc host bridge 00:00.0 config */
+#define MT_DEV_PIIX3            0x08    /* pc ISA bridge 00:01.0 config */
+#define MT_DEV_Q35_MCH          0x09    /* q35 host bridge 00:00.0 config */
+#define MT_DEV_ICH9_LPC         0x0a    /* q35 LPC bridge 00:1f.0 config */
+#define MT_DEV_GICD             0x21    /* register = MMIO offset */
+#define MT_DEV_ARM_TIMER        0x22    /* register = MT_DEV_ARM_TIMER_* */
+#define MT_DEV_PL031            0x23    /* register = MMIO offset */
+#define MT_DEV_ARM_TIMER_CNTV_CVAL  0   /* CNTV_CVAL_EL0 */
+#define MT_DEV_ARM_TIMER_CNTV_CTL   1   /* CNTV_CTL_EL0 (ISTATUS masked) */
+#define MT_DEV_ARM_TIMER_CNTKCTL    2   /* CNTKCTL_EL1 */
 
 /* ---- x86_64 (qemu-system-x86_64 -M pc|q35) ---------------------------- */
 #define MT_X86_RAM_BASE         0x0
 #define MT_X86_COM1             0x3f8   /* 16550 UART, I/O port */
 /* x86 section: the x86_64 payload adds its addresses here. */
+/* Device-state probes: fixed platform addresses (pc and q35). */
+#define MT_X86_CMOS_INDEX       0x70    /* bit 7 of the index: NMI mask */
+#define MT_X86_CMOS_DATA        0x71
+#define MT_X86_PIC1_IMR         0x21    /* master 8259: OCW1 */
+#define MT_X86_PIC2_IMR         0xa1    /* slave 8259: OCW1 */
+#define MT_X86_ELCR1            0x4d0   /* edge/level control, IRQ 0-7 */
+#define MT_X86_ELCR2            0x4d1   /* IRQ 8-15 */
+#define MT_X86_PIT_CH0          0x40    /* channel n at MT_X86_PIT_CH0 + n */
+#define MT_X86_PIT_MODE         0x43    /* control word / read-back */
+#define MT_X86_PCI_ADDR         0xcf8   /* config mechanism #1 */
+#define MT_X86_PCI_DATA         0xcfc
+#define MT_X86_IOAPIC_BASE      0xfec00000  /* IOREGSEL; IOWIN at + 0x10 */
+#define MT_X86_IOAPIC_WIN       0x10
+#define MT_X86_HPET_BASE        0xfed00000
+/* PCI IDs (vendor | device << 16, config dword 0) of the host bridges. */
+#define MT_X86_PCI_ID_I440FX    0x12378086
+#define MT_X86_PCI_ID_Q35_MCH   0x29c08086
+/* Test mailbox (above): low RAM above the several-vCPU area
+ * (MT_X86_SMP_END) and below 640 KiB; the word after it keeps the
+ * guest's set of present devices. */
+#define MT_X86_DEVPROBE_MAILBOX 0x9f000
 /* Image: QEMU maps the -bios image (size a multiple of 64 KiB) so that it
  * ends at 4 GiB; the CPU starts in real mode at the reset vector. */
 #define MT_X86_ROM_BASE         0xffff0000  /* GPA of image byte 0 */
@@ -448,6 +520,12 @@
 #define MT_ARM_RAM_BASE         0x40000000
 #define MT_ARM_UART             0x09000000  /* PL011 data register */
 /* aarch64 section: the aarch64 payload adds its addresses here. */
+/* Device-state probes (virt machine). */
+#define MT_ARM_GICD             0x08000000  /* GIC distributor (v2 or v3) */
+#define MT_ARM_PL031            0x09010000  /* PL031 RTC */
+/* Test mailbox (above): the last page below the default window, past the
+ * image (MT_ARM_IMAGE_MAX keeps the image below it). */
+#define MT_ARM_DEVPROBE_MAILBOX 0x400ff000
 /* A raw (non-ELF, no arm64 Image header) -kernel image is copied to, and
  * entered at, RAM base + 0x80000 (QEMU's load_aarch64_image default) at
  * EL1 with x0 = DTB address; the board's boot stub at MT_ARM_RAM_BASE gets

@@ -98,10 +98,11 @@ static gboolean resolve_binaries(QemuPair *q, GError **error)
     if (s->opts->machine)
         q->machine = g_strdup(s->opts->machine);
     else if (g_str_equal(q->src_bin, q->dst_bin))
-        q->machine = g_strdup(s->arch->default_machine);
+        q->machine = g_strdup(s->desc->machine ? s->desc->machine : s->arch->default_machine);
     else    /* two releases: the newest machine type both know */
-        q->machine = probe_common_machine(q->src_bin, q->dst_bin,
-                                          s->arch->machine_family, error);
+        q->machine = probe_common_machine(q->src_bin, q->dst_bin, s->desc->machine_family ?
+                                          s->desc->machine_family : s->arch->machine_family,
+                                          error);
     return q->machine != NULL;
 }
 

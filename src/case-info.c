@@ -89,6 +89,11 @@ static void exercises_guest(const CaseInstance *c, GPtrArray *out)
             d->linux_guest ? "docs/linux-guest.md: madvise or stores" : "migtest-abi.h");
     if (d->canaries)
         add(out, "the guest checks canaries in SIMD and control registers every pass");
+    if (d->devprobe)
+        add(out, "the guest programs device and chipset registers and checks them every "
+            "pass (docs/payloads.md)");
+    if (d->machine)
+        add(out, "machine %s (unless --machine says otherwise)", d->machine);
     if (d->fill == MT_FILL_FULL)
         add(out, "every word of every page is a function of its address and generation "
             "(fill=full), so the invariant checks whole pages");

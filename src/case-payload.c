@@ -108,6 +108,7 @@ gboolean case_payload_make(const CaseInstance *c, const char *accel, guint64 mem
     p->canaries = d->canaries;
     p->vcpus = d->vcpus;
     p->suspend = d->suspend;
+    p->devprobe = d->devprobe;
     if (d->top_pages) {            /* x86 pc: RAM below 4 GiB is one block from 0 */
         guint64 top = c->arch->ram_base + mem_bytes;
         if (mem_bytes > ((guint64)2 << 30)) {

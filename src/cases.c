@@ -192,6 +192,12 @@ static const CaseDesc case_table[] = {
     /* Registers the workload does not use hold canaries the guest checks
      * every pass, on the destination too (migtest-abi.h). */
     { .name = "precopy/tcp/canaries", .summary = "precopy while the guest checks SIMD and control registers it set", .transport = TRANSPORT_TCP, .canaries = TRUE },
+    /* Device and chipset registers the guest programmed (and locked,
+     * where the hardware allows), re-read every pass on the destination
+     * too (migtest-abi.h, "Device-state probes"); q35 has another chipset. */
+    { .name = "precopy/tcp/devprobe", .summary = "precopy while the guest checks device and chipset registers it set", .transport = TRANSPORT_TCP, .devprobe = TRUE },
+    { .name = "precopy/tcp/devprobe-q35", .summary = "precopy on q35 while the guest checks device and chipset registers it set and locked", .transport = TRANSPORT_TCP,
+      .only_arch = "x86_64", .machine = "q35", .machine_family = "pc-q35-", .devprobe = TRUE },
     { .name = "multifd/zlib", .summary = "multifd with 4 channels and zlib compression", .transport = TRANSPORT_TCP,
       .capabilities = caps_multifd, .params = params_multifd_zlib,
       .observe = OBSERVE_MULTIFD,
@@ -229,6 +235,10 @@ static const CaseDesc case_table[] = {
     { .name = "postcopy/tcp/canaries", .summary = "postcopy while the guest checks SIMD and control registers it set", .transport = TRANSPORT_TCP,
       .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
       .postcopy = TRUE, .fill = MT_FILL_FULL, .canaries = TRUE,
+      .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
+    { .name = "postcopy/tcp/devprobe", .summary = "postcopy while the guest checks device and chipset registers it set", .transport = TRANSPORT_TCP,
+      .capabilities = caps_postcopy, .max_bandwidth = SLOW_BANDWIDTH,
+      .postcopy = TRUE, .fill = MT_FILL_FULL, .devprobe = TRUE,
       .verify = VERIFY_INVARIANT | VERIFY_SELFCHECK, .observe = OBSERVE_POSTCOPY },
     { .name = "postcopy-preempt/tcp", .summary = "postcopy with a preempt channel for urgent page requests", .transport = TRANSPORT_TCP,
       .capabilities = caps_preempt, .max_bandwidth = SLOW_BANDWIDTH,
@@ -390,8 +400,14 @@ const char *case_desc_impossible(const CaseDesc *d)
         if (d->postcopy)
             return "postcopy needs a bidirectional channel";
     }
-    if (d->linux_guest && (d->hot_pages || d->fill || d->canaries))
-        return "the linux payload has its own hot set and no fill or canaries";
+    if (d->linux_guest && (d->hot_pages || d->fill || d->canaries || d->devprobe))
+        return "the linux payload has its own hot set and no fill, canaries or device probes";
+    if (d->devprobe && d->vcpus > 1)
+        return "device probes run on one vCPU (they share the chipset's index ports)";
+    if (d->devprobe && d->suspend)
+        return "device probes would see the S3 wake-up's reset of the chipset";
+    if (!d->machine != !d->machine_family || (d->machine && !d->only_arch))
+        return "a row's machine needs its family and a fixed architecture";
     if (d->hot_op && !d->hot_pages && !d->linux_guest)
         return "an atomic hot set needs a hot set";
     if (d->accel_props && !d->only_accel)

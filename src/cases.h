@@ -159,6 +159,11 @@ typedef struct {
     guint hot_op;                   /* MT_HOT_*: MT_HOT_ATOMIC updates the hot set atomically */
     gboolean canaries;              /* the guest checks CPU-state canaries every pass */
     guint vcpus;                    /* vCPUs (-smp); 0: 1.  The payload's MT_P_VCPUS */
+    gboolean devprobe;              /* the guest checks device registers every pass */
+    /* Machine type when --machine does not say (NULL: the arch's
+     * default), and its versioned family for two QEMU releases. */
+    const char *machine;
+    const char *machine_family;
     guint top_pages;                /* a second range: the last N pages of guest RAM */
     gboolean top_only;              /* ... as the only range (the window is not swept) */
     guint mem_tail_kib;             /* RAM this much above --mem (a multiple of 8 KiB):

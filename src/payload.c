@@ -269,6 +269,21 @@ gboolean payload_params_validate(const PayloadParams *p, GError **error)
                     p->canaries);
         return FALSE;
     }
+    if (p->devprobe > MT_DEVPROBE_MAX) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "devprobe %u: 0 (off) or 1 (on)",
+                    p->devprobe);
+        return FALSE;
+    }
+    if (p->devprobe && p->suspend != MT_SUSPEND_OFF) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "devprobe with suspend %u: the S3 "
+                    "wake-up resets the chipset the probes programmed", p->suspend);
+        return FALSE;
+    }
+    if (p->devprobe && p->vcpus > 1) {
+        g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "devprobe with %u vcpus: device probes "
+                    "run on one vCPU (the chipset's index ports are shared)", p->vcpus);
+        return FALSE;
+    }
     if (p->vcpus > 1)
         return vcpus_params_validate(p, error);
     return zero_params_validate(p, error);

@@ -1,5 +1,6 @@
 /* serial.c: serial stream listener and protocol decoder (see serial.h). */
 #include "serial.h"
+#include "devprobe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -249,6 +250,12 @@ char *serial_error_describe(const SerialError *e)
         return g_strdup_printf("guest reported its vCPU still running %" G_GUINT64_FORMAT
                                " loop turns after its S3 request (no suspend, or a resume "
                                "without the wake-up's reset)", e->found);
+    if (devprobe_is_record(e->gpa)) {
+        g_autofree char *name = devprobe_record_name_new(e->gpa);
+        return g_strdup_printf("guest reported device register %s changed: expected 0x%"
+                               G_GINT64_MODIFIER "x found 0x%" G_GINT64_MODIFIER "x",
+                               name, e->expected, e->found);
+    }
     if (e->gpa >= MT_REG_RECORD) {
         g_autofree char *name = register_name(e->gpa);
         return g_strdup_printf("guest reported register %s changed: expected 0x%016"

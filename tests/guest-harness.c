@@ -151,6 +151,7 @@ static void fill_params(const GuestSpec *spec, const ArchDesc *arch, PayloadPara
     p->canaries = spec->canaries;
     p->vcpus = spec->vcpus;
     p->suspend = spec->suspend;
+    p->devprobe = spec->devprobe;
 }
 
 Guest *guest_start(const GuestSpec *spec, gint64 timeout_ms)

@@ -40,6 +40,7 @@ typedef struct {
     guint32 vcpus;              /* MT_P_VCPUS (0 or 1: one vCPU) */
     guint smp;                  /* QEMU's -smp; 0: vcpus when above 1 */
     guint32 suspend;            /* guest suspend (x86 S3) after this pass; 0: off */
+    guint32 devprobe;           /* 1: device-state probes */
     gboolean gdbstub;           /* a gdbstub on the run dir's guest.gdb */
     guint32 raw_field;          /* fault injection: after patching, the u32
                                  * at this parameter-block offset (0: none) */

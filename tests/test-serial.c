@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include "serial.h"
+#include "devprobe.h"
 #include "mt-error.h"
 #include "migtest-abi.h"
 #include "watchdog.h"
@@ -225,6 +226,31 @@ static void test_parser_describe_register(void)
     g_assert_cmpstr(dx, ==, "guest reported register x86 MXCSR changed: expected "
                     "0x0000000000007f80 found 0x0000000000001f80");
     g_assert_nonnull(strstr(da, "aarch64 FPCR"));
+}
+
+/* Device-probe records name the device and register (lock probes too);
+ * an id no table knows keeps its numbers; a canary id is not one. */
+static void test_parser_describe_device(void)
+{
+    SerialError c = { .gpa = MT_DEV_RECORD | MT_DEV_CMOS << 16 | 0x38, .expected = 0xa5,
+                      .found = 0x55 };
+    SerialError l = { .gpa = MT_DEV_RECORD | MT_DEV_Q35_MCH << 16 | 0x9d | MT_DEV_LOCK,
+                      .expected = 0x1a, .found = 0xc5 };
+    SerialError i = { .gpa = MT_DEV_RECORD | MT_DEV_IOAPIC << 16 | 0x31 };
+    SerialError u = { .gpa = MT_DEV_RECORD | 0x77 << 16 | 0x12 };
+    g_autofree char *dc = serial_error_describe(&c);
+    g_autofree char *dl = serial_error_describe(&l);
+    g_autofree char *di = serial_error_describe(&i);
+    g_autofree char *du = serial_error_describe(&u);
+
+    g_assert_cmpstr(dc, ==, "guest reported device register RTC/CMOS index 0x38 (NVRAM "
+                    "byte) changed: expected 0xa5 found 0x55");
+    g_assert_cmpstr(dl, ==, "guest reported device register q35 MCH 00:00.0 config 0x9d "
+                    "(SMRAM) lock changed: expected 0x1a found 0xc5");
+    g_assert_nonnull(strstr(di, "IOAPIC register 0x31 (redirection entry 16 high half)"));
+    g_assert_nonnull(strstr(du, "device 0x77 register 0x12"));
+    g_assert_false(devprobe_is_record(MT_REG_RECORD + MT_REG_SYS + MT_SYS_X86_MXCSR));
+    g_assert_false(devprobe_is_record(0x100000));
 }
 
 /* ---- the listener ------------------------------------------------------------ */
@@ -850,6 +876,7 @@ int main(int argc, char **argv)
     watchdog_install();
     for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
         g_test_add_data_func(tests[i].path, &tests[i].func, watchdog_run);
+    g_test_add_func("/serial/parser/describe-device", test_parser_describe_device);
     g_test_add_func("/serial/parser/lines", test_parser_lines);
     g_test_add_func("/serial/parser/suspend", test_parser_suspend);
     g_test_add_func("/serial/parser/first-line-junk", test_parser_first_line_junk);

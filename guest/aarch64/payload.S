@@ -89,7 +89,8 @@
  *     E<the field's address> <the bound> <the value> (migtest-abi.h);
  *   fill above MT_FILL_MAX: E<the fill field> <MT_FILL_MAX> <fill>;
  *   canaries above MT_CANARIES_MAX: E<the field> <MT_CANARIES_MAX> <value>;
- *   hot_op above MT_HOT_OP_MAX: E<the hot_op field> <MT_HOT_OP_MAX> <hot_op>.
+ *   hot_op above MT_HOT_OP_MAX: E<the hot_op field> <MT_HOT_OP_MAX> <hot_op>;
+ *   devprobe above MT_DEVPROBE_MAX: E<the field> <MT_DEVPROBE_MAX> <value>.
  * b_every 0 is taken as 1; the ranges are not checked (the host does).
  */
 #include "migtest-abi.h"
@@ -416,6 +417,11 @@ mt_start:
         mov     x5, #MT_CANARIES_MAX
         cmp     x6, x5
         b.hi    mt_bad_field
+        add     x4, x22, #MT_P_DEVPROBE
+        ldr     w6, [x4]
+        mov     x5, #MT_DEVPROBE_MAX
+        cmp     x6, x5
+        b.hi    mt_bad_field
 
         add     x27, x22, #MT_P_RANGES  /* end of the range descriptors */
         mov     x2, #MT_P_RANGE_SIZE    /* (the map set-up's loop bound) */
@@ -511,6 +517,9 @@ mt_start:
         ldr     w0, [x22, #MT_P_CANARIES]
         cbz     w0, 1f
         bl      canary_load
+1:      ldr     w0, [x22, #MT_P_DEVPROBE]   /* device probes (devprobe.S) */
+        cbz     w0, 1f
+        bl      devprobe_program
 1:      mov     x19, #1
 
 /* ---- One pass per generation g ---------------------------------------- */
@@ -680,6 +689,10 @@ mt_range_done:
         CANARY_RECORD (MT_REG_SYS + MT_SYS_ARM_FPCR)
         cbz     x20, 2f
         bl      canary_load
+2:
+        ldr     w0, [x22, #MT_P_DEVPROBE]   /* device probes, before 'B' */
+        cbz     w0, 2f
+        bl      devprobe_check
 2:
         /* Pass g complete: 'B' if g % b_every == 0. */
         ldr     w1, [x22, #MT_P_B_EVERY]
@@ -871,6 +884,8 @@ err_record:
         mov     w0, #CH_NEWLINE
         bl      putc
         ret     x14
+
+#include "devprobe.S"
 
         .ltorg
 

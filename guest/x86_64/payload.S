@@ -118,7 +118,7 @@
  *   MT_FILL_MAX, hot_op above MT_HOT_OP_MAX, canaries above MT_CANARIES_MAX,
  *   vcpus above MT_MAX_VCPUS, or vcpus N > 1 with nranges != 1 or with
  *   fewer than N pages in range 0 (then the hot set and the zero runs must
- *   fit in slice 0, see smp.S).
+ *   fit in slice 0, see smp.S), devprobe above MT_DEVPROBE_MAX.
  * flags and mmu_off_after are ignored.
  *
  * Several vCPUs (MT_P_VCPUS > 1): smp.S starts the APs from ring 3 (after
@@ -511,6 +511,11 @@ lm64:
     movl (%rdi), %edx
     cmpl %esi, %edx
     ja param_fail
+    leaq MT_P_DEVPROBE(%r15), %rdi
+    movl $MT_DEVPROBE_MAX, %esi
+    movl (%rdi), %edx
+    cmpl %esi, %edx
+    ja param_fail
 
     /* rbx = GiB to map = max(MIN_GIB, ceil(last end / 1 GiB)); the ranges
      * ascend, so the last end (rax) is the highest. */
@@ -617,6 +622,10 @@ user_workload:                          /* APs enter here (smp.S) */
     je 2f
     call canary_load
 2:
+    cmpl $0, MT_P_DEVPROBE(%r15)       /* device probes (devprobe.S) */
+    je 3f
+    call devprobe_program
+3:
 
     /* -- the workload -- */
     movl $1, %r12d                      /* g = 1 */
@@ -715,6 +724,10 @@ next_page:
     je 2f
     call canary_check
 2:
+    cmpl $0, MT_P_DEVPROBE(%r15)       /* device probes, also before 'B' */
+    je 3f
+    call devprobe_check
+3:
     /* end of pass g: 'B' when g % b_every == 0 */
     movq %r12, %rax
     xorl %edx, %edx
@@ -1083,6 +1096,7 @@ putc:
     ret
 
 #include "suspend.S"
+#include "devprobe.S"
 
 /* ---- Reset vector ---------------------------------------------------- */
     .org MT_X86_RESET_OFFSET
