@@ -143,7 +143,7 @@ static const CaseDesc case_table[] = {
      * (dirty-02 survived top-of-ram); here each is rewritten after every
      * page the guest visits. */
     { .name = "precopy/tcp/hot-top", .summary = "precopy while the guest rewrites only the last 1 MiB of its RAM, every page of it hot", .transport = TRANSPORT_TCP,
-      .only_arch = "x86_64", .top_pages = TOP_PAGES, .top_only = TRUE, .hot_pages = TOP_PAGES },
+      .top_pages = TOP_PAGES, .top_only = TRUE, .hot_pages = TOP_PAGES },
     /* QEMU moves a RAM block's dirty bits a 64-page word at a time when
      * the block is a multiple of 256 KiB, and page by page otherwise;
      * whole-MiB guests never take the second path (dirty-09). */

@@ -318,6 +318,20 @@ class Campaign(unittest.TestCase):
         order = [line.split("] ")[1].split(":")[0] for line in err.splitlines() if "] m" in line]
         self.assertEqual(order, ["m6-racy", "m2-migtest-only"])
 
+    def test_arch_header_limits_a_mutant_to_its_arches(self):
+        fx = Fixture(self)
+        fx.add_mutant("m1-x86", "migtest_sees = 0", "migtest_sees = 1")
+        fx.add_mutant("m2-arm-device", "migtest_sees = 0", "migtest_sees = 1", extra="Arch: aarch64\n")
+        fx.add_mutant("m3-both", "migtest_sees = 0", "migtest_sees = 1", extra="Arch: x86_64, aarch64\n")
+        rc, err = fx.run("--arch", "x86_64")
+        self.assertEqual(rc, 0, err)
+        # Neither run nor scored on x86_64: a survivor there would be a free one.
+        self.assertEqual(sorted(fx.result()["mutants"]), ["m1-x86", "m3-both"])
+        self.assertNotIn("m2-arm-device", err)
+        self.assertTrue(qm.mutant_applies_to({"arch": "aarch64"}, "aarch64"))
+        self.assertFalse(qm.mutant_applies_to({"arch": "aarch64"}, "x86_64"))
+        self.assertTrue(qm.mutant_applies_to({}, "x86_64"))
+
     def test_rerun_replaces_one_entry(self):
         fx = Fixture(self)
         standard_mutants(fx)
