@@ -85,6 +85,8 @@ static gboolean xbzrle_settled(const MigrateStats *s, gpointer unused)
  * is held back (SLOW_BANDWIDTH) until the guest has printed this many
  * 'B' and so has turned it off, then released to reach pre-switchover. */
 #define MMU_OFF_LATE_PASSES 200
+/* cancel-stalled: pages flow before the destination is stopped. */
+#define STALL_HOLD_MS 300
 /* Long enough to prove "does not converge" across many iterations. */
 #define HOLD_ACTIVE_MS 3000
 /* Zero runs (migtest-abi.h): 4 MiB of pages (8 multifd packets of 128
@@ -332,6 +334,12 @@ static const CaseDesc case_table[] = {
       .max_bandwidth = TINY_BANDWIDTH, .downtime_limit_ms = 1,
       .hold_active_ms = HOLD_ACTIVE_MS, .expect = EXPECT_CANCELLED,
       .observe = OBSERVE_STAYED_ACTIVE },
+    /* A cancel must end a write the destination never reads: QEMU shuts
+     * the channel down for that (sm-01 survived every cancel row, which
+     * all cancel a source that is not blocked). */
+    { .name = "cancel-stalled/tcp", .summary = "migrate_cancel while the source is blocked writing to a destination that stopped reading (SIGSTOP)", .transport = TRANSPORT_TCP,
+      .downtime_limit_ms = 1, .hold_active_ms = STALL_HOLD_MS, .cancel_stalled = TRUE,
+      .expect = EXPECT_CANCELLED, .observe = OBSERVE_STAYED_ACTIVE },
 };
 
 static gboolean params_have(const MigrateParam *params, const char *name)
@@ -349,6 +357,8 @@ const char *case_desc_impossible(const CaseDesc *d)
         return "it has no summary (say in one line what it exercises)";
     if (d->postcopy_recover && !d->postcopy)
         return "postcopy recovery without postcopy";
+    if (d->cancel_stalled && !d->hold_active_ms)
+        return "a stalled cancel is made after the hold (hold_active_ms)";
     if (d->top_only && (!d->top_pages || d->hot_pages > d->top_pages))
         return "a top-only guest needs top pages, at least as many as its hot set";
     if (d->mem_tail_kib % 8 || (d->mem_tail_kib && d->linux_guest))

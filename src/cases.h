@@ -148,6 +148,7 @@ typedef struct {
     gboolean continue_at_pre_switchover;
     const char *cancel_at;
     gint64 hold_active_ms;
+    gboolean cancel_stalled;        /* then stall the destination, cancel (migrate.h) */
     gboolean (*release_when)(const MigrateStats *stats, gpointer unused);
     gboolean release_stops_source;
     gboolean release_after_mmu_off; /* once the guest has passed mmu_off_after */

@@ -2,6 +2,7 @@
 #include "migrate.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -94,7 +95,12 @@ typedef struct {
     char *recover_uri;
     MigrateTransport tr;        /* migrate-transport.h */
     gboolean restarted;         /* restart_dst: the source quit, dst is new */
+    gboolean dst_stopped;       /* cancel_stalled: dst is SIGSTOPped */
+    gint64 xfer, xfer_still_us; /* ... the source's transferred, and since when */
 } Session;
+
+/* cancel_stalled: how long the source's writes must stand still. */
+#define STALL_MS 1000
 
 static void add_capability(JsonBuilder *b, const char *name)
 {
@@ -690,6 +696,31 @@ static gboolean on_cut_sample(Session *s, JsonObject *o, GError **error)
     return TRUE;
 }
 
+/* cancel_stalled: stop the destination (it no longer reads), wait for
+ * the source's transferred figure to stand still (its migration thread
+ * is blocked in a write), then cancel: only a cancel that shuts the
+ * channel down can end that write (migrate_fd_cancel). */
+static gboolean cancel_when_stalled(Session *s, JsonObject *ram, GError **error)
+{
+    gint64 now = g_get_monotonic_time(), xfer = qmp_get_int(ram, "transferred");
+
+    if (!s->dst_stopped) {
+        if (kill(vm_pid(s->dst), SIGSTOP) < 0) {
+            g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot stop dst QEMU (pid %d): %s",
+                        (int)vm_pid(s->dst), g_strerror(errno));
+            return FALSE;
+        }
+        s->dst_stopped = TRUE;
+    }
+    if (xfer != s->xfer || !s->xfer_still_us) {
+        s->xfer = xfer;
+        s->xfer_still_us = now;
+        return TRUE;
+    }
+    s->stats->stalled_ms = (now - s->xfer_still_us) / 1000;
+    return s->stats->stalled_ms < STALL_MS || cancel(s, error);
+}
+
 /* Between events: record figures, and act on time or on counters. */
 static gboolean on_sample(Session *s, GError **error)
 {
@@ -735,7 +766,7 @@ static gboolean on_sample(Session *s, GError **error)
         !st->cancelled_in) {
         st->active_held_ms = (g_get_monotonic_time() - s->active_since) / 1000;
         if (st->active_held_ms >= s->cfg->hold_active_ms)
-            return cancel(s, error);
+            return s->cfg->cancel_stalled ? cancel_when_stalled(s, ram, error) : cancel(s, error);
     }
     return TRUE;
 }
@@ -1045,6 +1076,8 @@ gboolean migrate_run(Vm *src, Vm *dst, const MigrateConfig *cfg,
     transport_clear(&s.tr);
     if (!s.restarted)
         vm_unwatch_peer(dst, src);
+    if (s.dst_stopped)
+        kill(vm_pid(s.dst), SIGCONT);
     /* A cut link comes back when its migration ends, however it ended:
      * the case goes on over it (a second migration, a recovery). */
     if (s.link_down) {

@@ -100,6 +100,10 @@ typedef struct {
     gboolean continue_at_pre_switchover;    /* migrate-continue when paused there */
     const char *cancel_at;      /* migrate_cancel on reaching this status */
     gint64 hold_active_ms;      /* must stay "active" this long, then cancel */
+    /* With hold_active_ms: then SIGSTOP the destination and cancel only
+     * once the source's transferred figure has stood still STALL_MS, i.e.
+     * its migration thread is blocked in a write; SIGCONT when it ends. */
+    gboolean cancel_stalled;
     gboolean bad_destination;   /* connect where nothing listens */
     /* Do not poll query-migrate between events (benchmarks only: a case
      * that acts on sampled figures needs the samples). */
@@ -160,6 +164,7 @@ struct MigrateStats {
     gint64 multifd_bytes;
     gint64 postcopy_requests;
     gint64 active_held_ms;      /* hold_active_ms: how long it stayed active */
+    gint64 stalled_ms;          /* cancel_stalled: how long the writes had stood still */
     char *cancelled_in;         /* status the cancel was issued in */
     char *cancelled_again_in;   /* cancel_again_at: status of the second cancel */
     char *cancel_refused;       /* cancel_refusable: QEMU's refusal, if it refused */

@@ -359,6 +359,7 @@ static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
         .continue_at_pre_switchover = d->continue_at_pre_switchover,
         .cancel_at = d->cancel_at,
         .hold_active_ms = d->hold_active_ms,
+        .cancel_stalled = d->cancel_stalled,
         .release_when = d->release_after_mmu_off ? past_mmu_off : d->release_when,
         .release_stops_source = d->release_stops_source,
         .bad_destination = d->fault == FAULT_BAD_DESTINATION,

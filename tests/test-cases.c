@@ -90,6 +90,10 @@ static void test_impossible_rejected(void)
     g_assert_nonnull(case_desc_impossible(&d));
     d.hot_pages = 64;
     g_assert_null(case_desc_impossible(&d));
+    d = ok; d.cancel_stalled = TRUE; d.expect = EXPECT_CANCELLED;
+    g_assert_nonnull(case_desc_impossible(&d));             /* stalled when? */
+    d.hold_active_ms = 100;
+    g_assert_null(case_desc_impossible(&d));
     d = ok; d.mem_tail_kib = 4;                             /* QEMU rounds to 8 KiB */
     g_assert_nonnull(case_desc_impossible(&d));
     d.mem_tail_kib = 8;
