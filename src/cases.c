@@ -351,6 +351,28 @@ static gboolean params_have(const MigrateParam *params, const char *name)
 }
 
 /* Combinations that cannot mean anything; caught before any QEMU runs. */
+/* Rows with their own RAM backend (x-ignore-shared, cpr): the copy of the
+ * source's RAM they are checked against is taken at stop, in precopy. */
+static const char *case_ram_impossible(const CaseDesc *d)
+{
+    gboolean transfer = d->cpr == CPR_TRANSFER || d->cpr == CPR_TRANSFER_DEFER;
+
+    if (d->ram != CASE_RAM_DEFAULT && (d->postcopy || d->expect != EXPECT_COMPLETED))
+        return "a row with its own RAM backend completes a precopy (checked against a copy "
+               "taken at stop)";
+    if ((d->observe == OBSERVE_IGNORE_SHARED) != (d->ram != CASE_RAM_DEFAULT))
+        return "the ignore-shared evidence and a RAM backend of the row's own go together";
+    if (d->cpr == CPR_REBOOT &&
+        (d->ram != CASE_RAM_FILE_COMMON || d->transport != TRANSPORT_FILE))
+        return "cpr-reboot saves to a file: and keeps its RAM in one shared file";
+    if (transfer && (d->ram != CASE_RAM_MEMFD || d->transport != TRANSPORT_UNIX ||
+                     !d->machine_props))
+        return "cpr-transfer passes memfd RAM (aux-ram-share) over unix sockets";
+    if (d->machine_props && !d->min_version)
+        return "-machine properties need the version that knows them (checked before launch)";
+    return NULL;
+}
+
 const char *case_desc_impossible(const CaseDesc *d)
 {
     if (!d->summary || !*d->summary)
@@ -422,7 +444,7 @@ const char *case_desc_impossible(const CaseDesc *d)
         return "an atomic hot set needs a hot set";
     if (d->accel_props && !d->only_accel)
         return "accelerator properties need a fixed accelerator";
-    return NULL;
+    return case_ram_impossible(d);
 }
 
 /* Row @i of the whole catalogue (this table, then the families in

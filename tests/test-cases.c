@@ -98,6 +98,20 @@ static void test_impossible_rejected(void)
     g_assert_nonnull(case_desc_impossible(&d));
     d.mem_tail_kib = 8;
     g_assert_null(case_desc_impossible(&d));
+    d = ok; d.ram = CASE_RAM_FILE_COMMON; d.observe = OBSERVE_IGNORE_SHARED;
+    g_assert_null(case_desc_impossible(&d));
+    d.postcopy = TRUE; d.verify = VERIFY_INVARIANT;         /* no copy at stop */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d = ok; d.ram = CASE_RAM_MEMFD;                         /* and no evidence */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.observe = OBSERVE_IGNORE_SHARED; d.cpr = CPR_REBOOT;  /* not to a file */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.cpr = CPR_TRANSFER; d.transport = TRANSPORT_UNIX;     /* no aux-ram-share */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.machine_props = "aux-ram-share=on";                   /* no version to check */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.min_version = 100000;
+    g_assert_null(case_desc_impossible(&d));
     d = ok; d.summary = NULL;                               /* list --long needs it */
     g_assert_nonnull(case_desc_impossible(&d));
     d.summary = "";
