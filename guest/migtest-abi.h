@@ -194,7 +194,8 @@
  * sends one record: gpa = MT_S3_RECORD, expected = 0, found = the turns,
  * and goes on with pass N + 1 as if it had woken.  A fresh boot (CMOS not
  * MT_X86_CMOS_S3_RESUME) clears a stale magic.  Suspend needs one vCPU
- * (MT_P_VCPUS 0 or 1): the host refuses it with more.
+ * (MT_P_VCPUS 0 or 1): the host refuses it with more, and so does the
+ * payload (a bad block: gpa MT_P_SUSPEND, expected 0, found the field).
  */
 #ifndef MIGTEST_ABI_H
 #define MIGTEST_ABI_H

@@ -17,7 +17,8 @@
  *               vCPUs report together through the one UART, and every
  *               record arrives whole, exactly once;
  *   param-fault vcpus above MT_MAX_VCPUS, vcpus 2 with two ranges, a hot
- *               set larger than slice 0 each yield 'A' and exactly one
+ *               set larger than slice 0, vcpus 2 with guest suspend each
+ *               yield 'A' and exactly one
  *               record naming the field, and no beat; 4 vCPUs asked for
  *               with only 2 given to QEMU (an AP that never comes) the
  *               record alone (expected 4, found 2).
@@ -477,6 +478,7 @@ typedef struct {
     guint smp;                  /* QEMU's -smp */
     guint nranges;
     guint32 hot_pages;
+    guint32 suspend;
     guint32 field;              /* the record: gpa = this field */
     guint64 expected, found;
     gint64 timeout_ms;
@@ -487,12 +489,13 @@ typedef struct {
 #define HOT_SLICE_PAGES 600     /* range 0 of 1200 pages, 2 vCPUs */
 
 static const ParamFault param_faults[] = {
-    { "vcpus-above-max", MT_MAX_VCPUS + 1, 2, 1, 0, MT_P_VCPUS, MT_MAX_VCPUS,
+    { "vcpus-above-max", MT_MAX_VCPUS + 1, 2, 1, 0, 0, MT_P_VCPUS, MT_MAX_VCPUS,
       MT_MAX_VCPUS + 1, BOOT_MS, 1 },
-    { "two-ranges", 2, 2, 2, 0, MT_P_NRANGES, 1, 2, BOOT_MS, 1 },
-    { "hot-set-beyond-slice-0", 2, 2, 1, HOT_SLICE_PAGES + 1, MT_P_HOT_PAGES,
+    { "two-ranges", 2, 2, 2, 0, 0, MT_P_NRANGES, 1, 2, BOOT_MS, 1 },
+    { "hot-set-beyond-slice-0", 2, 2, 1, HOT_SLICE_PAGES + 1, 0, MT_P_HOT_PAGES,
       HOT_SLICE_PAGES, HOT_SLICE_PAGES + 1, BOOT_MS, 1 },
-    { "missing-ap", 4, 2, 1, 0, MT_P_VCPUS, 4, 2, MISSING_AP_MS, 0 },
+    { "suspend", 2, 2, 1, 0, 3, MT_P_SUSPEND, 0, 3, BOOT_MS, 1 },
+    { "missing-ap", 4, 2, 1, 0, 0, MT_P_VCPUS, 4, 2, MISSING_AP_MS, 0 },
 };
 
 static void test_param_fault(Fixture *f, gconstpointer data)
@@ -500,7 +503,7 @@ static void test_param_fault(Fixture *f, gconstpointer data)
     const ParamFault *pf = data;
     guint64 base = MT_X86_RAM_BASE + MT_DEFAULT_WINDOW_START;
     GuestSpec spec = {
-        .arch = "x86_64", .smp = pf->smp, .hot_pages = pf->hot_pages,
+        .arch = "x86_64", .smp = pf->smp, .hot_pages = pf->hot_pages, .suspend = pf->suspend,
         .raw_field = MT_P_VCPUS, .raw_value = pf->vcpus,
     };
     g_auto(SmpStream) s = { 0 };

@@ -209,9 +209,11 @@ smp_fail_start:
 1:  ret
 
 /* smp_check_params: vcpus at most MT_MAX_VCPUS; with N > 1, nranges 1
- * (gpa = the MT_P_NRANGES field, expected 1) and at least one page per
- * slice (gpa = the MT_P_VCPUS field, expected = pages in range 0, found
- * N).  Jumps to param_fail with rdi, rsi, rdx set; keeps rax. */
+ * (gpa = the MT_P_NRANGES field, expected 1), no guest suspend (gpa = the
+ * MT_P_SUSPEND field, expected 0: suspend.S saves one vCPU's sweep) and
+ * at least one page per slice (gpa = the MT_P_VCPUS field, expected =
+ * pages in range 0, found N).  Jumps to param_fail with rdi, rsi, rdx
+ * set; keeps rax. */
 smp_check_params:
     leaq MT_P_VCPUS(%r15), %rdi
     movl $MT_MAX_VCPUS, %esi
@@ -225,6 +227,11 @@ smp_check_params:
     movl (%rdi), %edx
     cmpl %esi, %edx
     jne param_fail
+    leaq MT_P_SUSPEND(%r15), %rdi
+    xorl %esi, %esi
+    movl (%rdi), %edx
+    testl %edx, %edx
+    jnz param_fail
     leaq MT_P_VCPUS(%r15), %rdi
     movq P_RANGE0_END(%r15), %rsi
     subq P_RANGE0_START(%r15), %rsi
