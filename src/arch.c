@@ -66,6 +66,7 @@ static const ArchDesc arch_x86_64 = {
     .linux_console = "ttyS0",
     .default_variant = "default",
     .variants = x86_variants,
+    .devprobe_mailbox = MT_X86_DEVPROBE_MAILBOX,
     .ram_layout = x86_ram_layout,
 };
 
@@ -86,6 +87,7 @@ static const ArchDesc arch_aarch64 = {
     .default_variant = "mmu-on",
     .coherency_guard = TRUE,
     .variants = arm_variants,
+    .devprobe_mailbox = MT_ARM_DEVPROBE_MAILBOX,
     .ram_layout = arm_ram_layout,
 };
 

@@ -37,6 +37,7 @@ typedef struct ArchDesc {
     const char *linux_console;  /* the linux payload's console device */
     const char *linux_cpu_tcg;  /* -cpu for a stock kernel under TCG */
     const char *const *variants;    /* NULL-terminated payload variant names */
+    guint64 devprobe_mailbox;   /* the payload's device-probe test mailbox */
     /* Fill @out for @machine with @mem bytes of RAM. */
     void (*ram_layout)(const char *machine, guint64 mem, RamLayout *out);
 } ArchDesc;

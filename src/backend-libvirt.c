@@ -466,6 +466,12 @@ static gboolean lv_poke(Pair *p, Side side, guint64 gpa, GError **error)
     return agent_client_poke(l->agent[side], gpa, &b, 1, d, error);
 }
 
+static gboolean lv_write_ram(Pair *p, Side side, guint64 gpa, const void *buf, gsize len,
+                             GError **error)
+{
+    return agent_client_poke(lv(p)->agent[side], gpa, buf, len, p->spec->deadline, error);
+}
+
 static const PairOps libvirt_ops = {
     .name = "libvirt",
     .boot = lv_boot,
@@ -485,6 +491,7 @@ static const PairOps libvirt_ops = {
     .coherency_check = lv_coherency_check,
     .verify = lv_verify,
     .poke = lv_poke,
+    .write_ram = lv_write_ram,
     .free = lv_free,
 };
 

@@ -734,6 +734,28 @@ static gboolean qemu_poke(Pair *p, Side side, guint64 gpa, GError **error)
     return vm_ram_poke(side_vm(p, side), gpa, &b, 1, error);
 }
 
+static gboolean qemu_write_ram(Pair *p, Side side, guint64 gpa, const void *buf, gsize len,
+                               GError **error)
+{
+    return vm_ram_poke(side_vm(p, side), gpa, buf, len, error);
+}
+
+static gboolean qemu_hmp(Pair *p, Side side, const char *command, char **output,
+                         GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+    JsonNode *ret;
+
+    json_object_set_string_member(args, "command-line", command);
+    ret = qmp_execute(vm_qmp(side_vm(p, side)), "human-monitor-command", args,
+                      p->spec->deadline, error);
+    if (!ret)
+        return FALSE;
+    *output = g_strdup(json_node_get_string(ret) ? json_node_get_string(ret) : "");
+    json_node_unref(ret);
+    return TRUE;
+}
+
 static const PairOps qemu_ops = {
     .name = "qemu",
     .boot = qemu_boot,
@@ -754,6 +776,8 @@ static const PairOps qemu_ops = {
     .verify = qemu_verify,
     .keep_src_copy = qemu_keep_src_copy,
     .poke = qemu_poke,
+    .write_ram = qemu_write_ram,
+    .hmp = qemu_hmp,
     .runstate = qemu_runstate,
     .wait_event = qemu_wait_event,
     .wakeup = qemu_wakeup,

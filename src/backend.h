@@ -51,6 +51,11 @@ typedef struct {
     /* ... and after verification, before the destination runs again,
      * one byte of destination RAM (the guest's selfcheck must see it). */
     guint64 poke_dst_gpa;
+    /* ... and, at that same point, HMP commands on the destination
+     * (NULL-terminated; NULL: none) and a word for the device-probe test
+     * mailbox written on the destination (0: none): devprobe.h. */
+    const char *const *dst_hmp;
+    guint64 dst_devprobe_mailbox;
     /* Benchmarks: do not poll query-migrate while migrating (see
      * MigrateConfig.no_sampling). */
     gboolean no_sampling;
@@ -143,6 +148,13 @@ typedef struct {
     gboolean (*wakeup)(Pair *p, Side side, GError **error);
     /* Flip one byte of @side's RAM at @gpa behind QEMU's back. */
     gboolean (*poke)(Pair *p, Side side, guint64 gpa, GError **error);
+    /* Fault injection: write @len bytes at @gpa of @side's RAM behind
+     * QEMU's back.  NULL op: the backend cannot. */
+    gboolean (*write_ram)(Pair *p, Side side, guint64 gpa, const void *buf, gsize len,
+                          GError **error);
+    /* Fault injection: one HMP command on @side; *@output (new string)
+     * is what HMP printed.  NULL op: the backend cannot. */
+    gboolean (*hmp)(Pair *p, Side side, const char *command, char **output, GError **error);
     /* Ping-pong: the destination becomes the source, the old source goes,
      * and a fresh destination (paused, incoming) starts on the side the
      * old source was on.  NULL if the backend cannot. */
@@ -308,6 +320,22 @@ static inline gboolean pair_wakeup(Pair *p, Side side, GError **error)
 static inline gboolean pair_poke(Pair *p, Side side, guint64 gpa, GError **error)
 {
     return p->ops->poke(p, side, gpa, error);
+}
+
+static inline gboolean pair_write_ram(Pair *p, Side side, guint64 gpa, const void *buf,
+                                      gsize len, GError **error)
+{
+    if (!p->ops->write_ram)
+        return pair_unsupported(p, "write guest RAM", error);
+    return p->ops->write_ram(p, side, gpa, buf, len, error);
+}
+
+static inline gboolean pair_hmp(Pair *p, Side side, const char *command, char **output,
+                                GError **error)
+{
+    if (!p->ops->hmp)
+        return pair_unsupported(p, "run HMP commands", error);
+    return p->ops->hmp(p, side, command, output, error);
 }
 
 #endif

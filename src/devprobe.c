@@ -6,6 +6,7 @@
  */
 #include "devprobe.h"
 #include "migtest-abi.h"
+#include "mt-error.h"
 
 typedef struct {
     guint dev;
@@ -122,4 +123,31 @@ char *devprobe_record_name_new(guint64 gpa)
     if (rname)
         return g_strdup_printf("%s %s 0x%x (%s)%s", d->name, d->reg_kind, reg, rname, lock);
     return g_strdup_printf("%s %s 0x%x%s", d->name, d->reg_kind, reg, lock);
+}
+
+guint64 devprobe_mailbox_word(guint index)
+{
+    return (guint64)MT_DEVPROBE_MAILBOX_MAGIC << 32 | index;
+}
+
+gboolean devprobe_inject_dst(Pair *p, const ArchDesc *arch, const RunOptions *opts,
+                             GError **error)
+{
+    for (guint i = 0; opts->dst_hmp && opts->dst_hmp[i]; i++) {
+        g_autofree char *out = NULL;
+
+        if (!pair_hmp(p, SIDE_DST, opts->dst_hmp[i], &out, error))
+            return FALSE;
+        if (*out) {
+            g_set_error(error, MT_ERROR, MT_ERROR_USAGE, "dst HMP '%s' answered: %s",
+                        opts->dst_hmp[i], g_strchomp(out));
+            return FALSE;
+        }
+    }
+    if (opts->dst_devprobe_mailbox) {
+        guint64 le = GUINT64_TO_LE(opts->dst_devprobe_mailbox);
+
+        return pair_write_ram(p, SIDE_DST, arch->devprobe_mailbox, &le, sizeof(le), error);
+    }
+    return TRUE;
 }

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include "case-payload.h"
+#include "devprobe.h"
 #include "evidence.h"
 #include "rundir.h"
 #include "suspend.h"
@@ -661,6 +662,8 @@ static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, gint64 dst_compl
         return FALSE;
     if (ctx->opts->poke_dst_gpa &&
         !pair_poke(ctx->pair, SIDE_DST, ctx->opts->poke_dst_gpa, error))
+        return FALSE;
+    if (!devprobe_inject_dst(ctx->pair, ctx->c->arch, ctx->opts, error))
         return FALSE;
     if (!(mask & VERIFY_SELFCHECK))
         return TRUE;

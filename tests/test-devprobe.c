@@ -17,9 +17,17 @@
  *   mailbox  registers nothing outside the guest can write (GIC, generic
  *            timer, PL031; x86 LAPIC, IOAPIC, HPET MMIO) clobbered by the
  *            guest on the test mailbox's word, reported the same way.
+ *   run      a whole devprobe row, with the fault injected on the
+ *            destination after the migration, before it resumes
+ *            (RunOptions.dst_hmp, dst_devprobe_mailbox): the case fails
+ *            and its reason names the device, the register and both
+ *            values; the same case without a fault passes.
  */
 #include <string.h>
+#include "devprobe.h"
 #include "guest-harness.h"
+#include "leftovers.h"
+#include "runner.h"
 
 #define BOOT_MS 30000           /* launch to QMP; to the 'B' we wait for */
 #define BOOT_B 3
@@ -296,6 +304,86 @@ static void test_mailbox_ignored(Fixture *f, gconstpointer data)
     guest_free(g);
 }
 
+/* ---- run: a migration, the fault on the destination ---------------- */
+
+typedef struct {
+    PrivateRun run;
+} RunFixture;
+
+static void run_setup(RunFixture *f, gconstpointer u)
+{
+    (void)u;
+    private_run_begin(&f->run, "devprobe");
+}
+
+static void run_teardown(RunFixture *f, gconstpointer u)
+{
+    (void)u;
+    private_run_end(&f->run);
+}
+
+typedef struct {
+    const char *arch;
+    const char *accel;
+    const char *name;           /* the catalogue row */
+    const char *hmp[3];         /* on the destination, NULL-terminated */
+    gboolean mailbox;           /* clobber mailbox_index instead */
+    guint mailbox_index;
+    const char *reason;         /* in the failed case's reason; NULL: must pass */
+} RunFault;
+
+static const RunFault run_faults[] = {
+    { "x86_64", "tcg", "/x86_64/precopy/tcp/devprobe", { NULL }, FALSE, 0, NULL },
+    { "x86_64", "tcg", "/x86_64/precopy/tcp/devprobe", { "o /b 0x70 0x39", "o /b 0x71 0x00" },
+      FALSE, 0, "RTC/CMOS index 0x39 (NVRAM byte) changed: expected 0x5a found 0x0" },
+    { "x86_64", "tcg", "/x86_64/precopy/tcp/devprobe-q35",
+      { "o /w 0xcf8 0x80000090", "o /b 0xcfd 0x00" }, FALSE, 0,
+      "q35 MCH 00:00.0 config 0x91 (PAM1) changed: expected 0x11 found 0x0" },
+    { "x86_64", "kvm", "/x86_64/precopy/tcp/devprobe", { "o /b 0x70 0x3e", "o /b 0x71 0x00" },
+      FALSE, 0, "RTC/CMOS index 0x3e (NVRAM byte) changed: expected 0xe1 found 0x0" },
+    { "x86_64", "tcg", "/x86_64/postcopy/tcp/devprobe", { NULL }, TRUE, 39,
+      "HPET offset 0x108 (timer 0 comparator low) changed: expected 0x5a5a1234 found "
+      "0xa5a5edcb" },
+    { "aarch64", "tcg", "/aarch64/precopy/tcp/devprobe", { NULL }, TRUE, 3,
+      "GIC distributor offset 0x4e4 (GICD_IPRIORITYR57) changed: expected 0x50607080 found "
+      "0xa0908070" },
+    { "aarch64", "tcg", "/aarch64/postcopy/tcp/devprobe", { NULL }, TRUE, 8,
+      "PL031 RTC offset 0x4 (RTCMR (match)) changed: expected 0x1234abcd found 0xedcb5432" },
+};
+
+static void test_run(RunFixture *f, gconstpointer data)
+{
+    const RunFault *rf = data;
+    const ArchDesc *archs[] = { arch_lookup(rf->arch), NULL };
+    g_autoptr(GPtrArray) cases = cases_select(archs, rf->name);
+    g_autoptr(CaseResult) r = NULL;
+    RunOptions opts = {
+        .accel = rf->accel,
+        .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
+        .ram_mode = VM_RAM_SHARED,
+        .results_dir = f->run.results,
+        .timeout_ms = 120000,
+        .dst_hmp = rf->hmp[0] ? rf->hmp : NULL,
+        .dst_devprobe_mailbox = rf->mailbox ? devprobe_mailbox_word(rf->mailbox_index) : 0,
+    };
+
+    if (g_str_equal(rf->accel, "kvm") && !vm_kvm_usable(archs[0])) {
+        g_test_skip("KVM is not usable on this host");
+        return;
+    }
+    g_assert_cmpuint(cases->len, ==, 1);
+    r = runner_run_case(cases->pdata[0], &opts);
+    g_test_message("%s: %s: %s", r->name, outcome_name(r->outcome),
+                   r->reason ? r->reason : "");
+    if (!rf->reason) {
+        g_assert_cmpstr(outcome_name(r->outcome), ==, "pass");
+        return;
+    }
+    g_assert_cmpstr(outcome_name(r->outcome), ==, "fail");
+    g_assert_nonnull(r->reason);
+    g_assert_nonnull(strstr(r->reason, rf->reason));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -326,5 +414,11 @@ int main(int argc, char **argv)
                test_mailbox_ignored, harness_fixture_check);
     g_test_add("/devprobe/mailbox-ignored/aarch64", Fixture, ARM_ON, harness_fixture_check,
                test_mailbox_ignored, harness_fixture_check);
+    for (guint i = 0; i < G_N_ELEMENTS(run_faults); i++) {
+        const RunFault *rf = &run_faults[i];
+        g_autofree char *path = g_strdup_printf("/devprobe/run%s/%s/%u", rf->name,
+                                                rf->accel, i);
+        g_test_add(path, RunFixture, rf, run_setup, test_run, run_teardown);
+    }
     return g_test_run();
 }
