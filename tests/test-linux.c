@@ -359,7 +359,7 @@ static void test_row(Fixture *f, gconstpointer data)
 int main(int argc, char **argv)
 {
     /* x86_64's smp row is left to the catalogue: its 16550 can send a
-     * byte twice across the switchover (finding 015, 1 run in 15), and
+     * byte twice across the switchover (finding 017, 1 run in 15), and
      * these tests must not depend on that bug. */
     static const char *const rows[] = {
         "/x86_64/linux/precopy/tcp/zero-run",
