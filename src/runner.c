@@ -648,6 +648,9 @@ static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, gint64 dst_compl
     gboolean running = FALSE;
     gint64 resumed = 0;
 
+    /* Guest suspend: neither guest may have run since (suspend.h). */
+    if (ctx->d->suspend && !suspend_both_asleep(ctx->pair, ctx->b_at_suspend, error))
+        return FALSE;
     /* Postcopy let the destination run: stop it for a coherent snapshot. */
     if (!pair_is_running(ctx->pair, SIDE_DST, &running, error) ||
         (running && !pair_stop(ctx->pair, SIDE_DST, error)))
@@ -655,8 +658,6 @@ static gboolean verify_completed(CaseCtx *ctx, CaseVerify mask, gint64 dst_compl
     running = FALSE;            /* stopped now, by the migration or by us */
     if (ctx->opts->poke_src_gpa &&
         !pair_poke(ctx->pair, SIDE_SRC, ctx->opts->poke_src_gpa, error))
-        return FALSE;
-    if (ctx->d->suspend && !suspend_source_still_asleep(ctx->pair, ctx->b_at_suspend, error))
         return FALSE;
     if ((mask & (VERIFY_EXACT | VERIFY_INVARIANT)) && !verify_snapshots(ctx, mask, error))
         return FALSE;

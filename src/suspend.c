@@ -12,14 +12,14 @@ SuspendDstStep suspend_dst_step(const char *runstate)
     return SUSPEND_DST_LOST;
 }
 
-char *suspend_source_woke(const SerialCounts *now, guint b_at_suspend)
+char *suspend_guest_woke(const SerialCounts *now, guint b_asleep, const char *who)
 {
-    if (now->resumes == 0 && now->b == b_at_suspend && now->errors == 0)
+    if (now->resumes == 0 && now->b == b_asleep && now->errors == 0)
         return NULL;
-    return g_strdup_printf("the source guest woke up after the migration: since its 'S' it "
-                           "sent %u 'R', %u 'B' and %u 'E' (a suspended guest sends "
-                           "nothing)", now->resumes, now->b - MIN(now->b, b_at_suspend),
-                           now->errors);
+    return g_strdup_printf("the %s guest ran while it should sleep: it sent %u 'R', %u 'B' "
+                           "and %u 'E' since %s (a suspended guest sends nothing)", who,
+                           now->resumes, now->b - MIN(now->b, b_asleep), now->errors,
+                           b_asleep ? "its 'S'" : "the migration");
 }
 
 gboolean suspend_source_asleep(Pair *p, guint *b_at_suspend, GString *observed,
@@ -47,16 +47,59 @@ gboolean suspend_source_asleep(Pair *p, guint *b_at_suspend, GString *observed,
     return TRUE;
 }
 
-gboolean suspend_source_still_asleep(Pair *p, guint b_at_suspend, GError **error)
+gboolean suspend_both_asleep(Pair *p, guint b_at_suspend, GError **error)
 {
-    g_autofree char *why = NULL;
+    g_autofree char *src = NULL;
+    g_autofree char *dst = NULL;
+    g_autofree char *state = NULL;
     SerialCounts c;
 
     serial_counts(pair_serial(p, SIDE_SRC), &c);
-    why = suspend_source_woke(&c, b_at_suspend);
-    if (why)
-        g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "%s", why);
-    return why == NULL;
+    src = suspend_guest_woke(&c, b_at_suspend, "src");
+    serial_counts(pair_serial(p, SIDE_DST), &c);
+    dst = suspend_guest_woke(&c, 0, "dst");
+    if (!src && !dst)
+        return TRUE;
+    state = pair_runstate(p, SIDE_DST, NULL);
+    g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "%s%s%s, before any system_wakeup "
+                "(dst runstate '%s')", src ? src : "", src && dst ? "; " : "",
+                dst ? dst : "", state ? state : "?");
+    return FALSE;
+}
+
+/* A destination that lost the suspended state: how long to watch what
+ * the guest does (its S3 spin is 1-3 s, then 3 passes ~30 ms under TCG). */
+#define LOST_WATCH_MS 15000
+#define LOST_WATCH_PASSES 3
+
+static gboolean is_s3_record(const SerialError *e)
+{
+    return e->gpa == MT_S3_RECORD;
+}
+
+/* The evidence for a finding: QEMU's answer to system_wakeup, and what
+ * the guest sent while it ran on without the wake-up.  New string. */
+static char *lost_guest_did(Pair *p)
+{
+    Serial *dst = pair_serial(p, SIDE_DST);
+    Deadline watch = deadline_min(p->spec->deadline, deadline_in_ms(LOST_WATCH_MS));
+    g_autoptr(GError) wake_err = NULL;
+    g_autoptr(GArray) errs = NULL;
+    gboolean s3_record = FALSE;
+    SerialCounts c0, c;
+
+    serial_counts(dst, &c0);
+    pair_wakeup(p, SIDE_DST, &wake_err);
+    serial_wait_b(dst, c0.b + LOST_WATCH_PASSES, pair_side_name(p, SIDE_DST), watch, NULL);
+    serial_counts(dst, &c);
+    errs = serial_errors_dup(dst);
+    for (guint i = 0; i < errs->len; i++)
+        s3_record = s3_record || is_s3_record(&g_array_index(errs, SerialError, i));
+    return g_strdup_printf("system_wakeup: %s; the guest then sent %u 'R', %u 'B', %u 'E'%s",
+                           wake_err ? wake_err->message : "accepted", c.resumes - c0.resumes,
+                           c.b - c0.b, c.errors - c0.errors,
+                           s3_record ? " (its vCPU kept running after the S3 request: no "
+                                       "wake-up, no reset)" : "");
 }
 
 /* The destination back to "suspended": "cont" for one -S held paused. */
@@ -79,10 +122,13 @@ static gboolean dst_suspended(Pair *p, GString *observed, GError **error)
         break;
     }
     if (suspend_dst_step(after) != SUSPEND_DST_WAKE) {
+        g_autofree char *did = g_strcmp0(after, "running") == 0 ? lost_guest_did(p) : NULL;
+
         g_set_error(error, MT_ERROR, MT_ERROR_MIGRATION, "dst: runstate '%s'%s%s%s after "
                     "migrating a suspended guest, expected 'suspended': the destination "
-                    "lost the guest's suspended state", before, after ? ", then '" : "",
-                    after ? after : "", after ? "' after cont" : "");
+                    "lost the guest's suspended state%s%s", before, after ? ", then '" : "",
+                    after ? after : "", after ? "' after cont" : "", did ? "; " : "",
+                    did ? did : "");
         return FALSE;
     }
     g_string_append_printf(observed, "; dst %s%s", before,

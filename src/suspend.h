@@ -4,9 +4,9 @@
  *
  * Before the migration the source guest must have suspended itself: its
  * 'S' on the serial line, QEMU's SUSPEND event, runstate "suspended".
- * After it, with both sides stopped, the source must still be asleep (no
- * 'R', no pass since the 'S': a source woken by the migration runs on
- * behind the destination's back); then, after exact and the invariant,
+ * After it both guests must still be asleep (the source sent nothing
+ * since its 'S', the destination nothing at all: QEMU before 9.0 wakes
+ * the guest during the migration); then, after exact and the invariant,
  * the destination must hold the guest suspended (QEMU >= 9.0 keeps it
  * "paused" under -S until "cont" puts it back to "suspended"), take
  * system_wakeup (WAKEUP), and the guest must come back ('R') and run its
@@ -28,10 +28,10 @@ typedef enum {
 
 SuspendDstStep suspend_dst_step(const char *runstate);
 
-/* The source after the migration, from its serial counts at the 'S'
- * (@b_at_suspend) and now: NULL if it stayed asleep, else why not (new
- * string; pure). */
-char *suspend_source_woke(const SerialCounts *now, guint b_at_suspend);
+/* A guest (@who: "src", "dst") from its serial counts since its 'S' (its
+ * 'B' count then: @b_asleep; the destination's stream starts empty, so
+ * 0): NULL if it stayed asleep, else why not (new string; pure). */
+char *suspend_guest_woke(const SerialCounts *now, guint b_asleep, const char *who);
 
 /* Wait until the source guest has suspended: 'S', SUSPEND, runstate
  * "suspended".  *@b_at_suspend gets its 'B' count then.  Appends what it
@@ -39,9 +39,11 @@ char *suspend_source_woke(const SerialCounts *now, guint b_at_suspend);
 gboolean suspend_source_asleep(Pair *p, guint *b_at_suspend, GString *observed,
                                GError **error);
 
-/* With the migration completed and both sides stopped: FAIL if the
- * source woke up (suspend_source_woke). */
-gboolean suspend_source_still_asleep(Pair *p, guint b_at_suspend, GError **error);
+/* With the migration completed, before exact: FAIL if either guest ran
+ * (suspend_guest_woke): a source woken by the migration runs behind the
+ * destination's back, a destination woken without system_wakeup ran
+ * before exact could compare it. */
+gboolean suspend_both_asleep(Pair *p, guint b_at_suspend, GError **error);
 
 /* Wake the destination (see the top) and wait for @passes passes after
  * the guest's 'R'; appends what it saw to @observed. */

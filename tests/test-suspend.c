@@ -23,11 +23,17 @@ static void test_source_woke(void)
     SerialCounts resumed = { .a = 1, .b = 3, .suspends = 1, .resumes = 1 };
     SerialCounts ran = { .a = 1, .b = 5, .suspends = 1 };
     SerialCounts alarm = { .a = 1, .b = 3, .suspends = 1, .errors = 1 };
-    g_autofree char *r = suspend_source_woke(&resumed, 3);
-    g_autofree char *b = suspend_source_woke(&ran, 3);
-    g_autofree char *e = suspend_source_woke(&alarm, 3);
+    SerialCounts fresh = { 0 };
+    SerialCounts dst_ran = { .b = 2, .resumes = 1 };
+    g_autofree char *r = suspend_guest_woke(&resumed, 3, "src");
+    g_autofree char *b = suspend_guest_woke(&ran, 3, "src");
+    g_autofree char *e = suspend_guest_woke(&alarm, 3, "src");
+    g_autofree char *d = suspend_guest_woke(&dst_ran, 0, "dst");
 
-    g_assert_null(suspend_source_woke(&asleep, 3));
+    g_assert_null(suspend_guest_woke(&asleep, 3, "src"));
+    g_assert_null(suspend_guest_woke(&fresh, 0, "dst"));
+    g_assert_nonnull(d);
+    g_assert_nonnull(strstr(d, "the dst guest ran while it should sleep: it sent 1 'R', 2 'B'"));
     g_assert_nonnull(r);
     g_assert_nonnull(strstr(r, "1 'R', 0 'B'"));
     g_assert_nonnull(b);
