@@ -78,7 +78,8 @@ static gboolean is_s3_record(const SerialError *e)
 }
 
 /* The evidence for a finding: QEMU's answer to system_wakeup, and what
- * the guest sent while it ran on without the wake-up.  New string. */
+ * the guest sent while it ran on without the wake-up (all of the
+ * destination's stream: it ran only since cont).  New string. */
 static char *lost_guest_did(Pair *p)
 {
     Serial *dst = pair_serial(p, SIDE_DST);
@@ -86,18 +87,17 @@ static char *lost_guest_did(Pair *p)
     g_autoptr(GError) wake_err = NULL;
     g_autoptr(GArray) errs = NULL;
     gboolean s3_record = FALSE;
-    SerialCounts c0, c;
+    SerialCounts c;
 
-    serial_counts(dst, &c0);
     pair_wakeup(p, SIDE_DST, &wake_err);
-    serial_wait_b(dst, c0.b + LOST_WATCH_PASSES, pair_side_name(p, SIDE_DST), watch, NULL);
+    serial_wait_b(dst, LOST_WATCH_PASSES, pair_side_name(p, SIDE_DST), watch, NULL);
     serial_counts(dst, &c);
     errs = serial_errors_dup(dst);
     for (guint i = 0; i < errs->len; i++)
         s3_record = s3_record || is_s3_record(&g_array_index(errs, SerialError, i));
-    return g_strdup_printf("system_wakeup: %s; the guest then sent %u 'R', %u 'B', %u 'E'%s",
-                           wake_err ? wake_err->message : "accepted", c.resumes - c0.resumes,
-                           c.b - c0.b, c.errors - c0.errors,
+    return g_strdup_printf("system_wakeup: %s; since cont the guest sent %u 'R', %u 'B', "
+                           "%u 'E'%s", wake_err ? wake_err->message : "accepted", c.resumes,
+                           c.b, c.errors,
                            s3_record ? " (its vCPU kept running after the S3 request: no "
                                        "wake-up, no reset)" : "");
 }
