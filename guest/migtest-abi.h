@@ -515,7 +515,7 @@
 #define MT_X86_SLP_S3           0x2400      /* SLP_EN | SLP_TYP 1 */
 #define MT_X86_CMOS_SHUTDOWN    0x0f        /* CMOS shutdown status index */
 #define MT_X86_CMOS_S3_RESUME   0xfe        /* QEMU's RTC sets it on suspend */
-#define MT_X86_S3_SPIN          0x10000000  /* ~1-3 s of pause loop, TCG or KVM */
+#define MT_X86_S3_SPIN          0x10000000  /* dec/jnz turns: 0.4 s KVM, 2.6 s TCG here */
 
 /* ---- aarch64 (qemu-system-aarch64 -M virt) ---------------------------- */
 #define MT_ARM_RAM_BASE         0x40000000

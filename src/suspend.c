@@ -68,7 +68,7 @@ gboolean suspend_both_asleep(Pair *p, guint b_at_suspend, GError **error)
 }
 
 /* A destination that lost the suspended state: how long to watch what
- * the guest does (its S3 spin is 1-3 s, then 3 passes ~30 ms under TCG). */
+ * the guest does (its S3 spin is ~3 s under TCG, then 3 passes of ~10 ms). */
 #define LOST_WATCH_MS 15000
 #define LOST_WATCH_PASSES 3
 

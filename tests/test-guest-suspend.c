@@ -7,6 +7,9 @@
  *            invariant holds), and after system_wakeup (WAKEUP) the guest
  *            prints 'R' (not a second 'A') and runs on clean from pass 4:
  *            no false alarm.  pc and q35 under TCG, pc under KVM.
+ *   no-acpi  without ACPI (-machine pc,acpi=off) the S3 request does
+ *            nothing: the guest reports its vCPU still running after its
+ *            spin, in one record, and runs on clean (TCG and KVM).
  *   corrupt  a page changed while the guest is suspended (a byte of its
  *            head) is reported after the wake-up at that page's GPA, with
  *            the generation saved before the suspend as expected, once.
@@ -167,6 +170,33 @@ static void test_corrupt(Fixture *f, gconstpointer data)
     guest_free(g);
 }
 
+/* No ACPI (-machine pc,acpi=off): the S3 request reaches nothing and the
+ * vCPU runs on; after its spin the guest says so in one record and goes
+ * on with the next pass, checking every page clean. */
+static void test_no_acpi(Fixture *f, gconstpointer data)
+{
+    GuestSpec spec = { .arch = "x86_64", .machine = "pc,acpi=off", .accel = data,
+                       .suspend = SUSPEND_AFTER };
+    SerialError want = { .gpa = MT_S3_RECORD, .expected = 0, .found = MT_X86_S3_SPIN };
+    gint64 t0;
+    Guest *g;
+
+    (void)f;
+    if (g_str_equal(data, "kvm") && !vm_kvm_usable(arch_lookup("x86_64"))) {
+        g_test_skip("KVM is not usable on this host");
+        return;
+    }
+    g = guest_start(&spec, BOOT_MS);
+    wait_serial_byte(g, MT_SERIAL_SUSPEND, 1);
+    t0 = g_get_monotonic_time();
+    guest_expect_records(g, 0, &want, 1, RECORD_MS);
+    g_test_message("%s: S3 record %.1f s after the 'S'", g->label,
+                   (g_get_monotonic_time() - t0) / 1e6);
+    g_assert_cmpuint(guest_counts(g).resumes, ==, 0);
+    g_assert_cmpuint(guest_counts(g).b, >=, SUSPEND_AFTER + 2);
+    guest_free(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -181,5 +211,9 @@ int main(int argc, char **argv)
                test_corrupt, harness_fixture_check);
     g_test_add("/guest/suspend/corrupt/q35-tcg", Fixture, &cases[1], harness_fixture_check,
                test_corrupt, harness_fixture_check);
+    g_test_add("/guest/suspend/no-acpi/pc-tcg", Fixture, "tcg", harness_fixture_check,
+               test_no_acpi, harness_fixture_check);
+    g_test_add("/guest/suspend/no-acpi/pc-kvm", Fixture, "kvm", harness_fixture_check,
+               test_no_acpi, harness_fixture_check);
     return g_test_run();
 }

@@ -139,9 +139,8 @@ s3_after_pass:
      * first).  Still running after the spin: no suspend, or a resume
      * without the wake-up's reset.  Report it and go on as if woken. */
     movl $MT_X86_S3_SPIN, %ecx
-1:  pause
-    decl %ecx
-    jnz 1b
+1:  decl %ecx                           /* no pause: TCG leaves its loop */
+    jnz 1b                              /* on every one, ~1 us each */
     movq $0, MT_X86_S3_SAVE_MAGIC
     movabsq $MT_S3_RECORD, %rdi
     xorl %esi, %esi
