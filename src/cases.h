@@ -151,6 +151,7 @@ typedef struct {
     gboolean cancel_stalled;        /* then stall the destination, cancel (migrate.h) */
     gboolean (*release_when)(const MigrateStats *stats, gpointer unused);
     gboolean release_stops_source;
+    guint release_after_passes;     /* ... and not before the guest made this many passes */
     gboolean release_after_mmu_off; /* once the guest has passed mmu_off_after */
     guint hot_pages;                /* payload hot set size, 0: none */
     guint zero_every;               /* payload zero runs: passes between two, 0: none */

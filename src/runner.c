@@ -327,6 +327,18 @@ static gboolean past_mmu_off(const MigrateStats *stats, gpointer opaque)
     return stats->dirty_sync_count >= 2 && c.b > ctx->payload.params.mmu_off_after;
 }
 
+/* release_after_passes: the row's own release rule, once the guest has
+ * made that many passes ('B's): some payload states (a generation of 256
+ * and more) exist only after that many. */
+static gboolean past_passes(const MigrateStats *stats, gpointer opaque)
+{
+    CaseCtx *ctx = opaque;
+    SerialCounts c;
+
+    serial_counts(side_serial(ctx, SIDE_SRC), &c);
+    return c.b >= ctx->c->desc->release_after_passes && ctx->c->desc->release_when(stats, NULL);
+}
+
 static void status_changed(gpointer opaque, const char *status)
 {
     CaseCtx *ctx = opaque;
@@ -361,7 +373,8 @@ static void migrate_config_from_case(CaseCtx *ctx, MigrateConfig *mc)
         .cancel_at = d->cancel_at,
         .hold_active_ms = d->hold_active_ms,
         .cancel_stalled = d->cancel_stalled,
-        .release_when = d->release_after_mmu_off ? past_mmu_off : d->release_when,
+        .release_when = d->release_after_mmu_off ? past_mmu_off
+                        : d->release_after_passes ? past_passes : d->release_when,
         .release_stops_source = d->release_stops_source,
         .bad_destination = d->fault == FAULT_BAD_DESTINATION,
         .no_sampling = ctx->opts->no_sampling,
