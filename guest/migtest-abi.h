@@ -137,12 +137,14 @@
  *   division; every slice is non-empty, so N <= n).
  * vCPU i runs exactly the single-vCPU workload above with range 0 replaced
  * by slice i, with its own generation counter g (and hot counter h):
- *   vCPU 0     keeps the block's hot set, zero runs, fill, hot op and
- *              canaries, so the hot pages and the zero-run slots are
- *              counted in slice 0 and must fit there (hot_pages <= pages
- *              of slice 0; at least MT_ZERO_MIN_SLOTS slots after them);
- *   vCPU i>=1  hot_pages = 0 and zero runs off; the same fill, hot op and
- *              canaries.
+ *   vCPU 0     keeps the block's hot set, zero runs, fill, hot op,
+ *              canaries and device probes, so the hot pages and the
+ *              zero-run slots are counted in slice 0 and must fit there
+ *              (hot_pages <= pages of slice 0; at least MT_ZERO_MIN_SLOTS
+ *              slots after them);
+ *   vCPU i>=1  hot_pages = 0, zero runs off and device probes off (the
+ *              devices are vCPU 0's to program and check); the same fill,
+ *              hot op and canaries.
  * Each slice is an independent single-vCPU window: the snapshot invariant
  * holds for each slice on its own (its own G, k and, for slice 0, h), and
  * the generations of two slices are unrelated.  An error record says

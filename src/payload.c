@@ -126,6 +126,7 @@ gboolean payload_params_slice(const PayloadParams *p, guint i, PayloadParams *ou
         out->zero_every = 0;
         out->zero_pages = 0;
         out->zero_method = 0;
+        out->devprobe = 0;
     }
     return hi > lo;
 }

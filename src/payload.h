@@ -59,7 +59,7 @@ guint payload_params_vcpus(const PayloadParams *p);
 
 /* Several vCPUs (migtest-abi.h, "Several vCPUs"): the single-vCPU
  * parameters vCPU @i effectively runs with: range 0 replaced by slice @i,
- * and for @i >= 1 no hot set and no zero runs; vcpus = 1.  With one vCPU
+ * and for @i >= 1 no hot set, no zero runs, no device probes; vcpus = 1.  With one vCPU
  * (@i must be 0) a copy of @p.  FALSE if @i is not below the vCPU count or
  * the slice would be empty (several vCPUs need nranges == 1). */
 gboolean payload_params_slice(const PayloadParams *p, guint i, PayloadParams *out);

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include "arch.h"
+#include "libvirt-domain.h"
 #include "mt-error.h"
 #include "payload.h"
 #include "serial.h"
@@ -47,6 +48,7 @@ static void test_slice_bounds(void)
     p.zero_pages = MT_ZERO_MIN_PAGES;
     p.fill = MT_FILL_FULL;
     p.canaries = 1;
+    p.devprobe = 1;
     for (guint i = 0; i < nv; i++) {
         g_assert_true(payload_params_slice(&p, i, &s));
         /* pages [i * n / N, (i + 1) * n / N): 0..333, 333..666, 666..1000 */
@@ -59,6 +61,7 @@ static void test_slice_bounds(void)
         /* vCPU 0 keeps the hot set and the zero runs; the others none */
         g_assert_cmpuint(s.hot_pages, ==, i ? 0 : 4);
         g_assert_cmpuint(s.zero_every, ==, i ? 0 : 5);
+        g_assert_cmpuint(s.devprobe, ==, i ? 0 : 1);
         g_assert_true(payload_params_validate(&s, NULL));
     }
     g_assert_false(payload_params_slice(&p, nv, &s));
@@ -340,6 +343,22 @@ static void test_selfcheck_one_vcpu(void)
     g_assert_nonnull(strstr(m2, "from vCPU 1"));
 }
 
+/* The libvirt backend's domain asks for the case's vCPUs. */
+static void test_libvirt_vcpus(void)
+{
+    LibvirtDomainSpec d = { .arch = arch_lookup("aarch64"), .name = "migtest-t",
+                            .uuid = "00000000-0000-0000-0000-000000000000",
+                            .domain_type = "qemu", .machine = "virt", .mem_bytes = 150 << 20,
+                            .image_path = "/x.bin", .serial_path = "/x.sock" };
+    g_autofree char *one = libvirt_domain_xml(&d);
+    g_autofree char *four = NULL;
+
+    d.vcpus = 4;
+    four = libvirt_domain_xml(&d);
+    g_assert_nonnull(strstr(one, "<vcpu>1</vcpu>"));
+    g_assert_nonnull(strstr(four, "<vcpu>4</vcpu>"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -351,5 +370,6 @@ int main(int argc, char **argv)
     g_test_add_func("/smp/serial/beats", test_serial_beats);
     g_test_add_func("/smp/selfcheck/silent-vcpu", test_selfcheck_silent_vcpu);
     g_test_add_func("/smp/selfcheck/one-vcpu", test_selfcheck_one_vcpu);
+    g_test_add_func("/smp/libvirt/vcpus", test_libvirt_vcpus);
     return g_test_run();
 }

@@ -13,8 +13,10 @@
  *   2 KiB aligned       exception vectors (all: hang quietly on wfi)
  *   4 KiB aligned       level-1 translation table (mmu-on, mmu-off-late)
  * The code is position independent (addresses come from adr; the literal
- * pool holds constants only), runs without a stack and touches no memory
- * outside the image, the PL011 and the ranges.
+ * pool holds constants only), uses no stack (each vCPU gets one anyway,
+ * see smp.S) and touches no memory outside the image, the PL011, the
+ * ranges and the several-vCPU area from MT_ARM_SMP_BASE (smp.S: block
+ * copies, up flags, UART lock; written even with one vCPU).
  *
  * Workload and serial protocol: see migtest-abi.h.  One source, four
  * variants, chosen by -DMT_VARIANT_<NAME>:
@@ -33,7 +35,11 @@
  *                     (0 = never) clears SCTLR_EL1.M and .C and runs on
  *                     uncached.
  *
- * Register map (fixed for the whole run; nothing is kept in memory):
+ * Register map (fixed for the whole run; nothing else is kept in memory).
+ * With several vCPUs (smp.S) each vCPU holds its own: x19 its generation,
+ * x20/x21 its page and its slice's end, x26 its copy's range 0 = its
+ * slice, x12/x15/x16 its hot set (vCPU 0 only), x10/x11, x27/x28 its zero
+ * runs (vCPU 0 only):
  *   x10  start of zero(p, g - 1)'s pages (migtest-abi.h, "Zero runs")
  *   x11  their length in bytes (0: none; p is in iff p - x10 < x11)
  *   x12  address of hot word 0 (range 0 start + MT_HOT_WORD_OFFSET)
@@ -45,7 +51,9 @@
  *   x19  generation g (pass number, starts at 1)
  *   x20  current page p (guest physical = virtual: identity map or MMU off)
  *   x21  end (exclusive) of the current range
- *   x22  address of the parameter block
+ *   x22  address of the parameter block during start-up; from SMP_START
+ *        on, of this vCPU's copy of it, MT_ARM_SMP_PARAMS(i), whose range
+ *        0 is the vCPU's slice
  *   x23  PL011 base (data register, MT_ARM_UART)
  *   x24  g * MT_TAIL_MUL        (MT_TAIL(g, p)     = p ^ x24)
  *   x25  (g - 1) * MT_TAIL_MUL  (MT_TAIL(g - 1, p) = p ^ x25)
@@ -90,7 +98,8 @@
  *   fill above MT_FILL_MAX: E<the fill field> <MT_FILL_MAX> <fill>;
  *   canaries above MT_CANARIES_MAX: E<the field> <MT_CANARIES_MAX> <value>;
  *   hot_op above MT_HOT_OP_MAX: E<the hot_op field> <MT_HOT_OP_MAX> <hot_op>;
- *   devprobe above MT_DEVPROBE_MAX: E<the field> <MT_DEVPROBE_MAX> <value>.
+ *   devprobe above MT_DEVPROBE_MAX: E<the field> <MT_DEVPROBE_MAX> <value>;
+ *   vcpus: see migtest-abi.h, "Several vCPUs" (SMP_VALIDATE in smp.S).
  * b_every 0 is taken as 1; the ranges are not checked (the host does).
  */
 #include "migtest-abi.h"
@@ -289,6 +298,8 @@
         b.lo    6b
         .endm
 
+#include "smp.S"
+
         .arch_extension lse             /* ldadd (used only where present) */
         .section .note.GNU-stack, "", %progbits   /* no executable stack */
 
@@ -335,8 +346,7 @@ mt_start:
         isb
 
         ldr     x23, =MT_ARM_UART
-        mov     w0, #MT_SERIAL_START
-        bl      putc
+        SMP_EARLY_START                 /* 'A' now with one vCPU */
 
 #if defined(MT_VARIANT_MMU_OFF) || defined(MT_VARIANT_MMU_OFF_DC_CIVAC)
         /* Off at reset already; make it explicit whatever booted us. */
@@ -361,6 +371,7 @@ mt_start:
         cbz     w1, mt_bad_params
         cmp     w1, #MT_MAX_RANGES
         b.hi    mt_bad_params
+        SMP_VALIDATE                    /* smp.S */
 
         /* hot_pages: at most MT_MAX_HOT_PAGES, all inside range 0 (the
          * hot round walks range 0's first pages).  The record names the
@@ -375,6 +386,7 @@ mt_start:
         ldr     x3, [x22, #MT_P_RANGES + MT_P_RANGE_END]
         sub     x5, x3, x2
         lsr     x5, x5, #MT_PAGE_SHIFT  /* pages in range 0 */
+        SMP_SLICE0_PAGES                /* ... of slice 0 with several vCPUs */
         cmp     x16, x5
         b.hi    mt_bad_field
         add     x12, x2, #MT_HOT_WORD_OFFSET
@@ -509,6 +521,10 @@ mt_start:
         isb
 #endif
 
+        /* Block copies, secondaries, x22 = this vCPU's copy (smp.S). */
+        SMP_START
+/* Every vCPU from here on: x22 = its block copy, x12/x15/x16/x18/x23 set. */
+mt_vcpu_start:
         /* FP/SIMD on at EL1 (CPACR_EL1.FPEN): the canaries live there. */
         mrs     x0, cpacr_el1
         orr     x0, x0, #CPACR_FPEN
@@ -701,8 +717,7 @@ mt_range_done:
         udiv    x0, x19, x1
         msub    x0, x0, x1, x19
         cbnz    x0, 1f
-        mov     w0, #MT_SERIAL_PASS
-        bl      putc
+        bl      smp_beat                /* 'B', or '1' .. '7' (smp.S) */
 1:
 #if defined(MT_VARIANT_MMU_OFF_LATE)
         /* After pass mmu_off_after (0 never matches, g >= 1): MMU
@@ -869,6 +884,7 @@ put_hex64:
 /* err_record: "E<x4> <x5> <x6>\n", exactly MT_ERR_LEN bytes. */
 err_record:
         mov     x14, x30
+        bl      smp_lock                /* the whole record at once */
         mov     w0, #MT_SERIAL_ERROR
         bl      putc
         mov     x2, x4
@@ -883,9 +899,11 @@ err_record:
         bl      put_hex64
         mov     w0, #CH_NEWLINE
         bl      putc
+        bl      smp_unlock
         ret     x14
 
 #include "devprobe.S"
+        SMP_CODE
 
         .ltorg
 

@@ -12,7 +12,7 @@
  * followed by the trailer (heartbeat byte, shared-UART flag).  vCPU 0 (the
  * BSP) keeps the hot set and zero runs of the block (they must fit in
  * slice 0: the parameter check uses slice 0's size); vCPU i >= 1 runs with
- * hot_pages and zero_every 0; all keep fill, hot op and canaries (the
+ * hot_pages, zero_every and devprobe 0; all keep fill, hot op and canaries (the
  * CS, SS and RFLAGS the canaries compare against are saved by vCPU 0
  * alone, before the go: the APs' are the same).
  * r15 points at the running vCPU's block; with N <= 1 it stays at the
@@ -404,6 +404,7 @@ smp_blocks:
     movb %al, PV_BEAT(%r11)
     movl $0, MT_P_HOT_PAGES(%r11)
     movl $0, MT_P_ZERO_EVERY(%r11)
+    movl $0, MT_P_DEVPROBE(%r11)        /* the devices are vCPU 0's */
 2:  incl %r10d
     cmpl %r8d, %r10d
     jb 1b
