@@ -161,3 +161,53 @@ void ram_image_free(RamImage *img)
         g_free(img->data);
     g_free(img);
 }
+
+/* Chunks of the copy: zero ones are left as holes. */
+#define RAM_COPY_CHUNK (64 * 1024)
+
+static gboolean all_zero(const guint8 *p, gsize len)
+{
+    return p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
+}
+
+static gboolean write_copy(int fd, const RamImage *img, const char *path, GError **error)
+{
+    guint64 total = img->layout.total;
+
+    if (ftruncate(fd, (off_t)total) < 0)
+        goto fail;
+    for (guint64 off = 0; off < total; off += RAM_COPY_CHUNK) {
+        gsize len = MIN(RAM_COPY_CHUNK, total - off);
+
+        if (all_zero(img->data + off, len))
+            continue;
+        for (gsize done = 0; done < len;) {
+            ssize_t n = pwrite(fd, img->data + off + done, len - done, (off_t)(off + done));
+            if (n < 0 && errno != EINTR)
+                goto fail;
+            done += n > 0 ? (gsize)n : 0;
+        }
+    }
+    return TRUE;
+fail:
+    g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot write the RAM copy '%s': %s", path,
+                g_strerror(errno));
+    return FALSE;
+}
+
+RamImage *ram_image_copy_to_file(const RamImage *img, const char *path, GError **error)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    RamImage *copy = NULL;
+
+    if (fd < 0) {
+        g_set_error(error, MT_ERROR, MT_ERROR_ENV, "cannot create the RAM copy '%s': %s",
+                    path, g_strerror(errno));
+        return NULL;
+    }
+    if (write_copy(fd, img, path, error))
+        copy = ram_image_map_file(path, img->layout.total, &img->layout, FALSE, error);
+    close(fd);
+    unlink(path);               /* the mapping keeps it; nothing is left behind */
+    return copy;
+}

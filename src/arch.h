@@ -69,6 +69,10 @@ typedef struct {
  * block on several threads, and skips holes. */
 RamImage *ram_image_map_file(const char *path, guint64 size, const RamLayout *layout,
                              gboolean writable, GError **error);
+/* A private copy of @img in the file @path (on tmpfs: not in migtest's own
+ * memory, however large the guest), zero chunks left as holes, mapped
+ * read-only; @path is unlinked at once, the mapping keeps the data. */
+RamImage *ram_image_copy_to_file(const RamImage *img, const char *path, GError **error);
 void ram_image_free(RamImage *img);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RamImage, ram_image_free)
 #endif

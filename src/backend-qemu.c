@@ -637,25 +637,20 @@ static gboolean qemu_coherency_check(Pair *p, const char *when, CoherencyResult 
 }
 
 /* A private copy of @img (a mapping of shared RAM, or already a copy). */
-static RamImage *ram_image_copy(const RamImage *img)
-{
-    RamImage *c = g_new0(RamImage, 1);
-
-    c->layout = img->layout;
-    c->fd = -1;
-    c->data = g_memdup2(img->data, img->layout.total);
-    return c;
-}
-
+/* The copy goes to a file in the run directory (tmpfs), not into
+ * migtest's own memory. */
 static gboolean qemu_keep_src_copy(Pair *p, GError **error)
 {
     QemuPair *q = qp(p);
     g_autoptr(RamImage) now = vm_ram_image(side_vm(p, SIDE_SRC), FALSE, error);
+    g_autofree char *path = g_build_filename(p->spec->run_dir, "src-at-stop.ram", NULL);
 
     if (!now)
         return FALSE;
     g_clear_pointer(&q->src_copy, ram_image_free);
-    q->src_copy = ram_image_copy(now);
+    q->src_copy = ram_image_copy_to_file(now, path, error);
+    if (!q->src_copy)
+        return FALSE;
     progress_phase(p->spec->progress, "copy at stop: %" G_GUINT64_FORMAT " MiB of source RAM "
                    "kept", now->layout.total >> 20);
     return TRUE;

@@ -931,6 +931,41 @@ static void test_exact_files_holes_threads(void)
     g_unlink(dp);
 }
 
+/* The copy of the source's RAM at stop (x-ignore-shared, cpr): a file on
+ * tmpfs, unlinked at once, holes where the RAM was zero; it keeps the RAM
+ * of its moment, so a page changed afterwards in the (shared) RAM is
+ * reported at its address. */
+static void test_exact_copy_at_stop(void)
+{
+    const guint64 size = 8ull << 20, changed = (5ull << 20) + 100;
+    g_autofree char *dir = g_dir_make_tmp("migtest-copy-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "copy.ram", NULL);
+    RamImage ram = { 0 };
+    g_autoptr(RamImage) copy = NULL;
+    g_autoptr(GError) error = NULL;
+    ExactResult r = { 0 };
+
+    arch_lookup("x86_64")->ram_layout("pc", size, &ram.layout);
+    ram.data = g_malloc0(size);
+    memset(ram.data + (1ull << 20), 0x5a, 3 << 20);        /* data from 1 to 4 MiB */
+    ram.data[changed] = 0x11;
+    copy = ram_image_copy_to_file(&ram, path, &error);
+    g_assert_no_error(error);
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(lseek(copy->fd, 0, SEEK_DATA), ==, 1 << 20);   /* 0-1 MiB: a hole */
+    g_assert_true(verify_exact(copy, &ram, &r, &error));
+    exact_result_clear(&r);
+    ram.data[changed] = 0x22;                   /* after the stop, in the shared RAM */
+    g_assert_false(verify_exact(copy, &ram, &r, &error));
+    g_assert_error(error, MT_ERROR, MT_ERROR_VERIFY);
+    g_assert_cmpuint(r.pages_differing, ==, 1);
+    g_assert_cmphex(r.diffs[0].gpa, ==, ram_layout_offset_to_gpa(&ram.layout, changed));
+    g_assert_cmphex(r.diffs[0].src[0], ==, 0x11);
+    exact_result_clear(&r);
+    g_free(ram.data);
+    g_rmdir(dir);
+}
+
 /* ---- RAM layout ------------------------------------------------------- */
 
 static void test_layout_x86_split(void)
@@ -1013,6 +1048,7 @@ int main(int argc, char **argv)
 #undef ADD
     g_test_add_func("/verify/selfcheck", test_selfcheck);
     g_test_add_func("/verify/exact/files-holes-threads", test_exact_files_holes_threads);
+    g_test_add_func("/verify/exact/copy-at-stop", test_exact_copy_at_stop);
     g_test_add_func("/verify/layout/x86-split", test_layout_x86_split);
     return g_test_run();
 }
