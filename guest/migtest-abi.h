@@ -431,9 +431,17 @@
 #define MT_X86_PCI_ID_I440FX    0x12378086
 #define MT_X86_PCI_ID_Q35_MCH   0x29c08086
 /* Test mailbox (above): low RAM above the several-vCPU area
- * (MT_X86_SMP_END) and below 640 KiB; the word after it keeps the
- * guest's set of present devices. */
+ * (MT_X86_SMP_END) and below 640 KiB.  The word after it is the set of
+ * MT_X86_DP_* the guest found at start-up (probes of what is missing are
+ * skipped); a lock counts only if it held when the guest first tried it
+ * (QEMU 10's q35 ignores D_LCK with SMM off: docs/findings/019). */
 #define MT_X86_DEVPROBE_MAILBOX 0x9f000
+#define MT_X86_DEVPROBE_PRESENT 0x9f008
+#define MT_X86_DP_I440FX        0x01    /* host bridge 8086:1237 (pc) */
+#define MT_X86_DP_Q35           0x02    /* host bridge 8086:29c0 (q35) */
+#define MT_X86_DP_HPET          0x04    /* HPET ID reads vendor 8086 */
+#define MT_X86_DP_SMRAM_LOCK    0x08    /* q35 SMRAM.D_LCK held */
+#define MT_X86_DP_SMI_LOCK      0x10    /* q35 GEN_PMCON_1.SMI_LOCK held */
 /* Image: QEMU maps the -bios image (size a multiple of 64 KiB) so that it
  * ends at 4 GiB; the CPU starts in real mode at the reset vector. */
 #define MT_X86_ROM_BASE         0xffff0000  /* GPA of image byte 0 */

@@ -32,12 +32,17 @@
 #define DP_LOCK         0x80    /* check: write value ^ mask first */
 #define DP_KIND_MASK    0x7f
 
-#define DP_NEED_I440FX  1
-#define DP_NEED_Q35     2
-#define DP_NEED_HPET    4
+#define DP_NEED_I440FX  MT_X86_DP_I440FX
+#define DP_NEED_Q35     MT_X86_DP_Q35
+#define DP_NEED_HPET    MT_X86_DP_HPET
+/* Locks count only if they held when first tried (migtest-abi.h), so a
+ * lock probe checks a lock the machine has, which the migration must keep. */
+#define DP_NEED_SMRAM_LOCK MT_X86_DP_SMRAM_LOCK
+#define DP_NEED_SMI_LOCK   MT_X86_DP_SMI_LOCK
+#define DP_NEED_LOCKS   (DP_NEED_SMRAM_LOCK | DP_NEED_SMI_LOCK)
 
 #define DP_ENTRY_SIZE   32      /* dp_mailbox multiplies by shifting 5 */
-#define DP_PRESENT      (MT_X86_DEVPROBE_MAILBOX + 8)  /* the need bits found */
+#define DP_PRESENT      MT_X86_DEVPROBE_PRESENT
 #define DP_PCI_ENABLE      0x80000000
 #define DP_PCI_CFG(dev, fn, off) (DP_PCI_ENABLE | ((dev) << 11) | ((fn) << 8) | (off))
 #define PIT_READBACK_STATUS 0xe0    /* read-back, status only (count not latched) */
@@ -186,11 +191,10 @@ dp_read:
     jne \skip
 .endm
 
-/* devprobe_program: find the devices (host bridge ID, HPET ID), keep the
- * set at DP_PRESENT, then program every probe the machine has, in table
- * order (order matters: ESMRAMC before the SMRAM lock, HPET timer config
- * before its 32-bit comparator).  Clobbers rax, rcx, rdx, rsi, rdi, rbx,
- * rbp, r8. */
+/* devprobe_program: find the devices (host bridge ID, HPET ID), program
+ * every probe the machine has, try its locks (dp_lock_trial), and keep
+ * the set of what is there at DP_PRESENT.  Clobbers rax, rcx, rdx, rsi,
+ * rdi, rbx, rbp, r8. */
 devprobe_program:
     xorl %r8d, %r8d
     movl $DP_PCI_CFG(0, 0, 0), %eax
@@ -201,7 +205,7 @@ devprobe_program:
     movl $DP_NEED_I440FX, %ecx
     cmpl $MT_X86_PCI_ID_I440FX, %eax
     cmove %ecx, %r8d
-    movl $DP_NEED_Q35, %ecx
+    movl $DP_NEED_Q35 | DP_NEED_LOCKS, %ecx    /* locks: until tried */
     cmpl $MT_X86_PCI_ID_Q35_MCH, %eax
     cmove %ecx, %r8d
     movl $MT_X86_HPET_BASE, %edi
@@ -210,8 +214,15 @@ devprobe_program:
     cmpl $HPET_VENDOR_INTEL, %eax
     jne 1f
     orl $DP_NEED_HPET, %r8d
-1:  movq %r8, DP_PRESENT
-devprobe_reprogram:                     /* r8 = the present set */
+1:  call dp_program_all
+    call dp_lock_trial
+    movq %r8, DP_PRESENT
+    ret
+
+/* dp_program_all: every probe in the set r8 := its value, in table order
+ * (order matters: ESMRAMC before the SMRAM lock, HPET timer config before
+ * its 32-bit comparator).  Clobbers rax, rcx, rdx, rsi, rdi, rbx, rbp. */
+dp_program_all:
     leaq dp_table(%rip), %rbx
     leaq dp_table_end(%rip), %rbp
 2:  DP_ACTIVE_OR 3f
@@ -221,6 +232,38 @@ devprobe_reprogram:                     /* r8 = the present set */
 3:  addq $DP_ENTRY_SIZE, %rbx
     cmpq %rbp, %rbx
     jb 2b
+    ret
+
+/* dp_lock_trial: each lock probe in the set r8 tries to change its
+ * register; where the write takes, the machine has no such lock: its
+ * DP_NEED_*_LOCK bit leaves r8 (and the probes needing it with it) and
+ * the register gets its value back.  Clobbers rax, rcx, rdx, rsi, rdi,
+ * rbx, rbp. */
+dp_lock_trial:
+    leaq dp_table(%rip), %rbx
+    leaq dp_table_end(%rip), %rbp
+1:  testb $DP_LOCK, (%rbx)
+    jz 2f
+    DP_ACTIVE_OR 2f
+    movq %rbx, %rsi
+    movq 16(%rbx), %rax
+    xorq 24(%rbx), %rax
+    call dp_write
+    movq %rbx, %rsi
+    call dp_read
+    xorq 16(%rbx), %rax
+    testq 24(%rbx), %rax                /* (read ^ value) & mask */
+    jz 2f                               /* unchanged: the lock held */
+    movzbl 1(%rbx), %eax
+    andl $DP_NEED_LOCKS, %eax
+    notl %eax
+    andl %eax, %r8d
+    movq %rbx, %rsi
+    movq 16(%rbx), %rax
+    call dp_write
+2:  addq $DP_ENTRY_SIZE, %rbx
+    cmpq %rbp, %rbx
+    jb 1b
     ret
 
 /* dp_mailbox: the test mailbox (migtest-abi.h): magic << 32 | i clobbers
@@ -278,7 +321,7 @@ devprobe_check:
     jb 1b
     testl %r11d, %r11d
     jz 4f
-    call devprobe_reprogram
+    call dp_program_all
 4:  ret
 
 /* The probes (values differ from the reset values; why these registers:
@@ -376,8 +419,8 @@ DP DP_PCI8, DP_NEED_Q35, MT_DEV_Q35_MCH, 0x95, DP_PCI_CFG(0, 0, 0x95), 0x21, 0xf
 DP DP_PCI8, DP_NEED_Q35, MT_DEV_Q35_MCH, 0x96, DP_PCI_CFG(0, 0, 0x96), 0x13, 0xff
 DP DP_PCI8, DP_NEED_Q35, MT_DEV_Q35_MCH, 0x9e, DP_PCI_CFG(0, 0, 0x9e), 0xb8, 0xff
 DP DP_PCI8, DP_NEED_Q35, MT_DEV_Q35_MCH, 0x9d, DP_PCI_CFG(0, 0, 0x9d), 0x1a, 0xff
-DP DP_PCI8 | DP_LOCK, DP_NEED_Q35, MT_DEV_Q35_MCH, 0x9d | MT_DEV_LOCK, DP_PCI_CFG(0, 0, 0x9d), 0x1a, 0xdf
-DP DP_PCI8 | DP_LOCK, DP_NEED_Q35, MT_DEV_Q35_MCH, 0x9e | MT_DEV_LOCK, DP_PCI_CFG(0, 0, 0x9e), 0xb8, 0x80
+DP DP_PCI8 | DP_LOCK, DP_NEED_Q35 | DP_NEED_SMRAM_LOCK, MT_DEV_Q35_MCH, 0x9d | MT_DEV_LOCK, DP_PCI_CFG(0, 0, 0x9d), 0x1a, 0xdf
+DP DP_PCI8 | DP_LOCK, DP_NEED_Q35 | DP_NEED_SMRAM_LOCK, MT_DEV_Q35_MCH, 0x9e | MT_DEV_LOCK, DP_PCI_CFG(0, 0, 0x9e), 0xb8, 0x80
 DP DP_PCI8, DP_NEED_Q35, MT_DEV_ICH9_LPC, 0x60, DP_PCI_CFG(31, 0, 0x60), 0x0b, 0xff
 DP DP_PCI8, DP_NEED_Q35, MT_DEV_ICH9_LPC, 0x61, DP_PCI_CFG(31, 0, 0x61), 0x0a, 0xff
 DP DP_PCI8, DP_NEED_Q35, MT_DEV_ICH9_LPC, 0x62, DP_PCI_CFG(31, 0, 0x62), 0x05, 0xff
@@ -387,5 +430,5 @@ DP DP_PCI8, DP_NEED_Q35, MT_DEV_ICH9_LPC, 0x69, DP_PCI_CFG(31, 0, 0x69), 0x03, 0
 DP DP_PCI8, DP_NEED_Q35, MT_DEV_ICH9_LPC, 0x6a, DP_PCI_CFG(31, 0, 0x6a), 0x0e, 0xff
 DP DP_PCI8, DP_NEED_Q35, MT_DEV_ICH9_LPC, 0x6b, DP_PCI_CFG(31, 0, 0x6b), 0x0f, 0xff
 DP DP_PCI16, DP_NEED_Q35, MT_DEV_ICH9_LPC, 0xa0, DP_PCI_CFG(31, 0, 0xa0), 0x0a10, 0xffff
-DP DP_PCI16 | DP_LOCK, DP_NEED_Q35, MT_DEV_ICH9_LPC, 0xa0 | MT_DEV_LOCK, DP_PCI_CFG(31, 0, 0xa0), 0x0a10, 0x0010
+DP DP_PCI16 | DP_LOCK, DP_NEED_Q35 | DP_NEED_SMI_LOCK, MT_DEV_ICH9_LPC, 0xa0 | MT_DEV_LOCK, DP_PCI_CFG(31, 0, 0xa0), 0x0a10, 0x0010
 dp_table_end:
