@@ -70,6 +70,28 @@ static void exercises_channel(const CaseDesc *d, GPtrArray *out)
         add(out, "both sides get a -uuid");
 }
 
+/* x-ignore-shared and cpr rows: the RAM backend and what happens to it. */
+static void exercises_ram(const CaseDesc *d, GPtrArray *out)
+{
+    static const char *const ram[] = {
+        [CASE_RAM_FILE_COMMON] = "one tmpfs file both QEMUs map (memory-backend-file "
+                                 "share=on)",
+        [CASE_RAM_MEMFD] = "memory-backend-memfd share=on", [CASE_RAM_ANON_SHARED] =
+        "memory-backend-ram share=on", [CASE_RAM_ANON_PRIVATE] = "memory-backend-ram share=off",
+    };
+
+    if (d->ram != CASE_RAM_DEFAULT)
+        add(out, "guest RAM: %s", ram[d->ram]);
+    if (d->cpr == CPR_REBOOT)
+        add(out, "the source quits after saving; a QEMU started only then loads the file "
+            "onto the same RAM");
+    if (d->cpr == CPR_TRANSFER || d->cpr == CPR_TRANSFER_DEFER)
+        add(out, "a target started while the source runs gets its memfd over a cpr channel"
+            "%s", d->cpr == CPR_TRANSFER_DEFER ? ", main channel by migrate-incoming" : "");
+    if (d->machine_props)
+        add(out, "-machine %s", d->machine_props);
+}
+
 static void exercises_guest(const CaseInstance *c, GPtrArray *out)
 {
     const CaseDesc *d = c->desc;
@@ -109,6 +131,7 @@ static void exercises_guest(const CaseInstance *c, GPtrArray *out)
         add(out, "migrate-continue from pre-switchover");
     if (fault_words(d->fault))
         add(out, "%s", fault_words(d->fault));
+    exercises_ram(d, out);
 }
 
 static const char *observe_words(CaseObserve o)
@@ -146,15 +169,24 @@ static const char *observe_words(CaseObserve o)
         [OBSERVE_CANCEL_REFUSED] = "QEMU refused migrate_cancel in the named state",
         [OBSERVE_RECOVERED_AGAIN] = "a failed resume went back to postcopy-paused, then "
                                     "the recovery completed",
+        [OBSERVE_IGNORE_SHARED] = "RAM both QEMUs share was not sent (ram.transferred "
+                                  "< 4 MiB); RAM nobody shares must still arrive",
+        [OBSERVE_SUSPENDED] = "the guest suspended (S3) on the source and was woken on the "
+                              "destination",
     };
-    return words[o];
+    /* A kind added without words here reads as none, never past the end. */
+    return (guint)o < G_N_ELEMENTS(words) ? words[o] : NULL;
 }
 
 static void asserts_verifiers(const CaseDesc *d, GPtrArray *out)
 {
     CaseVerify mask = d->verify ? d->verify : VERIFY_ALL;
 
-    if (mask & VERIFY_EXACT)
+    if (mask & VERIFY_EXACT && d->ram != CASE_RAM_DEFAULT)
+        add(out, "exact: with the destination stopped, every byte of its RAM equals a copy "
+            "of the source's RAM taken at stop (one shared RAM compared with itself would "
+            "prove nothing)");
+    else if (mask & VERIFY_EXACT)
         add(out, "exact: with both sides stopped, every byte of guest RAM is equal");
     if (mask & VERIFY_INVARIANT)
         add(out, "invariant: the destination's window is one consistent state of the sweep");

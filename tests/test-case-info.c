@@ -78,6 +78,17 @@ static void test_words_follow_the_row(void)
     g_assert_true(has_item(post->asserts, "postcopy-active"));
     g_assert_false(has_item(post->asserts, "exact:"));      /* postcopy: no exact */
     g_assert_true(has_item(post->asserts, "invariant:"));
+    {
+        g_autoptr(CaseInfo) shared = info_for("/x86_64/ignore-shared/file");
+        g_autoptr(CaseInfo) xfer = info_for("/x86_64/cpr-transfer/defer");
+
+        g_assert_true(has_item(shared->asserts, "ram.transferred < 4 MiB"));
+        g_assert_true(has_item(shared->asserts, "copy of the source's RAM taken at stop"));
+        g_assert_true(has_item(shared->exercises, "one tmpfs file both QEMUs map"));
+        g_assert_true(has_item(xfer->exercises, "over a cpr channel"));
+        g_assert_true(has_item(xfer->exercises, "aux-ram-share=on"));
+        g_assert_cmpstr(xfer->min_qemu, ==, "10.0.0");
+    }
 }
 
 static void test_json_fields(void)
