@@ -1,12 +1,11 @@
 /*
  * test-run-smp.c: cases with several vCPUs end to end, real QEMU, TCG.
- *   clean    /aarch64/precopy/tcp/smp (4 vCPUs) and /aarch64/postcopy/tcp/
- *            smp2 pass: exact, the invariant slice by slice, and every
- *            vCPU beating on both sides (no false alarm);
+ *   clean    /aarch64/precopy/tcp/smp (4 vCPUs), /aarch64/postcopy/tcp/
+ *            smp2, /x86_64/precopy/tcp/smp2 and /x86_64/postcopy/tcp/smp
+ *            (4 vCPUs, fill=full) pass: exact, the invariant slice by
+ *            slice, and every vCPU beating on both sides (no false alarm);
  *   poke     a byte of slice 3 changed in the stopped source after the
  *            migration is caught by exact at its address.
- * (The x86_64 payload still runs one vCPU: its rows come when it brings
- * its APs up.)
  */
 #include <string.h>
 #include "leftovers.h"
@@ -30,7 +29,9 @@ static void fixture_teardown(Fixture *f, gconstpointer u)
 
 static CaseResult *run_one(Fixture *f, const char *name, guint64 poke_gpa)
 {
-    const ArchDesc *archs[] = { arch_lookup("aarch64"), NULL };
+    const ArchDesc *archs[] = {
+        arch_lookup(g_str_has_prefix(name, "/x86_64/") ? "x86_64" : "aarch64"), NULL,
+    };
     g_autoptr(GPtrArray) cases = cases_select(archs, name);
     RunOptions opts = {
         .accel = "tcg",
@@ -77,6 +78,23 @@ static void test_clean_postcopy(Fixture *f, gconstpointer u)
     expect_clean(r, 2, FALSE);
 }
 
+static void test_clean_x86_precopy(Fixture *f, gconstpointer u)
+{
+    g_autoptr(CaseResult) r = run_one(f, "/x86_64/precopy/tcp/smp2", 0);
+
+    (void)u;
+    expect_clean(r, 2, TRUE);
+    g_assert_cmpuint(r->exact.pages_differing, ==, 0);
+}
+
+static void test_clean_x86_postcopy(Fixture *f, gconstpointer u)
+{
+    g_autoptr(CaseResult) r = run_one(f, "/x86_64/postcopy/tcp/smp", 0);
+
+    (void)u;
+    expect_clean(r, 4, FALSE);
+}
+
 /* Page 200 of slice 3 (of 4), byte 0x123: flipped in the source after
  * the migration, with both sides stopped. */
 static void test_poke_slice3(Fixture *f, gconstpointer u)
@@ -107,6 +125,8 @@ int main(int argc, char **argv)
     ADD("/run-smp/clean/precopy-4", test_clean_precopy);
     ADD("/run-smp/clean/postcopy-2", test_clean_postcopy);
     ADD("/run-smp/poke/slice3", test_poke_slice3);
+    ADD("/run-smp/clean/x86_64/precopy-2", test_clean_x86_precopy);
+    ADD("/run-smp/clean/x86_64/postcopy-4", test_clean_x86_postcopy);
 #undef ADD
     return g_test_run();
 }
