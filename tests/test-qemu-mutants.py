@@ -374,6 +374,28 @@ class Campaign(unittest.TestCase):
         self.assertIn("- migtest: 3 of 4 scored mutants killed (75.0%)", md)
         self.assertIn("| m4-equivalent | ram-save | migration/ram.c: fake_m4-equivalent | equivalent |", md)
 
+    def test_overlay_merges_a_catches_run(self):
+        def entry(rows_killed, qtest_paths):
+            rows = {"/x86_64/r": {"runs": 2, "pass": 2 - rows_killed, "fail": rows_killed, "skip": 0,
+                                  "error": 0, "reasons": [], "verifiers": ["exact"] if rows_killed else []}}
+            return {"status": "run", "mutant": "m", "file": "f", "function": "g",
+                    "arches": {"x86_64": {"migtest": {"rows": rows, "killed": bool(rows_killed), "tool_error": None},
+                                          "qtest": {"paths": qtest_paths, "killed": "fail" in qtest_paths.values()}}}}
+        campaign = {"mutants": {"a": entry(0, {"/p": "pass"}), "b": entry(0, {"/p": "fail"}),
+                                "c": entry(0, {"/p": "pass"})}}
+        # the catches ran migtest only (--qtest none: no paths)
+        catches = {"mutants": {"a": entry(1, {}), "c": entry(0, {})}}
+        merged = qm.merge_results([campaign, catches])
+        self.assertEqual(qm.verdict(merged["mutants"]["a"], "migtest"), "killed")
+        self.assertEqual(qm.verdict(merged["mutants"]["a"], "qtest"), "survived")     # the campaign's
+        self.assertEqual(qm.verdict(merged["mutants"]["b"], "qtest"), "killed")
+        self.assertEqual(qm.verdict(merged["mutants"]["c"], "migtest"), "survived")
+        self.assertEqual(merged["mutants"]["c"]["arches"]["x86_64"]["migtest"]["rows"]["/x86_64/r"]["runs"], 4)
+        self.assertEqual(qm.score(merged)["migtest"], {"killed": 1, "scored": 3, "percent": 33.3})
+        # a mutant only the catches ran, qtest never: not scored for qtest
+        only = qm.merge_results([{"mutants": {}}, catches])
+        self.assertIsNone(qm.verdict(only["mutants"]["a"], "qtest"))
+
 
 class Usage(unittest.TestCase):
     def run_main(self, argv):
