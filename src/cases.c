@@ -222,10 +222,14 @@ static const CaseDesc case_table[] = {
      * window (smp-hot: vCPU 0 also the hot set), so writes race the bitmap
      * sync from several threads; every vCPU must beat again on the
      * destination (aarch64: PSCI CPU_ON; x86_64: INIT-SIPI-SIPI). */
+    /* Four TCG vCPU threads on a loaded 2-core host leave the migration
+     * thread 20-50 MB/s for a window dirtied every pass: with 500 ms the
+     * last iteration often never fits (docs/findings/003, non-convergence
+     * runs); 2 s lets it, and changes nothing that is verified. */
     { .name = "precopy/tcp/smp", .summary = "precopy while 4 vCPUs each sweep a slice of the window", .transport = TRANSPORT_TCP,
-      .vcpus = 4 },
+      .vcpus = 4, .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
     { .name = "precopy/tcp/smp-hot", .summary = "precopy while 4 vCPUs each sweep a slice of the window, vCPU 0 also a hot set", .transport = TRANSPORT_TCP,
-      .vcpus = 4, .hot_pages = HOT_PAGES },
+      .vcpus = 4, .hot_pages = HOT_PAGES, .downtime_limit_ms = SLOW_CHANNEL_DOWNTIME_MS },
     { .name = "precopy/tcp/smp2", .summary = "precopy while 2 vCPUs each sweep half of the window", .transport = TRANSPORT_TCP,
       .vcpus = 2 },
     { .name = "multifd/none/smp", .summary = "multifd while 4 vCPUs each sweep a slice of the window", .transport = TRANSPORT_TCP,
