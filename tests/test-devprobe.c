@@ -3,9 +3,9 @@
  * probes"), one QEMU each, no migration.
  *   clean    with devprobe on, every machine runs clean (pc and q35 under
  *            TCG, pc and q35 under KVM when usable, aarch64 virt mmu-on and
- *            mmu-off under TCG), also across a pause (with
- *            MIGTEST_DEVPROBE_COST=1 the pass time with and without the
- *            probes is logged: the per-pass cost).
+ *            mmu-off under TCG), also across a pause, and on x86 the guest
+ *            found the devices (and q35's locks) the machine has; with
+ *            MIGTEST_DEVPROBE_COST=1 the probes' cost per pass is logged.
  *   hmp      x86: a probed register written from outside the paused guest
  *            with HMP `o` (port I/O: CMOS, PIC, ELCR, PIT, PCI config) is
  *            reported by the guest in exactly one record naming that
@@ -89,30 +89,52 @@ static guint64 dev_record(guint dev, guint reg)
 
 /* ---- clean ------------------------------------------------------------ */
 
-/* MIGTEST_DEVPROBE_COST=1 also boots the machine without the probes and
- * logs both pass times (docs/payloads.md, "Cost per pass"); off by
- * default: it doubles the test's time. */
-static double pass_ms_of(const ProbeBoot *b, guint32 devprobe)
+/* MIGTEST_DEVPROBE_COST=1 also measures what the probes cost a pass: on a
+ * COST_PAGES-page window (so the sweep costs next to nothing and the
+ * probes are most of a pass), the mean pass time over COST_B 'B' of
+ * COST_EVERY_* passes each (far enough apart not to arrive together), with and without the probes (docs/payloads.md,
+ * "Cost per pass").  Off by default: it adds four boots. */
+#define COST_PAGES 16
+#define COST_EVERY_TCG 5000     /* ~10 us a pass: 'B' ~50 ms apart */
+#define COST_EVERY_KVM 50       /* ~10 ms a pass (exits): 'B' ~0.5 s apart */
+#define COST_B 10
+
+static void boot_clean(const ProbeBoot *b)
 {
-    double first_s, pass_ms;
-    Guest *g = probe_start(b, devprobe);
+    Guest *g = probe_start(b, 1);
 
-    guest_wait_b(g, TIMING_B, BOOT_MS);
-    guest_timing(g, &first_s, &pass_ms);
-    guest_assert_clean(g, TIMING_B);
-    if (devprobe) {             /* paused and resumed: nothing changes */
-        guest_stop(g);
-        guest_settle(g, 100, 5000);
-        if (b->present_mask) {  /* the devices (and locks) it found */
-            g_autoptr(RamImage) img = guest_ram(g, FALSE);
+    guest_wait_b(g, BOOT_B, BOOT_MS);
+    guest_assert_clean(g, BOOT_B);
+    guest_stop(g);              /* paused and resumed: nothing changes */
+    guest_settle(g, 100, 5000);
+    if (b->present_mask) {      /* the devices (and locks) it found */
+        g_autoptr(RamImage) img = guest_ram(g, FALSE);
 
-            g_assert_cmphex(ram_get64(img, MT_X86_DEVPROBE_PRESENT) & b->present_mask, ==,
-                            b->present);
-        }
-        guest_cont(g);
-        guest_wait_b(g, TIMING_B + 2, BOOT_MS);
-        guest_assert_clean(g, TIMING_B + 2);
+        g_assert_cmphex(ram_get64(img, MT_X86_DEVPROBE_PRESENT) & b->present_mask, ==,
+                        b->present);
     }
+    guest_cont(g);
+    guest_wait_b(g, TIMING_B, BOOT_MS);
+    guest_assert_clean(g, TIMING_B);
+    guest_free(g);
+}
+
+static double small_window_pass_ms(const ProbeBoot *b, guint32 devprobe)
+{
+    const ArchDesc *arch = arch_lookup(b->arch);
+    guint64 start = arch->ram_base + MT_DEFAULT_WINDOW_START;
+    GuestSpec spec = { .arch = b->arch, .variant = b->variant, .machine = b->machine,
+                       .accel = b->accel, .devprobe = devprobe,
+                       .b_every = g_str_equal(b->accel, "kvm") ? COST_EVERY_KVM
+                                                               : COST_EVERY_TCG,
+                       .nranges = 1,
+                       .ranges = { { start, start + COST_PAGES * MT_PAGE_SIZE } } };
+    double first_s, pass_ms;
+    Guest *g = guest_start(&spec, BOOT_MS);
+
+    guest_wait_b(g, COST_B, BOOT_MS);
+    guest_timing(g, &first_s, &pass_ms);
+    guest_assert_clean(g, COST_B);
     guest_free(g);
     return pass_ms;
 }
@@ -125,13 +147,14 @@ static void test_clean(Fixture *f, gconstpointer data)
     (void)f;
     if (!boot_usable(b))
         return;
-    with = pass_ms_of(b, 1);
+    boot_clean(b);
     if (g_strcmp0(g_getenv("MIGTEST_DEVPROBE_COST"), "1"))
         return;
-    without = pass_ms_of(b, 0);
-    g_test_message("%s/%s/%s: pass %.3f ms with device probes, %.3f ms without "
-                   "(%+.3f ms a pass)", b->arch, b->machine, b->accel, with, without,
-                   with - without);
+    with = small_window_pass_ms(b, 1);
+    without = small_window_pass_ms(b, 0);
+    g_test_message("cost %s/%s/%s: %u-page pass %.4f ms with device probes, %.4f ms "
+                   "without: %.4f ms a pass", b->arch, b->machine, b->accel, COST_PAGES,
+                   with, without, with - without);
 }
 
 /* ---- hmp: port I/O from outside -------------------------------------- */
