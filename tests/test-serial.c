@@ -870,6 +870,32 @@ static void test_parser_suspend(void)
     g_assert_nonnull(strstr(d, "after its S3 request"));
 }
 
+/* Waiting for 'S' / 'R': met at once when they came, a timeout naming
+ * the counts when not, and a closed stream says so. */
+static void test_wait_suspend_byte(void)
+{
+    g_autoptr(Serial) s = serial_new_relayed(NULL, FALSE, NULL);
+    g_autoptr(GError) error = NULL;
+
+    serial_relay_feed(s, (const guint8 *)"ABBS", 4, 1);
+    g_assert_true(serial_wait_suspend_byte(s, MT_SERIAL_SUSPEND, 1, "src", deadline_in_ms(0),
+                                           &error));
+    g_assert_no_error(error);
+    g_assert_false(serial_wait_suspend_byte(s, MT_SERIAL_RESUME, 1, "dst", deadline_in_ms(50),
+                                            &error));
+    g_assert_error(error, MT_ERROR, MT_ERROR_TIMEOUT);
+    g_assert_nonnull(strstr(error->message, "dst serial: timed out waiting for 1 'R' (seen: "
+                                            "1 'A', 2 'B', 1 'S', 0 'R'"));
+    g_clear_error(&error);
+    serial_relay_feed(s, (const guint8 *)"RB", 2, 2);
+    g_assert_true(serial_wait_suspend_byte(s, MT_SERIAL_RESUME, 1, "dst", deadline_in_ms(0),
+                                           &error));
+    serial_relay_close(s);
+    g_assert_false(serial_wait_suspend_byte(s, MT_SERIAL_SUSPEND, 2, "src", deadline_in_ms(5000),
+                                            &error));
+    g_assert_error(error, MT_ERROR, MT_ERROR_DISCONNECTED);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -879,6 +905,7 @@ int main(int argc, char **argv)
     g_test_add_func("/serial/parser/describe-device", test_parser_describe_device);
     g_test_add_func("/serial/parser/lines", test_parser_lines);
     g_test_add_func("/serial/parser/suspend", test_parser_suspend);
+    g_test_add_func("/serial/wait-suspend-byte", test_wait_suspend_byte);
     g_test_add_func("/serial/parser/first-line-junk", test_parser_first_line_junk);
     g_test_add_func("/serial/parser/lines-workers", test_parser_lines_workers);
     g_test_add_func("/serial/hb-continue/workers", test_hb_continue_workers);
