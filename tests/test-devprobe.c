@@ -376,7 +376,10 @@ static const RunFault run_faults[] = {
       "q35 MCH 00:00.0 config 0x91 (PAM1) changed: expected 0x11 found 0x0" },
     { "x86_64", "kvm", "/x86_64/precopy/tcp/devprobe", { "o /b 0x70 0x3e", "o /b 0x71 0x00" },
       FALSE, 0, "RTC/CMOS index 0x3e (NVRAM byte) changed: expected 0xe1 found 0x0" },
-    { "x86_64", "tcg", "/x86_64/postcopy/tcp/devprobe", { NULL }, TRUE, 39,
+    /* x86 postcopy under 7.2 TCG tears a page at switchover 2 times in 5
+     * (docs/findings/009), which would be the case's first failure: the
+     * mailbox on x86 goes through precopy, postcopy's on aarch64. */
+    { "x86_64", "tcg", "/x86_64/precopy/tcp/devprobe", { NULL }, TRUE, 39,
       "HPET offset 0x108 (timer 0 comparator low) changed: expected 0x5a5a1234 found "
       "0xa5a5edcb" },
     { "aarch64", "tcg", "/aarch64/precopy/tcp/devprobe", { NULL }, TRUE, 3,
