@@ -143,8 +143,9 @@
  *              (hot_pages <= pages of slice 0; at least MT_ZERO_MIN_SLOTS
  *              slots after them);
  *   vCPU i>=1  hot_pages = 0, zero runs off and device probes off (the
- *              devices are vCPU 0's to program and check); the same fill,
- *              hot op and canaries.
+ *              devices are vCPU 0's; the host refuses devprobe with N > 1
+ *              anyway, the chipset's index ports being shared); the same
+ *              fill, hot op and canaries.
  * Each slice is an independent single-vCPU window: the snapshot invariant
  * holds for each slice on its own (its own G, k and, for slice 0, h), and
  * the generations of two slices are unrelated.  An error record says
@@ -161,6 +162,9 @@
  *                                 gpa MT_P_VCPUS, expected 1, found N;
  *   hot_pages > pages of slice 0: gpa MT_P_HOT_PAGES, expected those pages;
  *   too few zero-run slots in slice 0: as for one vCPU, counted in slice 0.
+ * (Whether an 'A' comes before a bad block's record with N > 1 is the
+ * payload's: aarch64 sends none, x86_64 sends it first as with one vCPU;
+ * the host relies on neither.)
  * Serial with N > 1: vCPU 0 brings the others up (aarch64: PSCI CPU_ON;
  * x86_64: INIT-SIPI-SIPI), waits for each to set its "up" flag in low RAM
  * (a bounded wait, MT_SMP_UP_WAIT_MS), and only then sends the one 'A'.
