@@ -233,7 +233,10 @@ static gboolean lv_boot(Pair *p, GError **error)
         return FALSE;
     l->version[SIDE_SRC] = hypervisor_version(l->conn[SIDE_SRC]);
     l->version[SIDE_DST] = hypervisor_version(l->conn[SIDE_DST]);
-    return serial_wait_b(l->serial[SIDE_SRC], 1, "src", boot, error);
+    if (!serial_wait_b(l->serial[SIDE_SRC], 1, "src", boot, error))
+        return FALSE;
+    serial_wait_every_vcpu_once(l->serial[SIDE_SRC], s->vcpus, boot);  /* every slice */
+    return TRUE;
 }
 
 static gboolean lv_new_destination(Pair *p, gboolean plain, GError **error)

@@ -401,9 +401,11 @@ static gboolean qemu_boot(Pair *p, GError **error)
     if (!(q->vm[SIDE_SRC] = launch(q, FALSE, FALSE, error)) ||
         !(q->vm[SIDE_DST] = launch(q, TRUE, FALSE, error)))
         return FALSE;
-    /* The first 'B' proves the whole window has been written once. */
+    /* The first 'B' proves the whole window has been written once (with
+     * several vCPUs, slice 0: then every vCPU's first beat, the others). */
     if (probe_pair(q, error) &&
         serial_wait_b(vm_serial(q->vm[SIDE_SRC]), 1, "src", boot, error)) {
+        serial_wait_every_vcpu_once(vm_serial(q->vm[SIDE_SRC]), p->spec->vcpus, boot);
         progress_phase(p->spec->progress, "first pass: the source guest has written its "
                        "window once");
         return TRUE;

@@ -503,6 +503,17 @@ gboolean serial_wait_vcpu_beats(Serial *s, guint nvcpus, const guint *targets,
     return all;
 }
 
+void serial_wait_every_vcpu_once(Serial *s, guint nvcpus, Deadline deadline)
+{
+    guint once[MT_MAX_VCPUS];
+
+    if (nvcpus < 2)
+        return;
+    for (guint i = 0; i < MT_MAX_VCPUS; i++)
+        once[i] = 1;
+    serial_wait_vcpu_beats(s, MIN(nvcpus, MT_MAX_VCPUS), once, deadline);
+}
+
 gboolean serial_wait_suspend_byte(Serial *s, guint8 byte, guint target, const char *who,
                                   Deadline deadline, GError **error)
 {

@@ -100,6 +100,10 @@ gboolean serial_wait_b(Serial *s, guint b_target, const char *who,
  * way: the selfcheck names a vCPU that stayed silent. */
 gboolean serial_wait_vcpu_beats(Serial *s, guint nvcpus, const guint *targets,
                                 Deadline deadline);
+/* Several vCPUs (@nvcpus > 1): wait until every vCPU has beaten once,
+ * i.e. has written its slice of the window once, or @deadline.  As
+ * serial_wait_vcpu_beats: the selfcheck names one that stayed silent. */
+void serial_wait_every_vcpu_once(Serial *s, guint nvcpus, Deadline deadline);
 /* Wait until at least @target of the guest-suspend bytes @byte
  * (MT_SERIAL_SUSPEND or MT_SERIAL_RESUME) have arrived; as serial_wait_b. */
 gboolean serial_wait_suspend_byte(Serial *s, guint8 byte, guint target, const char *who,

@@ -359,6 +359,30 @@ static void test_libvirt_vcpus(void)
     g_assert_nonnull(strstr(four, "<vcpu>4</vcpu>"));
 }
 
+/* Before migrating, the source waits for every vCPU's first beat (each
+ * slice written once), not only vCPU 0's: with a '1' and a '2' missing it
+ * waits until the deadline; once they are in, it returns at once. */
+static void test_wait_every_vcpu_once(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Serial) s = serial_new_relayed(NULL, FALSE, &error);
+    const guint8 first[] = "ABBBB1", rest[] = "2";
+    gint64 t0;
+
+    g_assert_no_error(error);
+    serial_relay_feed(s, first, sizeof(first) - 1, g_get_monotonic_time());
+    t0 = g_get_monotonic_time();
+    serial_wait_every_vcpu_once(s, 3, deadline_in_ms(200));
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, 190 * 1000);  /* vCPU 2 missing */
+    serial_relay_feed(s, rest, sizeof(rest) - 1, g_get_monotonic_time());
+    t0 = g_get_monotonic_time();
+    serial_wait_every_vcpu_once(s, 3, deadline_in_ms(10000));
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 5000 * 1000);
+    t0 = g_get_monotonic_time();
+    serial_wait_every_vcpu_once(s, 1, deadline_in_ms(10000));   /* one vCPU: no wait */
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 5000 * 1000);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -371,5 +395,6 @@ int main(int argc, char **argv)
     g_test_add_func("/smp/selfcheck/silent-vcpu", test_selfcheck_silent_vcpu);
     g_test_add_func("/smp/selfcheck/one-vcpu", test_selfcheck_one_vcpu);
     g_test_add_func("/smp/libvirt/vcpus", test_libvirt_vcpus);
+    g_test_add_func("/smp/serial/wait-every-vcpu-once", test_wait_every_vcpu_once);
     return g_test_run();
 }
