@@ -41,10 +41,15 @@ static const char *fault_words(CaseFault f)
 static void exercises_channel(const CaseDesc *d, GPtrArray *out)
 {
     add(out, "transport %s", transport_name(d->transport));
-    add(out, "%s%s", d->postcopy ? "postcopy (migrate-start-postcopy after the first pass)"
-                                 : "precopy",
+    /* A suspended guest dirties nothing: its row switches during pass 1. */
+    add(out, "%s%s", !d->postcopy ? "precopy"
+                     : d->suspend ? "postcopy (migrate-start-postcopy during the first pass)"
+                                  : "postcopy (migrate-start-postcopy after the first pass)",
         d->postcopy_recover ? ", paused with migrate-pause and resumed with migrate-recover"
                             : "");
+    if (d->suspend)
+        add(out, "the guest suspends itself (ACPI S3) after pass %u and migrates asleep; "
+            "system_wakeup on the destination", d->suspend);
     if (d->stop_source_first)
         add(out, "the source is paused (stop) before migrate");
     if (d->capabilities) {
