@@ -94,6 +94,18 @@ static void test_impossible_rejected(void)
     g_assert_nonnull(case_desc_impossible(&d));             /* stalled when? */
     d.hold_active_ms = 100;
     g_assert_null(case_desc_impossible(&d));
+    d = ok; d.devprobe = TRUE;
+    g_assert_null(case_desc_impossible(&d));
+    d.vcpus = 2;                                            /* shared index ports */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.vcpus = 0; d.linux_guest = TRUE;                      /* no probes there */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d = ok; d.machine = "q35";                              /* no family, no arch */
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.machine_family = "pc-q35-";
+    g_assert_nonnull(case_desc_impossible(&d));
+    d.only_arch = "x86_64";
+    g_assert_null(case_desc_impossible(&d));
     d = ok; d.mem_tail_kib = 4;                             /* QEMU rounds to 8 KiB */
     g_assert_nonnull(case_desc_impossible(&d));
     d.mem_tail_kib = 8;

@@ -143,6 +143,9 @@ static void test_patch_rejects_bad_params(void)
     p = good; p.fill = MT_FILL_MAX + 1; expect_rejected(&p);
     p = good; p.hot_op = MT_HOT_OP_MAX + 1; expect_rejected(&p);
     p = good; p.canaries = MT_CANARIES_MAX + 1; expect_rejected(&p);
+    p = good; p.devprobe = MT_DEVPROBE_MAX + 1; expect_rejected(&p);
+    p = good; p.devprobe = 1; p.suspend = 1; expect_rejected(&p);   /* S3 resets the chipset */
+    p = good; p.devprobe = 1; p.vcpus = 2; expect_rejected(&p);     /* shared index ports */
     p = good; p.suspend = 3; p.vcpus = 2; expect_rejected(&p);  /* S3 with one vCPU only */
     p = good; p.zero_every = 0; p.zero_pages = 5; p.zero_method = 99;      /* off: ignored */
     {
