@@ -562,10 +562,13 @@
 #define MT_ARM_MAP_MAX_END      0x8000000000
 /* Several vCPUs (see "Several vCPUs"): RAM between the image's end
  * (at most MT_ARM_SMP_BASE, which the linker script checks) and the
- * window.  Lock and up flags as on x86_64 (64-bit words; exclusives need
- * Normal memory, hence MMU on).  vCPU i runs with a private copy of the
- * parameter block at MT_ARM_SMP_PARAMS(i) (MT_PARAM_SIZE bytes: the block
- * with range 0 replaced by slice i, and hot set and zero runs off for
+ * window, written by the payload even with one vCPU (its block copy).
+ * Lock and up flags as on x86_64 (64-bit words; exclusives need Normal
+ * memory, hence MMU on), except that vCPU 0 sets its own up flag, after
+ * the 'A', as the "go": the secondaries start their workload only then.
+ * vCPU i runs with a private copy of the parameter block at
+ * MT_ARM_SMP_PARAMS(i) (MT_PARAM_SIZE bytes: the block with range 0
+ * replaced by slice i, and hot set, zero runs and device probes off for
  * i >= 1), followed by its beat byte at + MT_ARM_SMP_BEAT_OFF, and its
  * stack below MT_ARM_SMP_STACK_TOP(i).  Secondaries are started with
  * PSCI CPU_ON (function MT_ARM_PSCI_CPU_ON, conduit hvc: QEMU's virt
