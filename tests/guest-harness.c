@@ -81,6 +81,7 @@ void harness_init(void)
     sigaction(SIGABRT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTRAP, &sa, NULL);     /* g_error(): GLib raises SIGTRAP, not SIGABRT */
 }
 
 static LiveSlot *live_register(const char *dir, const char *log_dir)
