@@ -159,20 +159,40 @@ static void test_clean(Fixture *f, gconstpointer data)
 
 /* ---- hmp: port I/O from outside -------------------------------------- */
 
-static void hmp(Guest *g, const char *cmd)
+/* One HMP command; what it printed (new string). */
+static char *hmp_output(Guest *g, const char *cmd)
 {
     g_autoptr(JsonObject) args = json_object_new();
     g_autoptr(GError) error = NULL;
     JsonNode *ret;
+    char *out;
 
     json_object_set_string_member(args, "command-line", cmd);
     ret = qmp_execute(vm_qmp(g->vm), "human-monitor-command", args, deadline_in_ms(10000),
                       &error);
     g_assert_no_error(error);
-    /* HMP answers errors in text; `o` says nothing when it worked. */
-    g_assert_cmpstr(json_node_get_string(ret), ==, "");
+    out = g_strdup(json_node_get_string(ret));
     json_node_unref(ret);
-    g_test_message("%s: hmp %s", g->label, cmd);
+    g_test_message("%s: hmp %s: %s", g->label, cmd, g_strchomp(out));
+    return out;
+}
+
+/* HMP answers errors in text; `o` says nothing when it worked. */
+static void hmp(Guest *g, const char *cmd)
+{
+    g_autofree char *out = hmp_output(g, cmd);
+
+    g_assert_cmpstr(out, ==, "");
+}
+
+/* The PCI address latch (0xcf8), as `i /w` prints it: "portl[0x0cf8] = 0x...". */
+static guint32 hmp_read_cf8(Guest *g)
+{
+    g_autofree char *out = hmp_output(g, "i /w 0xcf8");
+    const char *eq = strstr(out, "= ");
+
+    g_assert_nonnull(eq);
+    return (guint32)g_ascii_strtoull(eq + 2, NULL, 16);
 }
 
 typedef struct {
@@ -217,11 +237,49 @@ static const HmpFault hmp_faults[] = {
     { Q35_KVM, "smram-locked", { "o /w 0xcf8 0x8000009c", "o /b 0xcfd 0x4a" }, MT_DEV_Q35_MCH, 0, 0, 0, TRUE },
 };
 
+/* The paused vCPU may sit between its write of an index or address port
+ * and the data access (0x70/0x71, 0x43/0x4n, 0xcf8/0xcfc): under KVM,
+ * where most of a pass is the probes' exits, it often does.  The PCI latch
+ * is saved and restored around the commands; the CMOS index and the PIT's
+ * latched status cannot be read back, so the guest's pending access may
+ * then read the register we wrote and report it under its own register:
+ * same device, found = the value we wrote.  Such a record is allowed next
+ * to the one the test wants, which must come exactly once. */
+static void expect_hmp_records(Guest *g, const HmpFault *hf, guint before)
+{
+    g_autoptr(GArray) errs = NULL;
+    SerialError want = { dev_record(hf->dev, hf->reg), hf->expected, hf->found, 0 };
+    guint wanted = 0;
+    SerialCounts c;
+
+    guest_wait_errors(g, before + 1, RECORD_MS);
+    c = guest_counts(g);
+    guest_wait_b(g, c.b + 2, RECORD_MS);       /* reprogrammed: no more */
+    errs = serial_errors_dup(vm_serial(g->vm));
+    for (guint j = before; j < errs->len; j++) {
+        const SerialError *e = &g_array_index(errs, SerialError, j);
+        g_autofree char *d = serial_error_describe(e);
+
+        g_test_message("%s: %s", g->label, d);
+        if (e->gpa == want.gpa && e->expected == want.expected && e->found == want.found) {
+            wanted++;
+            continue;
+        }
+        g_assert_cmphex(e->gpa >> 16, ==, want.gpa >> 16);      /* same device */
+        g_assert_cmphex(e->found, ==, want.found);              /* our value */
+    }
+    g_assert_cmpuint(wanted, ==, 1);
+    g_assert_cmpuint(errs->len - before, <=, 2);
+    c = guest_counts(g);
+    g_assert_cmpuint(c.a, ==, 1);
+    g_assert_cmpuint(c.junk, ==, 0);
+}
+
 static void test_hmp(Fixture *f, gconstpointer data)
 {
     const HmpFault *hf = data;
     SerialCounts before, c;
-    SerialError want;
+    g_autofree char *restore = NULL;
     Guest *g;
 
     (void)f;
@@ -232,8 +290,10 @@ static void test_hmp(Fixture *f, gconstpointer data)
     guest_assert_clean(g, BOOT_B);
     guest_stop(g);
     before = guest_settle(g, 100, 5000);
+    restore = g_strdup_printf("o /w 0xcf8 0x%08x", hmp_read_cf8(g));
     for (guint i = 0; hf->cmds[i]; i++)
         hmp(g, hf->cmds[i]);
+    hmp(g, restore);
     guest_cont(g);
     if (hf->none) {
         guest_wait_b(g, before.b + QUIET_B, RECORD_MS);
@@ -241,8 +301,7 @@ static void test_hmp(Fixture *f, gconstpointer data)
         g_assert_cmpuint(c.errors, ==, before.errors);
         guest_assert_clean(g, before.b + QUIET_B);
     } else {
-        want = (SerialError){ dev_record(hf->dev, hf->reg), hf->expected, hf->found, 0 };
-        guest_expect_records(g, before.errors, &want, 1, RECORD_MS);
+        expect_hmp_records(g, hf, before.errors);
     }
     guest_free(g);
 }
@@ -374,8 +433,13 @@ static const RunFault run_faults[] = {
     { "x86_64", "tcg", "/x86_64/precopy/tcp/devprobe-q35",
       { "o /w 0xcf8 0x80000090", "o /b 0xcfd 0x00" }, FALSE, 0,
       "q35 MCH 00:00.0 config 0x91 (PAM1) changed: expected 0x11 found 0x0" },
-    { "x86_64", "kvm", "/x86_64/precopy/tcp/devprobe", { "o /b 0x70 0x3e", "o /b 0x71 0x00" },
-      FALSE, 0, "RTC/CMOS index 0x3e (NVRAM byte) changed: expected 0xe1 found 0x0" },
+    /* Under KVM most of a pass is the probes' exits, so the source often
+     * stops between a CMOS index write and its data access, which an HMP
+     * write of the index would divert (see expect_hmp_records): KVM's
+     * destination fault goes through the mailbox.  Under TCG the probes
+     * are ~0.1% of a pass. */
+    { "x86_64", "kvm", "/x86_64/precopy/tcp/devprobe", { NULL }, TRUE, 29,
+      "local APIC offset 0x80 (TPR) changed: expected 0x30 found 0xcf" },
     /* x86 postcopy under 7.2 TCG tears a page at switchover 2 times in 5
      * (docs/findings/009), which would be the case's first failure: the
      * mailbox on x86 goes through precopy, postcopy's on aarch64. */
