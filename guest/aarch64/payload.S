@@ -202,6 +202,38 @@
 #error "error record layout does not match MT_ERR_LEN"
 #endif
 
+/* MMU_ON: turn the MMU and caches on with the translation table at x5
+ * (vCPU 0 and every secondary use the same one): MAIR, TCR with IPS =
+ * min(implemented PA size, 40 bits), TTBR0, then SCTLR.M/C/I (alignment
+ * checks and WXN off).  The map is an identity map, so the next
+ * instruction is fetched from the same address with the MMU on.
+ * Clobbers x0, x1, x3, x4, x6. */
+        .macro  MMU_ON
+        ldr     x3, =MAIR_VALUE
+        msr     mair_el1, x3
+        mrs     x4, id_aa64mmfr0_el1
+        and     x4, x4, #0xf            /* PARange */
+        mov     x6, #TCR_IPS_40BIT
+        cmp     x4, x6
+        csel    x4, x4, x6, lo
+        ldr     x3, =TCR_VALUE
+        orr     x3, x3, x4, lsl #TCR_IPS_SHIFT
+        msr     tcr_el1, x3
+        msr     ttbr0_el1, x5
+        isb
+        tlbi    vmalle1
+        ic      iallu
+        dsb     nsh
+        isb
+        mrs     x0, sctlr_el1
+        ldr     x1, =SCTLR_M | SCTLR_C | SCTLR_I
+        orr     x0, x0, x1
+        ldr     x1, =SCTLR_A | SCTLR_WXN
+        bic     x0, x0, x1
+        msr     sctlr_el1, x0
+        isb
+        .endm
+
 /* ZERO_RUN gen, start, len: the pages of zero(p, gen) (migtest-abi.h,
  * "Zero runs"): slot ((gen / E) - 1) mod S, len = R pages in bytes; 0, 0
  * when zero runs are off or gen < E.  Clobbers x0-x4. */
@@ -492,33 +524,7 @@ mt_start:
         b.lo    3b
         dsb     sy
 
-        ldr     x3, =MAIR_VALUE
-        msr     mair_el1, x3
-        /* IPS = min(implemented PA size, 40 bits) */
-        mrs     x4, id_aa64mmfr0_el1
-        and     x4, x4, #0xf            /* PARange */
-        mov     x6, #TCR_IPS_40BIT
-        cmp     x4, x6
-        csel    x4, x4, x6, lo
-        ldr     x3, =TCR_VALUE
-        orr     x3, x3, x4, lsl #TCR_IPS_SHIFT
-        msr     tcr_el1, x3
-        msr     ttbr0_el1, x5
-        isb
-        tlbi    vmalle1
-        ic      iallu
-        dsb     nsh
-        isb
-
-        /* Identity map: the next instruction is fetched from the same
-         * address with the MMU on. */
-        mrs     x0, sctlr_el1
-        ldr     x1, =SCTLR_M | SCTLR_C | SCTLR_I
-        orr     x0, x0, x1
-        ldr     x1, =SCTLR_A | SCTLR_WXN
-        bic     x0, x0, x1
-        msr     sctlr_el1, x0
-        isb
+        MMU_ON
 #endif
 
         /* Block copies, secondaries, x22 = this vCPU's copy (smp.S). */

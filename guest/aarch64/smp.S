@@ -282,30 +282,8 @@ mt_secondary:
         adr     x0, mt_vectors
         msr     vbar_el1, x0
         isb
-        ldr     x3, =MAIR_VALUE
-        msr     mair_el1, x3
-        mrs     x4, id_aa64mmfr0_el1
-        and     x4, x4, #0xf            /* PARange, capped as vCPU 0 does */
-        mov     x6, #TCR_IPS_40BIT
-        cmp     x4, x6
-        csel    x4, x4, x6, lo
-        ldr     x3, =TCR_VALUE
-        orr     x3, x3, x4, lsl #TCR_IPS_SHIFT
-        msr     tcr_el1, x3
-        adr     x5, mt_pgtable
-        msr     ttbr0_el1, x5
-        isb
-        tlbi    vmalle1
-        ic      iallu
-        dsb     nsh
-        isb
-        mrs     x0, sctlr_el1
-        ldr     x1, =SCTLR_M | SCTLR_C | SCTLR_I
-        orr     x0, x0, x1
-        ldr     x1, =SCTLR_A | SCTLR_WXN
-        bic     x0, x0, x1
-        msr     sctlr_el1, x0
-        isb
+        adr     x5, mt_pgtable          /* vCPU 0's table */
+        MMU_ON
         ldr     x0, =MT_ARM_SMP_STACKS
         add     x1, x19, #1
         add     x0, x0, x1, lsl #SMP_STACK_SHIFT    /* MT_ARM_SMP_STACK_TOP(i) */

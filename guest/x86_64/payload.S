@@ -241,6 +241,26 @@
 .error "ZV_STRING is computed as method == MT_ZERO_STRING (1) or alternate's parity"
 .endif
 
+/* ENTER_LONG_MODE target: from 32-bit protected mode with paging off
+ * (the BSP at boot, every AP): PAE and OSFXSR (xmm, see ring 3) in CR4,
+ * CR3 = the boot PML4, EFER.LME, paging on, then a far jump to \target
+ * in the 64-bit code segment.  Clobbers eax, ecx, edx. */
+.macro ENTER_LONG_MODE target
+    movl %cr4, %eax
+    orl $X86_CR4_PAE + X86_CR4_OSFXSR, %eax
+    movl %eax, %cr4
+    movl $MT_X86_PML4, %eax
+    movl %eax, %cr3
+    movl $X86_MSR_EFER, %ecx
+    rdmsr
+    orl $X86_EFER_LME, %eax
+    wrmsr
+    movl %cr0, %eax
+    orl $X86_CR0_PG, %eax
+    movl %eax, %cr0
+    ljmp $MT_X86_SEL_CODE64, $\target
+.endm
+
 /* ZERO_RUN gen, start, end: the pages of zero(p, gen) into the two
  * memory words: slot ((gen / E) - 1) mod S, or 0, 0 when zero runs are
  * off or gen < E.  Clobbers rax, rcx, rdx, rsi, rdi. */
@@ -364,20 +384,7 @@ pm32:
     movl $PTE_LARGE, MT_X86_BOOT_PD_LOW
     movl $ROM_2M + PTE_LARGE, MT_X86_BOOT_PD_ROM + ROM_PDE * X86_PTE_SIZE
 
-    /* Long mode: PAE, CR3, EFER.LME, paging on, far jump. */
-    movl %cr4, %eax
-    orl $X86_CR4_PAE + X86_CR4_OSFXSR, %eax     /* OSFXSR: xmm, see ring 3 */
-    movl %eax, %cr4
-    movl $MT_X86_PML4, %eax
-    movl %eax, %cr3
-    movl $X86_MSR_EFER, %ecx
-    rdmsr
-    orl $X86_EFER_LME, %eax
-    wrmsr
-    movl %cr0, %eax
-    orl $X86_CR0_PG, %eax
-    movl %eax, %cr0
-    ljmp $MT_X86_SEL_CODE64, $lm64
+    ENTER_LONG_MODE lm64
 
 /* ---- Phase 3: 64-bit ring 0, identity addresses ---------------------- */
     .code64

@@ -125,19 +125,7 @@ ap_pm32:
     movl %eax, %ds
     movl %eax, %es
     movl %eax, %ss
-    movl %cr4, %eax
-    orl $X86_CR4_PAE + X86_CR4_OSFXSR, %eax
-    movl %eax, %cr4
-    movl $MT_X86_PML4, %eax
-    movl %eax, %cr3
-    movl $X86_MSR_EFER, %ecx
-    rdmsr
-    orl $X86_EFER_LME, %eax
-    wrmsr
-    movl %cr0, %eax
-    orl $X86_CR0_PG, %eax
-    movl %eax, %cr0
-    ljmp $MT_X86_SEL_CODE64, $ap_lm64
+    ENTER_LONG_MODE ap_lm64
 
 /* ---- AP: 64-bit ring 0, identity addresses ----------------------------- */
 /*   eax   ticket, then i = this AP's vCPU index
