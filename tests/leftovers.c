@@ -84,3 +84,17 @@ void private_run_end(PrivateRun *p)
     g_clear_pointer(&p->run_base, g_free);
     g_clear_pointer(&p->results, g_free);
 }
+
+void private_run_setup(PrivateRun *p, gconstpointer unused)
+{
+    g_autofree char *tag = g_path_get_basename(g_get_prgname() ? g_get_prgname() : "test");
+
+    (void)unused;
+    private_run_begin(p, tag);
+}
+
+void private_run_teardown(PrivateRun *p, gconstpointer unused)
+{
+    (void)unused;
+    private_run_end(p);
+}

@@ -30,4 +30,10 @@ void private_run_begin(PrivateRun *p, const char *tag);
  * the run base), then remove both directories and unset the variable. */
 void private_run_end(PrivateRun *p);
 
+/* The two as GTest fixture functions, for tests whose fixture is a
+ * PrivateRun: g_test_add(path, PrivateRun, data, private_run_setup, fn,
+ * private_run_teardown).  The tag is the test program's name. */
+void private_run_setup(PrivateRun *p, gconstpointer unused);
+void private_run_teardown(PrivateRun *p, gconstpointer unused);
+
 #endif

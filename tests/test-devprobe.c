@@ -401,22 +401,6 @@ static void test_mailbox_ignored(Fixture *f, gconstpointer data)
 /* ---- run: a migration, the fault on the destination ---------------- */
 
 typedef struct {
-    PrivateRun run;
-} RunFixture;
-
-static void run_setup(RunFixture *f, gconstpointer u)
-{
-    (void)u;
-    private_run_begin(&f->run, "devprobe");
-}
-
-static void run_teardown(RunFixture *f, gconstpointer u)
-{
-    (void)u;
-    private_run_end(&f->run);
-}
-
-typedef struct {
     const char *arch;
     const char *accel;
     const char *name;           /* the catalogue row */
@@ -453,7 +437,7 @@ static const RunFault run_faults[] = {
       "PL031 RTC offset 0x4 (RTCMR (match)) changed: expected 0x1234abcd found 0xedcb5432" },
 };
 
-static void test_run(RunFixture *f, gconstpointer data)
+static void test_run(PrivateRun *f, gconstpointer data)
 {
     const RunFault *rf = data;
     const ArchDesc *archs[] = { arch_lookup(rf->arch), NULL };
@@ -463,7 +447,7 @@ static void test_run(RunFixture *f, gconstpointer data)
         .accel = rf->accel,
         .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
         .ram_mode = VM_RAM_SHARED,
-        .results_dir = f->run.results,
+        .results_dir = f->results,
         .timeout_ms = 120000,
         .dst_hmp = rf->hmp[0] ? rf->hmp : NULL,
         .dst_devprobe_mailbox = rf->mailbox ? devprobe_mailbox_word(rf->mailbox_index) : 0,
@@ -520,7 +504,7 @@ int main(int argc, char **argv)
         const RunFault *rf = &run_faults[i];
         g_autofree char *path = g_strdup_printf("/devprobe/run%s/%s/%u", rf->name,
                                                 rf->accel, i);
-        g_test_add(path, RunFixture, rf, run_setup, test_run, run_teardown);
+        g_test_add(path, PrivateRun, rf, private_run_setup, test_run, private_run_teardown);
     }
     return g_test_run();
 }

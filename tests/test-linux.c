@@ -32,26 +32,10 @@
                "migtest.hb_ms=100"
 
 typedef struct {
-    PrivateRun run;
-} Fixture;
-
-typedef struct {
     char *run_dir;
     char *log_dir;
     Vm *vm;
 } LinuxGuest;
-
-static void fixture_setup(Fixture *f, gconstpointer u)
-{
-    (void)u;
-    private_run_begin(&f->run, "linux");
-}
-
-static void fixture_teardown(Fixture *f, gconstpointer u)
-{
-    (void)u;
-    private_run_end(&f->run);
-}
 
 /* The kernel for @arch, or NULL (and the test skipped). */
 static char *kernel_path(const char *arch)
@@ -158,7 +142,7 @@ static void check_bad_option(guint vcpus, const char *option, const char *want)
     linux_guest_free(g);
 }
 
-static void test_bad_options(Fixture *f, gconstpointer u)
+static void test_bad_options(PrivateRun *f, gconstpointer u)
 {
     (void)f, (void)u;
     check_bad_option(1, "migtest.zero_every=2 migtest.zero_pages=100",
@@ -273,7 +257,7 @@ static void expect_record(LinuxGuest *g, guint before, guint64 gpa, guint64 expe
     g_assert_cmphex(e->found, ==, found);
 }
 
-static void test_zero_faults(Fixture *f, gconstpointer u)
+static void test_zero_faults(PrivateRun *f, gconstpointer u)
 {
     LinuxGuest *g = linux_boot("x86_64", 1, ZERO_OPTS);
     g_autoptr(RamImage) img = NULL;
@@ -332,7 +316,7 @@ static char *qemu10(const char *arch)
     return g_steal_pointer(&bin);
 }
 
-static void test_row(Fixture *f, gconstpointer data)
+static void test_row(PrivateRun *f, gconstpointer data)
 {
     const char *name = data;
     g_autofree char *arch = g_strndup(name + 1, strchr(name + 1, '/') - name - 1);
@@ -344,7 +328,7 @@ static void test_row(Fixture *f, gconstpointer data)
     RunOptions opts = {
         .accel = "tcg", .src_qemu = qemu, .dst_qemu = qemu,
         .mem_bytes = MT_DEFAULT_MEM_MIB << 20, .ram_mode = VM_RAM_SHARED,
-        .results_dir = f->run.results, .timeout_ms = 180000,
+        .results_dir = f->results, .timeout_ms = 180000,
     };
 
     if (!qemu)
@@ -377,14 +361,14 @@ int main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
     if (gate) {
-        g_test_add("/linux/bad-options", Fixture, NULL, fixture_setup, test_bad_options,
-                   fixture_teardown);
-        g_test_add("/linux/zero-faults", Fixture, NULL, fixture_setup, test_zero_faults,
-                   fixture_teardown);
+        g_test_add("/linux/bad-options", PrivateRun, NULL, private_run_setup, test_bad_options,
+                   private_run_teardown);
+        g_test_add("/linux/zero-faults", PrivateRun, NULL, private_run_setup, test_zero_faults,
+                   private_run_teardown);
     }
     for (guint i = 0; with_rows && i < G_N_ELEMENTS(rows); i++) {
         g_autofree char *path = g_strdup_printf("/linux/row%s", rows[i]);
-        g_test_add(path, Fixture, rows[i], fixture_setup, test_row, fixture_teardown);
+        g_test_add(path, PrivateRun, rows[i], private_run_setup, test_row, private_run_teardown);
     }
     return g_test_run();
 }

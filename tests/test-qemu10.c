@@ -22,22 +22,6 @@
 
 #define DEFAULT_PREFIX "/opt/migtest-qemu/bookworm-backports"
 
-typedef struct {
-    PrivateRun run;             /* results and MIGTEST_RUN_BASE: ours alone */
-} Fixture;
-
-static void fixture_setup(Fixture *f, gconstpointer u)
-{
-    (void)u;
-    private_run_begin(&f->run, "q10");
-}
-
-static void fixture_teardown(Fixture *f, gconstpointer u)
-{
-    (void)u;
-    private_run_end(&f->run);
-}
-
 /* The 10.x binary for @arch, or NULL (and the test skipped). */
 static char *qemu10(const char *arch)
 {
@@ -52,7 +36,7 @@ static char *qemu10(const char *arch)
     return g_steal_pointer(&bin);
 }
 
-static CaseResult *run_row(Fixture *f, const char *arch, const char *row, const char *qemu)
+static CaseResult *run_row(PrivateRun *f, const char *arch, const char *row, const char *qemu)
 {
     const ArchDesc *archs[] = { arch_lookup(arch), NULL };
     g_autofree char *name = g_strdup_printf("/%s/%s", arch, row);
@@ -63,7 +47,7 @@ static CaseResult *run_row(Fixture *f, const char *arch, const char *row, const 
         .dst_qemu = qemu,
         .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
         .ram_mode = VM_RAM_SHARED,
-        .results_dir = f->run.results,
+        .results_dir = f->results,
         .timeout_ms = 120000,
     };
 
@@ -71,7 +55,7 @@ static CaseResult *run_row(Fixture *f, const char *arch, const char *row, const 
     return runner_run_case(cases->pdata[0], &opts);
 }
 
-static void expect_pass(Fixture *f, const char *arch, const char *row, const char *qemu,
+static void expect_pass(PrivateRun *f, const char *arch, const char *row, const char *qemu,
                         const char *observed)
 {
     g_autoptr(CaseResult) r = run_row(f, arch, row, qemu);
@@ -99,7 +83,7 @@ static const Row10 rows10[] = {
     { "aarch64", "cpr-reboot/file", "RAM not sent (on one shared file)" },
 };
 
-static void test_row10(Fixture *f, gconstpointer data)
+static void test_row10(PrivateRun *f, gconstpointer data)
 {
     const Row10 *r = data;
     g_autofree char *q = qemu10(r->arch);
@@ -111,7 +95,7 @@ static void test_row10(Fixture *f, gconstpointer data)
 /* The point-in-time check finds an image that is not: the same row with
  * a plain live migration to the file (no background-snapshot), whose
  * image is of the end, not the start. */
-static void test_point_in_time_caught(Fixture *f, gconstpointer u)
+static void test_point_in_time_caught(PrivateRun *f, gconstpointer u)
 {
     g_autofree char *q = qemu10("x86_64");
     const ArchDesc *archs[] = { arch_lookup("x86_64"), NULL };
@@ -120,7 +104,7 @@ static void test_point_in_time_caught(Fixture *f, gconstpointer u)
     CaseInstance c;
     RunOptions opts = {
         .accel = "tcg", .src_qemu = q, .dst_qemu = q, .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
-        .ram_mode = VM_RAM_SHARED, .results_dir = f->run.results, .timeout_ms = 120000,
+        .ram_mode = VM_RAM_SHARED, .results_dir = f->results, .timeout_ms = 120000,
     };
     g_autoptr(CaseResult) r = NULL;
 
@@ -141,7 +125,7 @@ static void test_point_in_time_caught(Fixture *f, gconstpointer u)
 /* cpr-transfer: source and target map one memfd, so only the copy of the
  * source's RAM taken at stop can show a page changed behind QEMU's back
  * after the transfer (as a target that re-initialised RAM would). */
-static void test_cpr_transfer_poke_caught(Fixture *f, gconstpointer u)
+static void test_cpr_transfer_poke_caught(PrivateRun *f, gconstpointer u)
 {
     g_autofree char *q = qemu10("x86_64");
     const ArchDesc *x86 = arch_lookup("x86_64");
@@ -151,7 +135,7 @@ static void test_cpr_transfer_poke_caught(Fixture *f, gconstpointer u)
     g_autofree char *addr = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", gpa);
     RunOptions opts = {
         .accel = "tcg", .src_qemu = q, .dst_qemu = q, .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
-        .ram_mode = VM_RAM_SHARED, .results_dir = f->run.results, .timeout_ms = 120000,
+        .ram_mode = VM_RAM_SHARED, .results_dir = f->results, .timeout_ms = 120000,
         .poke_src_gpa = gpa,
     };
     g_autoptr(CaseResult) r = NULL;
@@ -167,14 +151,14 @@ static void test_cpr_transfer_poke_caught(Fixture *f, gconstpointer u)
     g_assert_nonnull(strstr(r->reason, addr));
 }
 
-static void test_cancel_failed(Fixture *f, gconstpointer u)
+static void test_cancel_failed(PrivateRun *f, gconstpointer u)
 {
     (void)u;
     expect_pass(f, "x86_64", "cancel/failed", NULL, "migrate_cancel after failed left it failed");
 }
 
 /* 7.2 lacks mapped-ram: a skip naming the version, never a pass. */
-static void test_old_qemu_skips(Fixture *f, gconstpointer u)
+static void test_old_qemu_skips(PrivateRun *f, gconstpointer u)
 {
     g_autoptr(CaseResult) r = run_row(f, "x86_64", "mapped-ram/live", NULL);
 
@@ -189,7 +173,7 @@ static void test_old_qemu_skips(Fixture *f, gconstpointer u)
 
 /* 7.2 lacks the cpr modes: skips naming the version, decided before a
  * QEMU starts (7.2 would not start with -machine aux-ram-share=on). */
-static void test_old_qemu_skips_cpr(Fixture *f, gconstpointer u)
+static void test_old_qemu_skips_cpr(PrivateRun *f, gconstpointer u)
 {
     static const char *const rows[][2] = {
         { "cpr-transfer/unix", "needs QEMU >= 10.0 (-machine aux-ram-share=on); src is " },
@@ -215,17 +199,17 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     for (guint i = 0; i < G_N_ELEMENTS(rows10); i++) {
         g_autofree char *path = g_strdup_printf("/qemu10/%s/%s", rows10[i].arch, rows10[i].row);
-        g_test_add(path, Fixture, &rows10[i], fixture_setup, test_row10, fixture_teardown);
+        g_test_add(path, PrivateRun, &rows10[i], private_run_setup, test_row10, private_run_teardown);
     }
-    g_test_add("/qemu10/point-in-time-caught", Fixture, NULL, fixture_setup,
-               test_point_in_time_caught, fixture_teardown);
-    g_test_add("/qemu10/cancel-failed", Fixture, NULL, fixture_setup, test_cancel_failed,
-               fixture_teardown);
-    g_test_add("/qemu10/old-qemu-skips", Fixture, NULL, fixture_setup, test_old_qemu_skips,
-               fixture_teardown);
-    g_test_add("/qemu10/old-qemu-skips-cpr", Fixture, NULL, fixture_setup,
-               test_old_qemu_skips_cpr, fixture_teardown);
-    g_test_add("/qemu10/cpr-transfer-poke-caught", Fixture, NULL, fixture_setup,
-               test_cpr_transfer_poke_caught, fixture_teardown);
+    g_test_add("/qemu10/point-in-time-caught", PrivateRun, NULL, private_run_setup,
+               test_point_in_time_caught, private_run_teardown);
+    g_test_add("/qemu10/cancel-failed", PrivateRun, NULL, private_run_setup, test_cancel_failed,
+               private_run_teardown);
+    g_test_add("/qemu10/old-qemu-skips", PrivateRun, NULL, private_run_setup, test_old_qemu_skips,
+               private_run_teardown);
+    g_test_add("/qemu10/old-qemu-skips-cpr", PrivateRun, NULL, private_run_setup,
+               test_old_qemu_skips_cpr, private_run_teardown);
+    g_test_add("/qemu10/cpr-transfer-poke-caught", PrivateRun, NULL, private_run_setup,
+               test_cpr_transfer_poke_caught, private_run_teardown);
     return g_test_run();
 }

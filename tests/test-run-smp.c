@@ -11,23 +11,7 @@
 #include "leftovers.h"
 #include "runner.h"
 
-typedef struct {
-    PrivateRun run;
-} Fixture;
-
-static void fixture_setup(Fixture *f, gconstpointer u)
-{
-    (void)u;
-    private_run_begin(&f->run, "test-smp");
-}
-
-static void fixture_teardown(Fixture *f, gconstpointer u)
-{
-    (void)u;
-    private_run_end(&f->run);
-}
-
-static CaseResult *run_one(Fixture *f, const char *name, guint64 poke_gpa)
+static CaseResult *run_one(PrivateRun *f, const char *name, guint64 poke_gpa)
 {
     const ArchDesc *archs[] = {
         arch_lookup(g_str_has_prefix(name, "/x86_64/") ? "x86_64" : "aarch64"), NULL,
@@ -37,7 +21,7 @@ static CaseResult *run_one(Fixture *f, const char *name, guint64 poke_gpa)
         .accel = "tcg",
         .mem_bytes = MT_DEFAULT_MEM_MIB << 20,
         .ram_mode = VM_RAM_SHARED,
-        .results_dir = f->run.results,
+        .results_dir = f->results,
         .timeout_ms = 180000,
         .poke_src_gpa = poke_gpa,
     };
@@ -61,7 +45,7 @@ static void expect_clean(CaseResult *r, guint vcpus, gboolean exact)
     g_assert_cmpint(r->observed_downtime_ms, >=, 0);
 }
 
-static void test_clean_precopy(Fixture *f, gconstpointer u)
+static void test_clean_precopy(PrivateRun *f, gconstpointer u)
 {
     g_autoptr(CaseResult) r = run_one(f, "/aarch64/precopy/tcp/smp", 0);
 
@@ -70,7 +54,7 @@ static void test_clean_precopy(Fixture *f, gconstpointer u)
     g_assert_cmpuint(r->exact.pages_differing, ==, 0);
 }
 
-static void test_clean_postcopy(Fixture *f, gconstpointer u)
+static void test_clean_postcopy(PrivateRun *f, gconstpointer u)
 {
     g_autoptr(CaseResult) r = run_one(f, "/aarch64/postcopy/tcp/smp2", 0);
 
@@ -78,7 +62,7 @@ static void test_clean_postcopy(Fixture *f, gconstpointer u)
     expect_clean(r, 2, FALSE);
 }
 
-static void test_clean_x86_precopy(Fixture *f, gconstpointer u)
+static void test_clean_x86_precopy(PrivateRun *f, gconstpointer u)
 {
     g_autoptr(CaseResult) r = run_one(f, "/x86_64/precopy/tcp/smp2", 0);
 
@@ -87,7 +71,7 @@ static void test_clean_x86_precopy(Fixture *f, gconstpointer u)
     g_assert_cmpuint(r->exact.pages_differing, ==, 0);
 }
 
-static void test_clean_x86_postcopy(Fixture *f, gconstpointer u)
+static void test_clean_x86_postcopy(PrivateRun *f, gconstpointer u)
 {
     g_autoptr(CaseResult) r = run_one(f, "/x86_64/postcopy/tcp/smp", 0);
 
@@ -97,7 +81,7 @@ static void test_clean_x86_postcopy(Fixture *f, gconstpointer u)
 
 /* Page 200 of slice 3 (of 4), byte 0x123: flipped in the source after
  * the migration, with both sides stopped. */
-static void test_poke_slice3(Fixture *f, gconstpointer u)
+static void test_poke_slice3(PrivateRun *f, gconstpointer u)
 {
     PayloadParams p = { .b_every = 1, .nranges = 1, .vcpus = 4 }, s3;
     guint64 gpa;
@@ -121,7 +105,7 @@ static void test_poke_slice3(Fixture *f, gconstpointer u)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD(path, fn) g_test_add(path, PrivateRun, NULL, private_run_setup, fn, private_run_teardown)
     ADD("/run-smp/clean/precopy-4", test_clean_precopy);
     ADD("/run-smp/clean/postcopy-2", test_clean_postcopy);
     ADD("/run-smp/poke/slice3", test_poke_slice3);

@@ -20,22 +20,6 @@
 /* A page head half way through the default window. */
 #define POKE_PAGE (MT_DEFAULT_WINDOW_START + 0x3000000)
 
-typedef struct {
-    PrivateRun run;
-} Fixture;
-
-static void fixture_setup(Fixture *f, gconstpointer u)
-{
-    (void)u;
-    private_run_begin(&f->run, "s3");
-}
-
-static void fixture_teardown(Fixture *f, gconstpointer u)
-{
-    (void)u;
-    private_run_end(&f->run);
-}
-
 static char *qemu10(void)
 {
     const char *env = g_getenv("MIGTEST_QEMU_PREFIX");
@@ -49,7 +33,7 @@ static char *qemu10(void)
     return g_steal_pointer(&bin);
 }
 
-static CaseResult *run_row(Fixture *f, const char *row, const char *qemu, guint64 poke_dst)
+static CaseResult *run_row(PrivateRun *f, const char *row, const char *qemu, guint64 poke_dst)
 {
     const ArchDesc *archs[] = { arch_lookup("x86_64"), NULL };
     g_autofree char *name = g_strdup_printf("/x86_64/%s", row);
@@ -57,14 +41,14 @@ static CaseResult *run_row(Fixture *f, const char *row, const char *qemu, guint6
     RunOptions opts = {
         .accel = "tcg", .src_qemu = qemu, .dst_qemu = qemu,
         .mem_bytes = MT_DEFAULT_MEM_MIB << 20, .ram_mode = VM_RAM_SHARED,
-        .results_dir = f->run.results, .timeout_ms = 120000, .poke_dst_gpa = poke_dst,
+        .results_dir = f->results, .timeout_ms = 120000, .poke_dst_gpa = poke_dst,
     };
 
     g_assert_cmpuint(cases->len, ==, 1);
     return runner_run_case(cases->pdata[0], &opts);
 }
 
-static void test_clean(Fixture *f, gconstpointer data)
+static void test_clean(PrivateRun *f, gconstpointer data)
 {
     const char *row = data;
     g_autofree char *q = qemu10();
@@ -85,7 +69,7 @@ static void test_clean(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(r->observed, "WAKEUP, the guest resumed ('R') and ran 3 passes"));
 }
 
-static void test_poke(Fixture *f, gconstpointer u)
+static void test_poke(PrivateRun *f, gconstpointer u)
 {
     g_autofree char *q = qemu10();
     g_autofree char *gpa = g_strdup_printf("gpa 0x%x:", POKE_PAGE);
@@ -108,13 +92,13 @@ static void test_poke(Fixture *f, gconstpointer u)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add("/suspend-rows/clean/live", Fixture, "precopy/unix/suspend/live",
-               fixture_setup, test_clean, fixture_teardown);
-    g_test_add("/suspend-rows/clean/notlive", Fixture, "precopy/unix/suspend/notlive",
-               fixture_setup, test_clean, fixture_teardown);
-    g_test_add("/suspend-rows/clean/postcopy", Fixture, "postcopy/suspend",
-               fixture_setup, test_clean, fixture_teardown);
-    g_test_add("/suspend-rows/poke", Fixture, NULL, fixture_setup, test_poke,
-               fixture_teardown);
+    g_test_add("/suspend-rows/clean/live", PrivateRun, "precopy/unix/suspend/live",
+               private_run_setup, test_clean, private_run_teardown);
+    g_test_add("/suspend-rows/clean/notlive", PrivateRun, "precopy/unix/suspend/notlive",
+               private_run_setup, test_clean, private_run_teardown);
+    g_test_add("/suspend-rows/clean/postcopy", PrivateRun, "postcopy/suspend",
+               private_run_setup, test_clean, private_run_teardown);
+    g_test_add("/suspend-rows/poke", PrivateRun, NULL, private_run_setup, test_poke,
+               private_run_teardown);
     return g_test_run();
 }
