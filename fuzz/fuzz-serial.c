@@ -9,7 +9,9 @@
  * three must agree on every count, every decoded record and the state
  * left at the end (a partial 'E' record).  Also checked:
  *   - every byte is accounted for exactly once:
- *       a + b + junk + MT_ERR_LEN * (errors + bad_records) + rec_len == len
+ *       a + s + r + beats + junk + MT_ERR_LEN * (errors + bad_records)
+ *       + rec_len == len, where beats counts every vCPU's ('B' and '1'..)
+ *       and vCPU 0's are exactly the 'B's;
  *   - each decoded error record, printed back in the protocol's format,
  *     occurs in the input (nothing is invented);
  *   - in the two-feed run, a record completed by the first feed carries
@@ -42,7 +44,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void check_same(const SerialParser *x, const SerialParser *y)
 {
-    if (x->a_count != y->a_count || x->b_times->len != y->b_times->len ||
+    if (x->a_count != y->a_count || x->s_count != y->s_count ||
+        x->r_count != y->r_count || x->beat_times->len != y->beat_times->len ||
+        memcmp(x->vcpu_beats, y->vcpu_beats, sizeof(x->vcpu_beats)) != 0 ||
+        x->b_times->len != y->b_times->len ||
         x->errors->len != y->errors->len || x->junk_bytes != y->junk_bytes ||
         x->bad_records != y->bad_records || x->rec_len != y->rec_len ||
         memcmp(x->rec, y->rec, x->rec_len) != 0)
@@ -60,11 +65,16 @@ static void check_same(const SerialParser *x, const SerialParser *y)
 static void check_accounting(const SerialParser *p, const guint8 *data,
                              size_t size)
 {
-    guint64 total = (guint64)p->a_count + p->b_times->len + p->junk_bytes +
+    guint64 total = (guint64)p->a_count + p->s_count + p->r_count +
+                    p->beat_times->len + p->junk_bytes +
                     (guint64)MT_ERR_LEN * (p->errors->len + p->bad_records) +
                     p->rec_len;
+    guint64 beats = 0;
 
-    if (total != size || p->rec_len >= MT_ERR_LEN)
+    for (guint i = 0; i < MT_MAX_VCPUS; i++)
+        beats += p->vcpu_beats[i];
+    if (total != size || p->rec_len >= MT_ERR_LEN || beats != p->beat_times->len ||
+        p->vcpu_beats[0] != p->b_times->len)
         abort();
     if (p->rec_len > 0 && p->rec[0] != MT_SERIAL_ERROR)
         abort();
