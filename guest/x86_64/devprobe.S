@@ -72,8 +72,11 @@ dp_pci_select:
     leal MT_X86_PCI_DATA(%rdi), %edx
     ret
 
-/* dp_write: the entry at rsi := rax.  Clobbers rax, rcx, rdx, rdi. */
-dp_write:
+/* DP_KIND_DISPATCH: on the kind of the entry at rsi, on to the caller's
+ * local label 1 (DP_IO8), 2 (DP_CMOS), 3 (DP_PCI8/16/32), 6 (DP_MMIO32)
+ * or 7 (DP_IOAPIC); DP_PIT falls through.  dp_write and dp_read share
+ * it, so a kind is routed the same way both ways.  Clobbers ecx. */
+.macro DP_KIND_DISPATCH
     movzbl (%rsi), %ecx
     andl $DP_KIND_MASK, %ecx
     cmpl $DP_IO8, %ecx
@@ -86,6 +89,11 @@ dp_write:
     je 6f
     cmpl $DP_IOAPIC, %ecx
     je 7f
+.endm
+
+/* dp_write: the entry at rsi := rax.  Clobbers rax, rcx, rdx, rdi. */
+dp_write:
+    DP_KIND_DISPATCH
     /* DP_PIT: control word, then the count low, high byte */
     movq %rax, %rdi
     movw $MT_X86_PIT_MODE, %dx
@@ -131,18 +139,7 @@ dp_write:
  * rdi. */
 dp_read:
     xorl %eax, %eax
-    movzbl (%rsi), %ecx
-    andl $DP_KIND_MASK, %ecx
-    cmpl $DP_IO8, %ecx
-    je 1f
-    cmpl $DP_CMOS, %ecx
-    je 2f
-    cmpl $DP_PCI32, %ecx
-    jbe 3f
-    cmpl $DP_MMIO32, %ecx
-    je 6f
-    cmpl $DP_IOAPIC, %ecx
-    je 7f
+    DP_KIND_DISPATCH
     /* DP_PIT: read-back command for this channel, then its status byte */
     movl 8(%rsi), %ecx
     movl $2, %eax
