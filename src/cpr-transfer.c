@@ -161,25 +161,6 @@ static gboolean follow_source(Vm *src, const MigrateConfig *cfg, Deadline deadli
     }
 }
 
-static gboolean collect(Vm *src, Deadline deadline, MigrateStats *st, GError **error)
-{
-    g_autoptr(JsonNode) info = qmp_execute(vm_qmp(src), "query-migrate", NULL, deadline, error);
-    JsonObject *o = info ? json_node_get_object(info) : NULL;
-    JsonObject *ram = qmp_get_object(o, "ram");
-
-    if (!info)
-        return FALSE;
-    migrate_stats_record_sample(st, o);
-    st->total_ms = qmp_get_int(o, "total-time");
-    st->downtime_ms = qmp_get_int(o, "downtime");
-    st->setup_ms = qmp_get_int(o, "setup-time");
-    st->transferred_bytes = qmp_get_int(ram, "transferred");
-    st->dirty_sync_count = qmp_get_int(ram, "dirty-sync-count");
-    if (qmp_get_string(o, "error-desc"))
-        st->error_desc = g_strdup(qmp_get_string(o, "error-desc"));
-    return TRUE;
-}
-
 /* The target's own end.  Its "completed" event may have gone out before
  * our QMP connected, so its status is asked, between event waits. */
 static gboolean target_completes(Vm *target, Deadline deadline, MigrateStats *st,
@@ -267,7 +248,7 @@ gboolean cpr_transfer_run(Vm *src, const MigrateConfig *cfg, gboolean defer,
     stats->start_us = g_get_monotonic_time();
     if (!start(src, main_uri, cpr_uri, deadline, error) ||
         !target_ready(target, cfg, defer, main_uri, deadline, error) ||
-        !follow_source(src, cfg, deadline, stats, error) || !collect(src, deadline, stats, error))
+        !follow_source(src, cfg, deadline, stats, error) || !migrate_stats_collect(src, deadline, stats, error))
         return FALSE;
     if (!g_str_equal(stats->final_status, "completed"))
         return TRUE;

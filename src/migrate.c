@@ -860,8 +860,8 @@ static JsonNode *query_settled(Vm *src, const char *status, Deadline deadline,
     }
 }
 
-static gboolean collect_stats(Vm *src, Deadline deadline, MigrateStats *stats,
-                              GError **error)
+gboolean migrate_stats_collect(Vm *src, Deadline deadline, MigrateStats *stats,
+                               GError **error)
 {
     g_autoptr(JsonNode) info = query_settled(src, stats->final_status, deadline, error);
     JsonObject *o, *ram;
@@ -1039,7 +1039,7 @@ static gboolean drive(Session *s, GError **error)
     if (!follow(s, error))
         return FALSE;
     s->stats->final_status = g_strdup(s->status);
-    if (!collect_stats(s->src, s->deadline, s->stats, error))
+    if (!migrate_stats_collect(s->src, s->deadline, s->stats, error))
         return FALSE;
     if (!g_str_equal(s->status, "completed"))
         return !s->cfg->dst_no_exit || dst_failed_alive(s, error);

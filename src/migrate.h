@@ -218,6 +218,10 @@ gboolean migrate_stats_saw(const MigrateStats *s, const char *status);
 /* Keep one query-migrate reply @o of the source in s->samples (which
  * must exist) for the timelines. */
 void migrate_stats_record_sample(MigrateStats *s, JsonObject *o);
+/* After the source reached s->final_status: its query-migrate (once the
+ * times have settled) into @stats, cross-checked against final_status. */
+gboolean migrate_stats_collect(Vm *src, Deadline deadline, MigrateStats *stats,
+                               GError **error);
 
 /* Capabilities ("events" and the case's) and parameters on one side;
  * the source also gets the bandwidth and downtime limits. */
